@@ -1,0 +1,18 @@
+# Two commands: `make demo` (run) and `make test`. Each installs what it needs first.
+.PHONY: install demo test bench
+
+install:
+	@bash scripts/bootstrap
+
+demo: install
+	.venv/bin/lgd demo --out out/demo
+
+test: install
+	@bash scripts/ensure-redis
+	.venv/bin/ruff check lgd server media diarize interaction dashboard benchmarks tests
+	.venv/bin/mypy
+	.venv/bin/pytest -q
+
+bench: install
+	.venv/bin/python benchmarks/speed.py
+	.venv/bin/python benchmarks/accuracy.py

@@ -1,0 +1,235 @@
+"""Speech activity per candidate: the stage that says who is audibly speaking when.
+
+A plain synchronous stage: `push(block)` with the next 16 kHz samples of every track
+returns the events those samples settle; `flush()` closes the session. It never reads
+a clock, so live rooms and `lgd analyze` run exactly this code.
+
+Per 10 ms frame and track: silero VAD says "speech is in this mic"; the crosstalk model
+says how much of the mic's power the other mics' voices explain; a frame is the owner's
+speech when both agree. Runs of such frames, with short pauses bridged, become
+`SpeechStarted` / `SpeechEnded`; `SpeechHorizon` tells downstream stages how far the
+decisions are final.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from diarize.config import ActivityConfig
+from diarize.crosstalk import CouplingModel
+from diarize.kernels import hop_power, hysteresis, predicted_bleed, to_db
+from diarize.vad import CHUNK, SileroVad
+from lgd.events import Event, SpeechEnded, SpeechHorizon, SpeechStarted
+
+SAMPLE_RATE = 16000
+HOP = 160  #: samples per analysis frame (10 ms): well under the ~200 ms human turn gaps
+HOP_S = HOP / SAMPLE_RATE
+
+
+def _t(frame: int) -> float:
+    return round(float(frame) * HOP_S, 2)
+
+
+class _History:
+    """Append-only (n, frames) array addressed by absolute frame index, trimmed at the front."""
+
+    def __init__(self, n: int, dtype: type) -> None:
+        self.base = 0
+        self._data = np.zeros((n, 4096), dtype)
+        self._len = 0
+
+    @property
+    def end(self) -> int:
+        return self.base + self._len
+
+    def append(self, cols: np.ndarray) -> None:
+        k = cols.shape[1]
+        if self._len + k > self._data.shape[1]:
+            grown = np.zeros((self._data.shape[0], 2 * (self._len + k)), self._data.dtype)
+            grown[:, : self._len] = self._data[:, : self._len]
+            self._data = grown
+        self._data[:, self._len : self._len + k] = cols
+        self._len += k
+
+    def view(self, start: int, stop: int) -> np.ndarray:
+        return self._data[:, start - self.base : stop - self.base]
+
+    def keep_from(self, start: int) -> None:
+        drop = start - self.base
+        if drop <= 0:
+            return
+        self._data[:, : self._len - drop] = self._data[:, drop : self._len]
+        self._len -= drop
+        self.base = start
+
+
+@dataclass(slots=True)
+class _Stretch:
+    start: int  #: first active frame
+    stop: int  #: one past the last active frame
+    confirmed: bool = False
+
+
+class SpeechActivity:
+    """Own-speech detection for n candidate mics on one session clock."""
+
+    def __init__(
+        self,
+        ids: list[str],
+        config: ActivityConfig | None = None,
+        vad_model: Path | None = None,
+        vad_session=None,
+    ) -> None:
+        self.ids = list(ids)
+        self.config = cfg = config or ActivityConfig()
+        n = len(self.ids)
+        self.vad = SileroVad(n, vad_model, session=vad_session)
+        self.model = CouplingModel(n, cfg, HOP_S)
+        self._power = _History(n, np.float64)  # (n, frames) linear hop power
+        self._prob = _History(n, np.float32)  # (n, frames) VAD probability per hop
+        self._chunk_probs = np.zeros((n, 0), np.float32)
+        self._chunk_base = 0
+        self._rest = np.zeros((n, 0), np.float32)  # samples short of a whole hop
+        self._next = 0  # next frame to decide
+        self._gate = np.zeros(n, np.bool_)  # VAD hysteresis state
+        self._open: list[_Stretch | None] = [None] * n
+        self._last_update = 0
+        self._lookahead = int(round(cfg.lookahead_s / HOP_S))
+        self._bridge = int(round(cfg.bridge_s / HOP_S))
+        self._min_len = int(round(cfg.min_speech_s / HOP_S))
+        self._update_every = int(round(cfg.update_every_s / HOP_S))
+        self._history = int(round(cfg.history_s / HOP_S))
+        self.active_frames = _History(n, np.bool_)  # decisions, for inspection and tests
+
+    # -- input -------------------------------------------------------------------------
+    def push(self, block: np.ndarray) -> list[Event]:
+        """block: (n_tracks, n_samples) float32 at 16 kHz, the next samples of every track."""
+        if block.ndim != 2 or block.shape[0] != len(self.ids):
+            raise ValueError(f"expected ({len(self.ids)}, n) samples, got {block.shape}")
+        block = np.ascontiguousarray(block, np.float32)
+        buf = np.concatenate([self._rest, block], axis=1) if self._rest.size else block
+        k = buf.shape[1] // HOP
+        self._power.append(hop_power(buf[:, : k * HOP], HOP))
+        self._rest = buf[:, k * HOP :].copy()
+        self._add_probs(self.vad.push(block))
+        # A frame can be decided once its neighbours' power (smoothing), its VAD and the
+        # lookahead (other mics' later copies) are in.
+        ready = min(self._power.end - 1, self._prob.end) - self._lookahead
+        return self._decide_until(ready)
+
+    def flush(self) -> list[Event]:
+        """End of input: decide every remaining frame and close open stretches."""
+        tail = np.zeros((len(self.ids), CHUNK + (self._lookahead + 2) * HOP), np.float32)
+        events = self.push(tail) if self._power.end else []
+        end = self._next
+        for i, st in enumerate(self._open):
+            if st is not None and st.stop - st.start >= self._min_len:
+                if not st.confirmed:
+                    events.append(SpeechStarted(self.ids[i], _t(st.start)))
+                events.append(SpeechEnded(self.ids[i], _t(st.start), _t(st.stop)))
+            self._open[i] = None
+        events.append(SpeechHorizon(_t(end)))
+        return events
+
+    def _add_probs(self, probs: np.ndarray) -> None:
+        """Spread per-chunk (32 ms) probabilities onto 10 ms frames by frame centre."""
+        self._chunk_probs = np.concatenate([self._chunk_probs, probs], axis=1)
+        done = self.vad.chunks_done * CHUNK  # samples covered by the VAD
+        n_frames = max(0, (done - HOP // 2 + HOP - 1) // HOP)
+        if n_frames <= self._prob.end:
+            return
+        frames = np.arange(self._prob.end, n_frames)
+        chunks = (frames * HOP + HOP // 2) // CHUNK - self._chunk_base
+        self._prob.append(self._chunk_probs[:, chunks])
+        first_needed = (n_frames * HOP + HOP // 2) // CHUNK - self._chunk_base
+        self._chunk_probs = self._chunk_probs[:, first_needed:]
+        self._chunk_base += first_needed
+
+    # -- decisions ---------------------------------------------------------------------
+    def _smoothed(self, start: int, stop: int) -> np.ndarray:
+        """3-hop (30 ms) mean power over frames [start, stop): tolerant of sub-frame lags."""
+        lo, hi = max(start - 1, self._power.base), min(stop + 1, self._power.end)
+        p = self._power.view(lo, hi)
+        padded = np.concatenate([p[:, :1], p, p[:, -1:]], axis=1)
+        sm = (padded[:, :-2] + padded[:, 1:-1] + padded[:, 2:]) / 3.0
+        return sm[:, start - lo : start - lo + (stop - start)]
+
+    def _decide_until(self, ready: int) -> list[Event]:
+        events: list[Event] = []
+        while self._next < ready:
+            if self._next - self._last_update >= self._update_every or self._next == 0:
+                self._reestimate(ready)
+            stop = min(ready, self._last_update + self._update_every)
+            events += self._decide(self._next, stop)
+            self._next = stop
+        if events or ready > 0:
+            events.append(SpeechHorizon(_t(self._horizon())))
+        return events
+
+    def _reestimate(self, ready: int) -> None:
+        end = min(ready + self._lookahead, self._prob.end, self._power.end - 1)
+        start = max(self._power.base + 1, end - self._history)
+        if end - start > 0:
+            self.model.estimate(to_db(self._smoothed(start, end)), self._prob.view(start, end))
+        self._last_update = self._next
+        # History older than the estimation window plus the longest lag is not needed.
+        keep = self._next - self._history - self.model.lag_max - 2
+        for h in (self._power, self._prob, self.active_frames):
+            h.keep_from(max(keep, h.base))
+
+    def _decide(self, a: int, b: int) -> list[Event]:
+        cfg = self.config
+        lo = max(self._power.base, a - self.model.lag_max)
+        hi = b + self._lookahead
+        sm = self._smoothed(lo, hi)  # (n, hi - lo) linear
+        bleed = predicted_bleed(sm, self.model.coupling, self.model.lags, a - lo, b - lo)
+        p = sm[:, a - lo : b - lo]
+        noise = 10.0 ** (self.model.noise_db[:, None] / 10.0)
+        own = (p >= (1.0 + 10.0 ** (cfg.own_margin_db / 10.0)) * bleed) & (
+            p >= 10.0 ** (cfg.noise_margin_db / 10.0) * noise
+        )
+        gate = hysteresis(self._prob.view(a, b), cfg.vad_on, cfg.vad_off, self._gate)
+        active = own & gate  # (n, b - a) bool
+        self.active_frames.append(active)
+        return self._segment(active, a)
+
+    def _segment(self, active: np.ndarray, a: int) -> list[Event]:
+        """Runs of active frames → stretches with pauses < bridge inside; events in time order."""
+        out: list[tuple[int, Event]] = []
+        end = a + active.shape[1]
+        for i, who in enumerate(self.ids):
+            row = active[i]
+            edges = np.flatnonzero(np.diff(np.concatenate([[False], row, [False]]).astype(np.int8)))
+            st = self._open[i]
+            for s, e in zip(edges[::2] + a, edges[1::2] + a, strict=True):
+                if st is not None and s - st.stop <= self._bridge:
+                    st.stop = e
+                else:
+                    if st is not None:
+                        out += self._close(i, st)
+                    st = _Stretch(s, e)
+                if not st.confirmed and st.stop - st.start >= self._min_len:
+                    st.confirmed = True
+                    out.append((st.start, SpeechStarted(who, _t(st.start))))
+            if st is not None and end - st.stop > self._bridge:
+                out += self._close(i, st)
+                st = None
+            self._open[i] = st
+        out.sort(key=lambda x: x[0])
+        return [e for _, e in out]
+
+    def _close(self, i: int, st: _Stretch) -> list[tuple[int, Event]]:
+        if not st.confirmed:
+            return []  # too short to be speech: a click or a breath
+        return [(st.stop, SpeechEnded(self.ids[i], _t(st.start), _t(st.stop)))]
+
+    def _horizon(self) -> int:
+        """Frame before which no further speech event can be timed."""
+        h = self._next - self._bridge
+        for st in self._open:
+            if st is not None and not st.confirmed:
+                h = min(h, st.start)
+        return max(h, 0)

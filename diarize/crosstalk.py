@@ -1,0 +1,84 @@
+"""Cross-track crosstalk model: how loud, and how late, each voice is in every other mic.
+
+Every candidate's mic also hears the others (bleed in one room: −10…−26 dB, 5–15 ms
+late; relayed voices coming back through a candidate's speakers: hundreds of ms late),
+and mic gains differ by 20 dB. Levels alone cannot say whose voice a mic hears, but the
+*same* voice in two mics keeps a constant level ratio at the right lag. So, per pair
+(mic i hears voice j), we measure that ratio (`coupling`) and lag while j talks alone,
+and then explain every frame of mic i as own speech + Σ_j coupling·(mic j, lagged).
+What the sum cannot explain is the mic owner's own voice; true overlaps survive because
+two different voices do not keep a constant ratio.
+
+Before a pair has been observed, a gain-free prior stands in: noise floors scale with
+mic gain, so levels above each mic's own noise floor are comparable across mics.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from diarize.config import ActivityConfig
+from diarize.kernels import lag_spread
+
+
+class CouplingModel:
+    """Noise floors, couplings and lags between n mics, re-estimated from history."""
+
+    def __init__(self, n_tracks: int, config: ActivityConfig, hop_s: float = 0.01) -> None:
+        self.n = n_tracks
+        self.config = config
+        self.lag_min = -int(round(config.lookahead_s / hop_s))
+        self.lag_max = int(round(config.max_lag_s / hop_s))
+        self.noise_db = np.full(n_tracks, -90.0)  # (n,) dB
+        self.coupling_db = np.full((n_tracks, n_tracks), -90.0)  # [i, j]: voice j in mic i
+        self.lags = np.zeros((n_tracks, n_tracks), np.int64)  # frames voice j is late in mic i
+        self.measured = np.zeros((n_tracks, n_tracks), bool)
+        self.solo_frames = np.zeros(n_tracks, np.int64)  # per voice, in the last estimate
+        self._set_prior()
+
+    def _set_prior(self) -> None:
+        for i in range(self.n):
+            for j in range(self.n):
+                if i != j and not self.measured[i, j]:
+                    # voice j in mic i assumed prior_bleed_db below its level in mic j,
+                    # measured above each mic's noise floor.
+                    self.coupling_db[i, j] = (
+                        self.noise_db[i] - self.noise_db[j] - self.config.prior_bleed_db
+                    )
+                    self.lags[i, j] = 0
+
+    @property
+    def coupling(self) -> np.ndarray:
+        c = 10.0 ** (self.coupling_db / 10.0)
+        np.fill_diagonal(c, 0.0)
+        return c
+
+    def estimate(self, db: np.ndarray, vad: np.ndarray, max_solo: int = 1500) -> None:
+        """Re-estimate from history. db: (n, F) smoothed frame power in dB; vad: (n, F)
+        speech probability. Frames are consecutive; lags are searched within them."""
+        if db.shape[1] < 50:
+            return
+        self.noise_db = np.percentile(db, 5, axis=1)
+        q = db - self.noise_db[:, None]  # level above own noise floor: gain-free
+        for j in range(self.n):
+            others = np.delete(q, j, axis=0).max(axis=0) if self.n > 1 else q[j] * 0 - 99
+            # Voice j alone: speech, well above noise, and clearly the loudest mic.
+            solo = (vad[j] >= 0.5) & (q[j] >= 12.0) & (q[j] >= others + 3.0)
+            frames = np.flatnonzero(solo)
+            # Keep away from the edges so every searched lag has data.
+            frames = frames[(frames - self.lag_min >= 0) & (frames + self.lag_max < db.shape[1])]
+            frames = frames[-max_solo:].astype(np.int64)
+            self.solo_frames[j] = frames.size
+            if frames.size < self.config.min_solo_frames:
+                continue
+            for i in range(self.n):
+                if i == j:
+                    continue
+                spread = lag_spread(db, frames, i, j, self.lag_min, self.lag_max)
+                lag = self.lag_min + int(np.argmin(spread))
+                ratio = db[i, frames + lag] - db[j, frames]
+                # Low quantile: frames where i also spoke only push the ratio up.
+                self.coupling_db[i, j] = float(np.percentile(ratio, 30))
+                self.lags[i, j] = lag
+                self.measured[i, j] = True
+        self._set_prior()

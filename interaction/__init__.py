@@ -1,0 +1,1 @@
+"""Interaction analysis: floor, turns, overlaps, interruptions, backchannels, shares."""

@@ -1,0 +1,92 @@
+"""The one settings object. Every default lives here, once; env vars override it.
+
+Deployment settings are top-level fields (``LGD_DATA_DIR``); each stage has its own
+config dataclass nested under a section name, overridable as ``LGD_<SECTION>_<FIELD>``
+(``LGD_TURNS_BACKCHANNEL_MAX_S=0.6``). Unknown ``LGD_*`` variables are rejected, so a
+typo fails loudly instead of silently running on a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from diarize.config import ActivityConfig
+from interaction.config import TurnConfig
+
+ENV_PREFIX = "LGD_"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = Path("data")  #: models unpacked once, session logs, reports
+    redis_url: str | None = None  #: Redis Streams bus when set, else in-process
+    language: str = "zh"  #: default session language (report `session.language`)
+    vad_model: Path | None = None  #: a silero-vad ONNX file; default: the bundled one
+    activity: ActivityConfig = field(default_factory=ActivityConfig)
+    turns: TurnConfig = field(default_factory=TurnConfig)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        wanted = {k: v for k, v in env.items() if k.startswith(ENV_PREFIX)}
+        used: set[str] = set()
+        kwargs: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if dataclasses.is_dataclass(f.default_factory):  # type: ignore[arg-type]
+                section_cls = f.default_factory
+                sub: dict[str, Any] = {}
+                for sf in dataclasses.fields(section_cls):  # type: ignore[arg-type]
+                    key = f"{ENV_PREFIX}{f.name}_{sf.name}".upper()
+                    if key in wanted:
+                        sub[sf.name] = _parse(wanted[key], sf.type, key)
+                        used.add(key)
+                kwargs[f.name] = section_cls(**sub)  # type: ignore[operator]
+            else:
+                key = f"{ENV_PREFIX}{f.name}".upper()
+                if key in wanted:
+                    kwargs[f.name] = _parse(wanted[key], f.type, key)
+                    used.add(key)
+        unknown = sorted(set(wanted) - used)
+        if unknown:
+            raise ValueError(
+                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known_keys()))}"
+            )
+        return cls(**kwargs)
+
+
+def known_keys() -> list[str]:
+    keys = []
+    for f in dataclasses.fields(Settings):
+        if dataclasses.is_dataclass(f.default_factory):  # type: ignore[arg-type]
+            keys += [
+                f"{ENV_PREFIX}{f.name}_{sf.name}".upper()
+                for sf in dataclasses.fields(f.default_factory)  # type: ignore[arg-type]
+            ]
+        else:
+            keys.append(f"{ENV_PREFIX}{f.name}".upper())
+    return keys
+
+
+def _parse(raw: str, typ: Any, key: str) -> Any:
+    t = str(typ)
+    try:
+        if "Path" in t:
+            return Path(raw) if raw else None
+        if t.startswith("float"):
+            return float(raw)
+        if t.startswith("int"):
+            return int(raw)
+        if t.startswith("bool"):
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        return raw or None if "None" in t else raw
+    except ValueError:
+        raise ValueError(f"{key}={raw!r} is not a valid {t}") from None

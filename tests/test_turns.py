@@ -1,0 +1,85 @@
+"""Turn-taking rules on hand-made speech timelines (exact, no audio)."""
+
+from interaction.config import TurnConfig
+from interaction.turns import TurnTracker
+from lgd.events import (
+    Backchannel,
+    FloorTaken,
+    Interruption,
+    Overlap,
+    ShareUpdate,
+    SpeechEnded,
+    SpeechHorizon,
+    SpeechStarted,
+    Turn,
+)
+
+
+def run(stretches: dict[str, list[tuple[float, float]]], ids=("A", "B", "C")):
+    """Feed stretches as diarize/ would: each event once decided, then horizons."""
+    timed = []
+    for who, spans in stretches.items():
+        for s, e in spans:
+            timed.append((s + 0.1, SpeechStarted(who, s)))
+            timed.append((e + 0.25, SpeechEnded(who, s, e)))
+    timed.sort(key=lambda x: x[0])
+    tracker = TurnTracker(list(ids), TurnConfig())
+    out = []
+    t = 0.0
+    for when, ev in timed:
+        while t + 0.02 < when:
+            t += 0.02
+            out += tracker.push(SpeechHorizon(round(t - 0.25, 2)))
+        out += tracker.push(ev)
+    out += tracker.push(SpeechHorizon(t + 5))
+    out += tracker.flush()
+    return out
+
+
+def of(events, cls):
+    return [e for e in events if isinstance(e, cls)]
+
+
+def test_plain_turns_and_shares():
+    ev = run({"A": [(0.0, 3.0)], "B": [(3.4, 6.0)], "C": [(6.3, 7.0), (7.3, 9.0)]})
+    assert [(t.who, t.start, t.end) for t in of(ev, Turn)] == [
+        ("A", 0.0, 3.0), ("B", 3.4, 6.0), ("C", 6.3, 9.0)
+    ]
+    assert of(ev, Interruption) == [] and of(ev, Backchannel) == []
+    final = of(ev, ShareUpdate)[-1]
+    assert final.speaking_time_s == {"A": 3.0, "B": 2.6, "C": 2.4}
+    assert abs(sum(final.speaking_share.values()) - 1) < 1e-3
+    assert [f.who for f in of(ev, FloorTaken)] == ["A", "B", "C"]
+
+
+def test_backchannel_during_a_turn_takes_no_floor():
+    ev = run({"A": [(0.0, 6.0)], "B": [(2.0, 2.4)], "C": [(6.3, 8.0)]})
+    assert of(ev, Backchannel) == [Backchannel("B", 2.0, "A")]
+    assert [t.who for t in of(ev, Turn)] == ["A", "C"]
+    assert of(ev, Interruption) == []
+    assert of(ev, Overlap) == [Overlap(2.0, 2.4, ("A", "B"))]
+
+
+def test_failed_interruption_holder_keeps_floor():
+    ev = run({"A": [(0.0, 8.0)], "B": [(3.0, 4.5)]})
+    assert of(ev, Interruption) == [Interruption("B", "A", 3.0, False)]
+    assert [t.who for t in of(ev, Turn)] == ["A"]
+
+
+def test_successful_interruption_takes_floor():
+    ev = run({"A": [(0.0, 4.0)], "B": [(3.2, 7.0)]})
+    assert of(ev, Interruption) == [Interruption("B", "A", 3.2, True)]
+    assert [(t.who, t.start) for t in of(ev, Turn)] == [("A", 0.0), ("B", 3.2)]
+
+
+def test_transition_overlap_is_not_an_interruption():
+    ev = run({"A": [(0.0, 4.0)], "B": [(3.85, 7.0)]})
+    assert of(ev, Interruption) == []
+    assert [t.who for t in of(ev, Turn)] == ["A", "B"]
+
+
+def test_short_burst_in_a_pause_is_feedback_long_one_takes_the_floor():
+    ev = run({"A": [(0.0, 3.0), (3.6, 6.0)], "B": [(3.1, 3.4)], "C": [(6.5, 6.8), (8.0, 10.0)]})
+    assert Backchannel("B", 3.1, "A") in of(ev, Backchannel)
+    # C's short burst comes after a 0.5 s pause, then C speaks at length: a turn by C.
+    assert [t.who for t in of(ev, Turn)] == ["A", "C"]
