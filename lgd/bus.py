@@ -16,7 +16,8 @@ Shared semantics:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from functools import partial
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
@@ -99,14 +100,25 @@ class RedisStreamBus:
     Each subscriber blocks in its own XREAD (a pooled connection per blocked reader).
     Subscribers' commands run as tasks owned by the bus so `close` can cancel them:
     redis-py drops a connection whose command was cancelled, so nothing half-read goes
-    back to the pool.
+    back to the pool. XREAD blocks for `block_ms` at most, never forever: redis-py's
+    socket timeout (5 s by default) would otherwise kill every idle subscriber, and on
+    Python 3.11 a cancel that lands while redis-py sends can be lost (asyncio.wait_for),
+    so the bounded block is also what bounds `close`.
     """
 
     _BATCH = 512  # entries per XREAD/XRANGE round trip
 
-    def __init__(self, url: str, *, prefix: str = "lgd:", maxlen: int | None = None) -> None:
+    def __init__(
+        self, url: str, *, prefix: str = "lgd:", maxlen: int | None = None, block_ms: int = 1000
+    ) -> None:
         # RESP2 pinned: the XREAD reply shape differs under RESP3.
         self._redis = aioredis.from_url(url, protocol=2)
+        socket_timeout = self._redis.connection_pool.connection_kwargs.get("socket_timeout")
+        if block_ms <= 0 or (socket_timeout is not None and block_ms >= 1000 * socket_timeout):
+            raise ValueError(
+                f"block_ms={block_ms} must be > 0 and below socket_timeout={socket_timeout}s"
+            )
+        self._block_ms = block_ms
         self._prefix = prefix
         self._maxlen = maxlen  # None: never trimmed; else approximate (cheap) trimming
         self._reads: set[asyncio.Future[Any]] = set()
@@ -131,23 +143,30 @@ class RedisStreamBus:
         if not from_start:
             # Resolve "$" once: re-sending "$" on every XREAD would skip events
             # published between two reads.
-            newest = await self._owned(self._redis.xrevrange(key, "+", "-", count=1))
+            newest = await self._owned(partial(self._redis.xrevrange, key, count=1))
             if newest is _CLOSED:
                 return
             last = newest[0][0] if newest else "0-0"
         while not self._closed:
-            reply = await self._owned(self._redis.xread({key: last}, count=self._BATCH, block=0))
+            xread = partial(self._redis.xread, {key: last}, count=self._BATCH, block=self._block_ms)
+            reply = await self._owned(xread)
             if reply is _CLOSED:
                 return
-            for entry_id, fields in reply[0][1] if reply else ():
+            for entry_id, fields in reply[0][1] if reply else ():  # [] when the block expired
                 if self._closed:
                     return
                 last = entry_id
                 yield _decode_entry(key, entry_id, fields)
 
-    async def _owned(self, command: Awaitable[Any]) -> Any:
+    async def _owned(self, command: Callable[[], Awaitable[Any]]) -> Any:
         """Run a subscriber's command as a task close() can cancel; _CLOSED if it did."""
-        task = asyncio.ensure_future(command)
+
+        async def run() -> Any:
+            # Built inside the task: a task cancelled before it starts then leaves no
+            # never-awaited redis-py coroutine behind.
+            return await command()
+
+        task = asyncio.create_task(run())
         self._reads.add(task)
         try:
             await asyncio.wait((task,))  # unlike `await task`, tells close() from our own cancel

@@ -26,6 +26,7 @@ _FLOAT_FORMATS = {"flt", "dbl"}
 # Forward timestamp jumps above this are gaps to fill; below it is container rounding
 # (WebM stores milliseconds, so 23.2 ms AAC frames jitter by up to 1 ms).
 _GAP_MIN_S = 0.01
+_BATCH_SAMPLES = 16384  # native samples per resampler call (~0.34 s at 48 kHz)
 # Demuxers whose headers record the real duration. Others (ADTS .aac, MPEG-TS) make ffmpeg
 # guess from the bit rate: 10.2 s announced for a 3 s ADTS file, measured.
 _EXACT_DURATION_FORMATS = {"wav", "flac", "ogg", "mp3", "matroska,webm", "mov,mp4,m4a,3gp,3g2,mj2"}
@@ -125,61 +126,76 @@ def load_tracks(
         raise AudioInputError("; ".join(str(e) for e in errors), errors[0].path)
 
     notes = [f"track {i}: {n}" for i, d in zip(ids, decoded, strict=True) for n in d.notes]
-    rates = {d.native_rate for d in decoded}
-    if len(rates) > 1:
-        listing = ", ".join(f"{d.path} {d.native_rate} Hz" for d in decoded)
-        if not allow_rate_mismatch:
-            raise AudioInputError(
-                f"tracks come from different recording setups: {listing}; "
-                "pass --allow-rate-mismatch to resample anyway",
-                decoded[0].path,
-            )
-        notes.append(f"tracks had different sample rates ({listing}); all resampled to 16 kHz")
-
-    lengths = [len(d.samples) for d in decoded]
-    longest = int(np.argmax(lengths))
-    n_samples = lengths[longest]
-    ref = f"{ids[longest]} ({decoded[longest].path}, {decoded[longest].duration_s:.2f} s)"
-    too_short = [
-        f"track {i} ({d.path}) is {d.duration_s:.2f} s long but the longest, {ref}, is "
-        f"{(n_samples - len(d.samples)) / SAMPLE_RATE:.2f} s longer"
-        for i, d in zip(ids, decoded, strict=True)
-        if n_samples - len(d.samples) > max_length_mismatch_s * SAMPLE_RATE
-    ]
-    if too_short and not pad_short:
-        raise AudioInputError(
-            "; ".join(too_short) + f" (tolerance {max_length_mismatch_s:g} s) — are these "
-            "recordings of the same session? Pass --pad-short to pad short tracks with silence "
-            "at the end",
-            decoded[lengths.index(min(lengths))].path,
-        )
+    notes += _check_rates(decoded, allow_rate_mismatch)
+    n_samples = max(len(d.samples) for d in decoded)
+    notes += _check_lengths(ids, decoded, n_samples, max_length_mismatch_s, pad_short)
 
     samples = np.zeros((len(ids), n_samples), dtype=np.float32)  # (n_tracks, n_samples) float32
     infos: list[TrackInfo] = []
-    for row, (i, d) in enumerate(zip(ids, decoded, strict=True)):
+    for row, i in enumerate(ids):
+        d = decoded[row]
         samples[row, : len(d.samples)] = d.samples
-        pad = n_samples - len(d.samples)
-        # Sub-frame differences are codec rounding, not worth a note.
-        if pad >= FRAME_SAMPLES:
-            notes.append(
-                f"track {i} ({d.path}): padded {pad / SAMPLE_RATE:.2f} s of silence "
-                f"at the end to match {ref}"
-            )
-        if d.samples.size and not np.any(d.samples):
-            notes.append(f"track {i} ({d.path}): digital silence throughout — check the microphone")
+        pad_s = (n_samples - len(d.samples)) / SAMPLE_RATE
         infos.append(
             TrackInfo(
-                i,
-                d.path,
-                d.native_rate,
-                d.native_channels,
-                d.codec,
-                d.duration_s,
-                pad / SAMPLE_RATE,
-                d.truncated,
+                id=i,
+                path=d.path,
+                native_rate=d.native_rate,
+                native_channels=d.native_channels,
+                codec=d.codec,
+                decoded_s=d.duration_s,
+                padded_s=pad_s,
+                truncated=d.truncated,
             )
         )
+        if d.samples.size and not np.any(d.samples):
+            notes.append(f"track {i} ({d.path}): digital silence throughout — check the microphone")
     return LoadedTracks(ids, samples, n_samples / SAMPLE_RATE, infos, notes)
+
+
+def _check_rates(decoded: list[DecodedAudio], allow: bool) -> list[str]:
+    """Different native rates mean different recorders, so the clocks may not line up."""
+    if len({d.native_rate for d in decoded}) == 1:
+        return []
+    listing = ", ".join(f"{d.path} {d.native_rate} Hz" for d in decoded)
+    if not allow:
+        raise AudioInputError(
+            f"tracks come from different recording setups: {listing}; "
+            "pass --allow-rate-mismatch to resample anyway",
+            decoded[0].path,
+        )
+    return [f"tracks had different sample rates ({listing}); all resampled to 16 kHz"]
+
+
+def _check_lengths(
+    ids: list[str], decoded: list[DecodedAudio], n_samples: int, tolerance_s: float, pad: bool
+) -> list[str]:
+    """Tracks of one session end together; a much shorter one is likely another recording."""
+    longest = next(k for k, d in enumerate(decoded) if len(d.samples) == n_samples)
+    ref = f"{ids[longest]} ({decoded[longest].path}, {decoded[longest].duration_s:.2f} s)"
+    too_short: list[tuple[str, Path]] = []
+    notes: list[str] = []
+    for i, d in zip(ids, decoded, strict=True):
+        short = n_samples - len(d.samples)
+        if short > tolerance_s * SAMPLE_RATE:
+            why = (
+                f"track {i} ({d.path}) is {d.duration_s:.2f} s long, "
+                f"{short / SAMPLE_RATE:.2f} s shorter than the longest, {ref}"
+            )
+            too_short.append((why, d.path))
+        if short >= FRAME_SAMPLES:  # less is codec rounding, not worth a note
+            notes.append(
+                f"track {i} ({d.path}): padded {short / SAMPLE_RATE:.2f} s of silence at the "
+                f"end to match {ref}"
+            )
+    if too_short and not pad:
+        raise AudioInputError(
+            "; ".join(why for why, _ in too_short) + f" (tolerance {tolerance_s:g} s) — are "
+            "these recordings of the same session? Pass --pad-short to pad short tracks with "
+            "silence at the end",
+            too_short[0][1],
+        )
+    return notes
 
 
 def parse_track_args(args: list[str]) -> dict[str, Path]:
@@ -343,7 +359,10 @@ class _Mono16k:
         self._limit_s = limit_s
         self._chunks: list[np.ndarray] = []  # each (k,) float32 at SAMPLE_RATE
         self._resampler: av.AudioResampler | None = None
-        self._rate = 0
+        self._rate = 0  # the resampler's input rate
+        self._pending: list[np.ndarray] = []  # each (k,) float32 at _pending_rate
+        self._pending_n = 0
+        self._pending_rate = 0
         self._next_t: float | None = None  # stream time where the next frame should start
         self.seconds = 0.0  #: native audio (and filled gaps) pushed so far
         self.gaps = 0  #: timestamp gaps filled with silence
@@ -374,17 +393,30 @@ class _Mono16k:
             raise AudioInputError(  # must not allocate hours of silence
                 f"{self._path}: longer than the {_span(self._limit_s)} limit", self._path
             )
-        if mono.size == 0:
+        if rate != self._pending_rate:
+            self._drain()
+            self._pending_rate = rate
+        self._pending.append(mono)
+        self._pending_n += mono.size
+        self.seconds += mono.size / rate
+        if self._pending_n >= _BATCH_SAMPLES:
+            self._drain()
+
+    def _drain(self) -> None:
+        """Resample what is pending in one call: per 20 ms Opus frame, the calls cost more
+        than the decoding and hold the GIL."""
+        if not self._pending_n:
             return
-        if rate != self._rate:
+        mono = np.concatenate(self._pending)  # (k,) float32 at self._pending_rate
+        self._pending, self._pending_n = [], 0
+        if self._pending_rate != self._rate:
             self._flush()
             self._resampler = av.AudioResampler(format="fltp", layout="mono", rate=SAMPLE_RATE)
-            self._rate = rate
+            self._rate = self._pending_rate
         assert self._resampler is not None
         frame = av.AudioFrame.from_ndarray(mono[None, :], format="fltp", layout="mono")
-        frame.sample_rate = rate
+        frame.sample_rate = self._rate
         self._collect(self._resampler.resample(frame))
-        self.seconds += mono.size / rate
 
     def _flush(self) -> None:
         if self._resampler is not None:
@@ -394,6 +426,7 @@ class _Mono16k:
         self._chunks += [f.to_ndarray()[0] for f in frames]  # (1, k) -> (k,) float32
 
     def finish(self) -> np.ndarray:
+        self._drain()
         self._flush()
         self._resampler = None
         if not self._chunks:

@@ -1,6 +1,6 @@
 """Both bus implementations, the Redis one against the real server CI provides.
 
-Redis being unreachable is an error here, never a skip. Each test uses its own key prefix
+An unreachable Redis fails the Redis tests, never skips them. Each test uses its own key prefix
 and deletes its keys afterwards.
 """
 
@@ -45,7 +45,9 @@ async def make() -> AsyncIterator[Make]:
             bus: Bus = InProcessBus()
         else:
             await admin.ping()  # CI guarantees Redis: unreachable must fail, not skip
-            redis_bus = RedisStreamBus(REDIS_URL, prefix=prefix)
+            # short blocks: the empty-reply path runs, and a close() whose cancel Python
+            # 3.11 loses (see RedisStreamBus) still returns quickly
+            redis_bus = RedisStreamBus(REDIS_URL, prefix=prefix, block_ms=50)
             redis_bus._BATCH = 3  # tiny batches so the paging paths run on short topics
             bus = redis_bus
         made.append(bus)
@@ -244,6 +246,27 @@ async def test_redis_rejects_foreign_entries(make: Make) -> None:
         await admin.aclose()
     with pytest.raises(ValueError, match="no 'e' field"):
         await bus.events("t")
+
+
+async def test_redis_idle_subscriber_outlives_socket_timeout() -> None:
+    # redis-py's socket timeout (5 s by default) applies to blocking reads too; an idle
+    # subscriber must keep going past it. A 0.2 s timeout keeps the test short.
+    prefix = f"lgd-test:{uuid.uuid4().hex}:"
+    bus = RedisStreamBus(f"{REDIS_URL}?socket_timeout=0.2", prefix=prefix, block_ms=50)
+    try:
+        async with aclosing(bus.subscribe("t")) as sub:
+            first = asyncio.create_task(take(sub, 1))
+            await asyncio.sleep(0.5)
+            await bus.publish("t", Turn("p", 0.0, 1.0))
+            assert await first == [Turn("p", 0.0, 1.0)]
+    finally:
+        await bus.close()
+        admin = aioredis.from_url(REDIS_URL)
+        await admin.delete(bus.key("t"))
+        await admin.aclose()
+    for block_ms in (0, 200):  # 0 would block forever
+        with pytest.raises(ValueError, match="below socket_timeout"):
+            RedisStreamBus(f"{REDIS_URL}?socket_timeout=0.2", block_ms=block_ms)
 
 
 async def test_redis_maxlen_trims_old_events() -> None:

@@ -351,7 +351,7 @@ def test_load_tracks_length_mismatch(tmp_path: Path) -> None:
         load_tracks({"A": a, "B": b})
     msg = str(exc.value)
     assert "track B" in msg and "b.wav" in msg and "1.50 s" in msg and "3.00 s" in msg
-    assert "--pad-short" in msg
+    assert "--pad-short" in msg and exc.value.path == b
 
     loaded = load_tracks({"A": a, "B": b}, pad_short=True)
     assert loaded.samples.shape == (2, 48000)
@@ -378,7 +378,8 @@ def test_load_tracks_reports_every_bad_file(tmp_path: Path) -> None:
 
 def test_load_tracks_same_file_twice(tmp_path: Path) -> None:
     a = write_audio(tmp_path / "a.wav", tone(16000)[None], 16000)
+    (tmp_path / "link.wav").symlink_to(a)
     with pytest.raises(AudioInputError, match="both"):
-        load_tracks({"A": a, "B": tmp_path / "." / "a.wav"})
+        load_tracks({"A": a, "B": tmp_path / "link.wav"})
     with pytest.raises(AudioInputError, match="no tracks"):
         load_tracks({})

@@ -40,7 +40,8 @@ TURNS: dict[str, tuple[Line, ...]] = {
     )),
     "zh": (
         ("我觉得第一位应该是安全，这是银行的底线。",
-         "wo3 jue2 de5 di4 yi1 wei4 ying1 gai1 shi4 an1 quan2， zhe4 shi4 yin2 hang2 de5 di3 xian4。"),
+         "wo3 jue2 de5 di4 yi1 wei4 ying1 gai1 shi4 an1 quan2， zhe4 shi4 yin2 hang2 de5"
+         " di3 xian4。"),
         ("选址很关键，最好靠近地铁站和居民区。",
          "xuan3 zhi3 hen3 guan1 jian4， zui4 hao3 kao4 jin4 di4 tie3 zhan4 he2 ju1 min2 qu1。"),
         ("我同意，但是成本也要算进去。",
@@ -103,9 +104,10 @@ TURNS: dict[str, tuple[Line, ...]] = {
     ),
 }
 
-# Failed interruptions: rendered long enough (>= 1 s) to be cut to 1.0-2.0 s of speech.
+# Failed interruptions: rendered long enough (>= 1 s) to be cut to 1.0-2.0 s of speech. Said
+# without the comma pause (a hurried interjection is one stretch of speech).
 INTERJECTIONS: dict[str, tuple[Line, ...]] = {
-    "en": tuple((s, s) for s in (
+    "en": tuple((s, s.replace(",", "")) for s in (
         "But wait, I think that the",
         "Sorry, can I just say something",
         "Hold on, that is not what",
@@ -116,12 +118,12 @@ INTERJECTIONS: dict[str, tuple[Line, ...]] = {
         "I'm not so sure that",
     )),
     "zh": (
-        ("等一下，我觉得这个", "deng3 yi2 xia4， wo3 jue2 de5 zhe4 ge4"),
-        ("不对，我觉得", "bu2 dui4， wo3 jue2 de5"),
+        ("等一下，我觉得这个", "deng3 yi2 xia4 wo3 jue2 de5 zhe4 ge4"),
+        ("不对，我觉得", "bu2 dui4 wo3 jue2 de5"),
         ("可是成本的问题", "ke3 shi4 cheng2 ben3 de5 wen4 ti2"),
-        ("我插一句，其实", "wo3 cha1 yi4 ju4， qi2 shi2"),
+        ("我插一句，其实", "wo3 cha1 yi4 ju4 qi2 shi2"),
         ("但是我们是不是", "dan4 shi4 wo3 men5 shi4 bu2 shi4"),
-        ("那个，我想说", "na4 ge4， wo3 xiang3 shuo1"),
+        ("那个，我想说", "na4 ge4 wo3 xiang3 shuo1"),
         ("不过安全方面", "bu2 guo4 an1 quan2 fang1 mian4"),
         ("我有不同意见", "wo3 you3 bu4 tong2 yi4 jian4"),
     ),
