@@ -96,6 +96,8 @@ class SpeechActivity:
         self._next = 0  # next frame to decide
         self._gate = np.zeros(n, np.bool_)  # VAD hysteresis state
         self._open: list[_Stretch | None] = [None] * n
+        self._run_start: list[int | None] = [None] * n  # active run open at the block end
+        self._min_run = int(round(cfg.min_run_s / HOP_S))
         self._last_update = 0
         self._lookahead = int(round(cfg.lookahead_s / HOP_S))
         self._bridge = int(round(cfg.bridge_s / HOP_S))
@@ -109,7 +111,8 @@ class SpeechActivity:
         """block: (n_tracks, n_samples) float32 at 16 kHz, the next samples of every track."""
         if block.ndim != 2 or block.shape[0] != len(self.ids):
             raise ValueError(f"expected ({len(self.ids)}, n) samples, got {block.shape}")
-        block = np.ascontiguousarray(block, np.float32)
+        # Garbage samples (NaN/inf from a broken decoder) count as silence, not a crash.
+        block = np.nan_to_num(np.ascontiguousarray(block, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
         buf = np.concatenate([self._rest, block], axis=1) if self._rest.size else block
         k = buf.shape[1] // HOP
         self._power.append(hop_power(buf[:, : k * HOP], HOP))
@@ -205,6 +208,11 @@ class SpeechActivity:
             edges = np.flatnonzero(np.diff(np.concatenate([[False], row, [False]]).astype(np.int8)))
             st = self._open[i]
             for s, e in zip(edges[::2] + a, edges[1::2] + a, strict=True):
+                if s == a and self._run_start[i] is not None:
+                    s = self._run_start[i]  # a run carried over from the previous block
+                self._run_start[i] = s if e == end else None
+                if e - s < self._min_run:
+                    continue  # a blip (noise, a reverb tail), or a run still too young
                 if st is not None and s - st.stop <= self._bridge:
                     st.stop = e
                 else:
@@ -214,6 +222,8 @@ class SpeechActivity:
                 if not st.confirmed and st.stop - st.start >= self._min_len:
                     st.confirmed = True
                     out.append((st.start, SpeechStarted(who, _t(st.start))))
+            if self._run_start[i] is not None and row[-1] == 0:
+                self._run_start[i] = None
             if st is not None and end - st.stop > self._bridge:
                 out += self._close(i, st)
                 st = None

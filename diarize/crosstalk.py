@@ -77,8 +77,9 @@ class CouplingModel:
                 spread = lag_spread(db, frames, i, j, self.lag_min, self.lag_max)
                 lag = self.lag_min + int(np.argmin(spread))
                 ratio = db[i, frames + lag] - db[j, frames]
-                # Low quantile: frames where i also spoke only push the ratio up.
-                self.coupling_db[i, j] = float(np.percentile(ratio, 30))
+                # A middle-low quantile: frames where i also spoke only push the ratio up,
+                # while reverb spreads it both ways.
+                self.coupling_db[i, j] = float(np.percentile(ratio, self.config.coupling_quantile))
                 self.lags[i, j] = lag
                 self.measured[i, j] = True
         self._set_prior()

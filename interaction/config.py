@@ -17,8 +17,12 @@ class TurnConfig:
     interruption_min_overlap_s: float = 0.35
     #: a successful interruption: the holder stops within this time after the onset...
     yield_window_s: float = 2.5
-    #: ...and the interrupter is still speaking this long after the holder stopped.
-    hold_after_yield_s: float = 0.3
+    #: ...and stays silent this long while the interrupter goes on (a holder who resumes
+    #: sooner only paused: human within-turn pauses are mostly under 0.7 s).
+    hold_after_yield_s: float = 0.7
+    #: a challenger's pause shorter than this does not end their burst (speech stretches
+    #: split at 0.25 s pauses; an interjection often has a comma pause in it).
+    burst_gap_s: float = 0.5
     #: a short burst in the holder's pause is feedback (not a turn) if the pause so far is
     #: shorter than this; within-turn pauses are mostly under 0.5-0.7 s.
     turn_pause_s: float = 0.7

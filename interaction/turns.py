@@ -43,6 +43,7 @@ class _Contest:
     of: str
     at: float
     holder_end: float | None = None  #: when `of` stopped, if it did during the contest
+    by_end: float | None = None  #: when `by` last stopped; None while `by` speaks
 
 
 @dataclass(slots=True)
@@ -99,8 +100,10 @@ class TurnTracker:
         for fb in self._feedback.values():
             out.append(Backchannel(fb.by, _r(fb.at), self.holder))
         self._feedback.clear()
-        for c in list(self._contests.values()):
-            if c.holder_end is not None:  # holder had stopped; interrupter spoke to the end
+        for c in sorted(self._contests.values(), key=lambda c: c.at):
+            if c.by_end is not None:
+                out += self._resolve_stop(c)
+            elif c.holder_end is not None:  # the holder had stopped; the challenger spoke on
                 out += self._resolve_yield(c)
         self._contests.clear()
         if self.holder is not None:
@@ -132,10 +135,15 @@ class TurnTracker:
             if fb.by == who:
                 return out + self._take_floor(who, fb.at)
             out.append(Backchannel(fb.by, _r(fb.at), self.holder))
+        for c in self._contests.values():
+            if c.by == who:
+                c.by_end = None  # the challenger goes on after a short pause
+            elif c.of == who:
+                c.holder_end = None  # the holder goes on
         h = self.holder
         if h is None:
             return out + self._take_floor(who, t)
-        if h == who:
+        if h == who or who in self._contests:
             return out
         if h in self.speaking:
             self._contests[who] = _Contest(who, h, t)
@@ -150,12 +158,9 @@ class TurnTracker:
         self.last_end[who] = ev.end
         self.speaking_time[who] = self.speaking_time.get(who, 0.0) + (ev.end - ev.start)
         out = self._overlap_update(ev.end)
-        c = self._contests.pop(who, None)
+        c = self._contests.get(who)
         if c is not None:
-            if ev.end - c.at < cfg.backchannel_max_s:
-                out.append(Backchannel(who, _r(c.at), c.of))
-            else:  # the holder kept (or did not give up) the floor
-                out.append(Interruption(who, c.of, _r(c.at), False))
+            c.by_end = ev.end  # settled by _timers once the pause is long enough
         claim = self._claims.pop(who, None)
         if claim is not None:
             if ev.end - claim.at < cfg.backchannel_max_s and claim.pause < cfg.turn_pause_s:
@@ -173,14 +178,27 @@ class TurnTracker:
         cfg = self.config
         out: list[Event] = []
         for c in sorted(self._contests.values(), key=lambda c: c.at):
-            if c.holder_end is not None and now >= c.holder_end + cfg.hold_after_yield_s:
-                del self._contests[c.by]
-                out += self._resolve_yield(c)
+            if c.by_end is None:
+                if c.holder_end is not None and now >= c.holder_end + cfg.hold_after_yield_s:
+                    del self._contests[c.by]  # the holder gave way; the challenger goes on
+                    out += self._resolve_yield(c)
+            elif now >= c.by_end + cfg.burst_gap_s:
+                del self._contests[c.by]  # the challenger stopped for good
+                out += self._resolve_stop(c)
         for cl in sorted(self._claims.values(), key=lambda c: c.at):
             if now >= cl.at + cfg.backchannel_max_s:
                 del self._claims[cl.by]
                 out += self._take_floor(cl.by, cl.at)
         return out
+
+    def _resolve_stop(self, c: _Contest) -> list[Event]:
+        cfg = self.config
+        assert c.by_end is not None
+        if c.by_end - c.at < cfg.backchannel_max_s:
+            return [Backchannel(c.by, _r(c.at), c.of)]
+        if c.holder_end is not None and c.by_end >= c.holder_end + cfg.hold_after_yield_s:
+            return self._resolve_yield(c)  # both stopped, but the challenger outlasted
+        return [Interruption(c.by, c.of, _r(c.at), False)]
 
     def _resolve_yield(self, c: _Contest) -> list[Event]:
         assert c.holder_end is not None

@@ -3,10 +3,11 @@
     mic_i = g_i * ( h_ii * s_i + sum_{j != i} 10^(bleed_ij/20) * h_ij * s_j(t - d_ij)
                     [+ 10^(echo/20) * h_ei * sum_{j != i} s_j(t - e_i)] ) + noise_i [+ clicks_i]
 
-Every h is a unit-energy synthetic impulse response (direct impulse + exponentially decaying
-noise tail), so bleed_ij is exactly the energy ratio of talker j in mic i vs in mic j once the
-gains are removed. Dry signals are first normalised to one active-speech level, so the gains
-alone set each mic's level. All filtering is one overlap-add pass with shared source FFTs.
+Every h is a synthetic impulse response (direct impulse + exponentially decaying noise tail)
+scaled to unit energy gain for its talker's long-term spectrum, so bleed_ij is exactly the
+level of talker j in mic i relative to mic j once the gains are removed. Dry signals are first
+normalised to one active-speech level, so the gains alone set each mic's own-speech level.
+All filtering is one overlap-add pass with shared per-source block FFTs.
 """
 
 from __future__ import annotations
@@ -62,10 +63,24 @@ def pink_noise(rng: np.random.Generator, n: int) -> np.ndarray:
     return x / np.sqrt(np.mean(x**2))
 
 
-def _active_rms(x: np.ndarray, sr: int, spans: list[list[float]]) -> float:
-    idx = np.concatenate([np.arange(int(a * sr), min(len(x), int(b * sr))) for a, b in spans]
-                         or [np.zeros(0, int)])
-    return float(np.sqrt(np.mean(x[idx].astype(np.float64) ** 2))) if len(idx) else 0.0
+def _span_mask(spans: list[list[float]], n: int, sr: int) -> np.ndarray:
+    m = np.zeros(n, bool)
+    for a, b in spans:
+        m[int(a * sr): int(b * sr)] = True
+    return m
+
+
+def _solo_masks(speech: dict[str, list[list[float]]], n: int, sr: int) -> dict[str, np.ndarray]:
+    """Per talker: samples where they speak and nobody else does (falls back to all speech).
+    Levels are set on these, where a mic's own-speech level can actually be measured."""
+    masks = {p: _span_mask(v, n, sr) for p, v in speech.items()}
+    busy = np.sum(list(masks.values()), axis=0) if masks else np.zeros(n)
+    solo = {p: m & (busy == 1) for p, m in masks.items()}
+    return {p: solo[p] if solo[p].sum() >= sr else masks[p] for p in masks}
+
+
+def _rms(x: np.ndarray, mask: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x[mask].astype(np.float64) ** 2))) if mask.any() else 0.0
 
 
 class _OverlapAdd:
@@ -77,6 +92,9 @@ class _OverlapAdd:
         self.nb = -(-n_out // self.block)
         self.n_out = n_out
         self.spec = [fft.rfft(self._blocks(s), n=self.nfft, axis=1) for s in sources]
+        w = np.full(self.nfft // 2 + 1, 2.0)  # Parseval weights of a one-sided spectrum
+        w[0] = w[-1] = 1.0
+        self.psd = [w * np.sum(np.abs(x) ** 2, axis=0, dtype=np.float64) for x in self.spec]
 
     def _blocks(self, s: np.ndarray) -> np.ndarray:
         buf = np.zeros(self.nb * self.block, np.float32)
@@ -84,8 +102,13 @@ class _OverlapAdd:
         buf[:m] = s[:m]
         return buf.reshape(self.nb, self.block)
 
-    def filt(self, h: np.ndarray) -> np.ndarray:
-        return fft.rfft(h, n=self.nfft).astype(np.complex64)
+    def filt(self, h: np.ndarray, j: int) -> np.ndarray:
+        """Spectrum of h scaled to unit energy gain *for source j's long-term spectrum*: a
+        random IR colours speech by up to ~1 dB, which would blur the configured levels."""
+        hf = fft.rfft(h, n=self.nfft)
+        p = self.psd[j]
+        gain = float(np.sum(np.abs(hf) ** 2 * p) / np.sum(p)) if p.sum() > 0 else 1.0
+        return (hf / np.sqrt(gain)).astype(np.complex64)
 
     def run(self, terms: list[tuple[int, np.ndarray]]) -> np.ndarray:
         """Filter-and-sum: terms are (source index, filter spectrum from `filt`)."""
@@ -106,9 +129,9 @@ def apply_room(dry: dict[str, np.ndarray], speech: dict[str, list[list[float]]],
     """Mic tracks (float32, peak <= 0.9, one global scale) and the sampled room parameters."""
     sr, pids = cfg.sample_rate, list(dry)
     n, n_out = len(pids), max(len(x) for x in dry.values())
-    src = []
-    for p in pids:  # equal active speech level per talker: the gains alone set mic levels
-        lvl = _active_rms(dry[p], sr, speech[p])
+    solo, src = _solo_masks(speech, n_out, sr), []
+    for p in pids:  # equal speech level per talker: the gains alone set mic levels
+        lvl = _rms(dry[p], solo[p])
         src.append((dry[p] * (REF_RMS / lvl if lvl > 0 else 1.0)).astype(np.float32))
     gains = np.linspace(-cfg.gain_spread_db / 2, cfg.gain_spread_db / 2, n)[rng.permutation(n)]
     bleed, delay = np.zeros((n, n)), np.zeros((n, n), int)
@@ -123,19 +146,21 @@ def apply_room(dry: dict[str, np.ndarray], speech: dict[str, list[list[float]]],
     tracks, snr, clicks = {}, {}, {}
     for i, p in enumerate(pids):
         g = 10 ** (gains[i] / 20)
-        own = ola.run([(i, ola.filt(impulse_response(rng, sr, rt60[i], rng.uniform(*DRR_OWN_DB))))])
+        h_own = impulse_response(rng, sr, rt60[i], rng.uniform(*DRR_OWN_DB))
+        own = ola.run([(i, ola.filt(h_own, i))])
         terms = []
-        echo = (ola.filt(impulse_response(rng, sr, rt60[i], rng.uniform(*DRR_OWN_DB),
-                                          int(echo_delay[i]))) * 10 ** (cfg.echo_db / 20)
-                if cfg.echo_db is not None else None)
+        h_echo = (impulse_response(rng, sr, rt60[i], rng.uniform(*DRR_OWN_DB), int(echo_delay[i]))
+                  if cfg.echo_db is not None else None)
         for j in range(n):
             if j == i:
                 continue
-            hf = ola.filt(impulse_response(rng, sr, rt60[i], rng.uniform(*DRR_BLEED_DB),
-                                           int(delay[i, j]))) * 10 ** (bleed[i, j] / 20)
-            terms.append((j, hf if echo is None else hf + echo))
+            h = impulse_response(rng, sr, rt60[i], rng.uniform(*DRR_BLEED_DB), int(delay[i, j]))
+            hf = ola.filt(h, j) * 10 ** (bleed[i, j] / 20)
+            if h_echo is not None and cfg.echo_db is not None:
+                hf += ola.filt(h_echo, j) * 10 ** (cfg.echo_db / 20)
+            terms.append((j, hf))
         x = g * (own + (ola.run(terms) if terms else 0.0))
-        level = g * _active_rms(own, sr, speech[p]) or g * REF_RMS
+        level = g * _rms(own, solo[p]) or g * REF_RMS
         snr[p] = float(rng.uniform(*cfg.snr_db))
         x += pink_noise(rng, n_out) * level * 10 ** (-snr[p] / 20)
         clicks[p] = _add_transients(x, rng, sr, cfg.transient_rate_hz, level)
@@ -147,15 +172,16 @@ def apply_room(dry: dict[str, np.ndarray], speech: dict[str, list[list[float]]],
         "gains_db": {p: round(float(gains[i]), 2) for i, p in enumerate(pids)},
         "bleed_db": {p: {q: round(float(bleed[i, j]), 2) for j, q in enumerate(pids) if j != i}
                      for i, p in enumerate(pids)},
-        "bleed_delay_ms": {p: {q: round(delay[i, j] * 1000 / sr, 4) for j, q in enumerate(pids)
-                               if j != i} for i, p in enumerate(pids)},
+        "bleed_delay_ms": {p: {q: round(float(delay[i, j] * 1000 / sr), 4)
+                               for j, q in enumerate(pids) if j != i} for i, p in enumerate(pids)},
         "echo_db": cfg.echo_db,
-        "echo_delay_ms": {p: round(echo_delay[i] * 1000 / sr, 4) for i, p in enumerate(pids)},
+        "echo_delay_ms": {p: round(float(echo_delay[i] * 1000 / sr), 4)
+                          for i, p in enumerate(pids)},
         "rt60_s": {p: round(float(rt60[i]), 3) for i, p in enumerate(pids)},
         "snr_db": {p: round(v, 2) for p, v in snr.items()},
         "transients": clicks,
-        "speech_dbfs_at_0db_gain": round(20 * np.log10(REF_RMS * scale), 2),
-        "scale_db": round(20 * np.log10(scale), 2),
+        "speech_dbfs_at_0db_gain": round(float(20 * np.log10(REF_RMS * scale)), 2),
+        "scale_db": round(float(20 * np.log10(scale)), 2),
     }
     return out, params
 
@@ -174,6 +200,6 @@ def _add_transients(x: np.ndarray, rng: np.random.Generator, sr: int, rate: floa
         burst *= level * 10 ** (rng.uniform(-6, 6) / 20) / np.sqrt(np.mean(burst**2))
         k = int(t * sr)
         x[k: k + m] += burst[: len(x) - k]
-        times.append(round(t, 3))
+        times.append(round(float(t), 3))
         t += rng.exponential(1 / rate)
     return times
