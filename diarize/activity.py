@@ -164,7 +164,7 @@ class SpeechActivity:
         events: list[Event] = []
         while self._next < ready:
             if self._next - self._last_update >= self._update_every or self._next == 0:
-                self._reestimate(ready)
+                self._reestimate()
             stop = min(ready, self._last_update + self._update_every)
             events += self._decide(self._next, stop)
             self._next = stop
@@ -172,8 +172,10 @@ class SpeechActivity:
             events.append(SpeechHorizon(_t(self._horizon())))
         return events
 
-    def _reestimate(self, ready: int) -> None:
-        end = min(ready + self._lookahead, self._prob.end, self._power.end - 1)
+    def _reestimate(self) -> None:
+        # Data up to a fixed point past the current frame, never "whatever has arrived":
+        # estimates, and so decisions, must not depend on block sizes.
+        end = self._next + self._lookahead
         start = max(self._power.base + 1, end - self._history)
         if end - start > 0:
             self.model.estimate(to_db(self._smoothed(start, end)), self._prob.view(start, end))
@@ -200,13 +202,19 @@ class SpeechActivity:
         return self._segment(active, a)
 
     def _segment(self, active: np.ndarray, a: int) -> list[Event]:
-        """Runs of active frames → stretches with pauses < bridge inside; events in time order."""
-        out: list[tuple[int, Event]] = []
+        """Runs of active frames → stretches with pauses < bridge inside.
+
+        Each event is keyed by the frame at which it becomes certain, so the order of
+        events is the same whatever the block size (20 ms live frames or 1 s file blocks).
+        """
+        out: list[tuple[int, int, Event]] = []
         end = a + active.shape[1]
         for i, who in enumerate(self.ids):
             row = active[i]
             edges = np.flatnonzero(np.diff(np.concatenate([[False], row, [False]]).astype(np.int8)))
             st = self._open[i]
+            if not row[0]:
+                self._run_start[i] = None  # the run carried over ended at the block edge
             for s, e in zip(edges[::2] + a, edges[1::2] + a, strict=True):
                 if s == a and self._run_start[i] is not None:
                     s = self._run_start[i]  # a run carried over from the previous block
@@ -221,20 +229,20 @@ class SpeechActivity:
                     st = _Stretch(s, e)
                 if not st.confirmed and st.stop - st.start >= self._min_len:
                     st.confirmed = True
-                    out.append((st.start, SpeechStarted(who, _t(st.start))))
-            if self._run_start[i] is not None and row[-1] == 0:
-                self._run_start[i] = None
+                    known = max(s + self._min_run, st.start + self._min_len)
+                    out.append((known, i, SpeechStarted(who, _t(st.start))))
             if st is not None and end - st.stop > self._bridge:
                 out += self._close(i, st)
                 st = None
             self._open[i] = st
-        out.sort(key=lambda x: x[0])
-        return [e for _, e in out]
+        out.sort(key=lambda x: (x[0], x[1]))
+        return [e for _, _, e in out]
 
-    def _close(self, i: int, st: _Stretch) -> list[tuple[int, Event]]:
+    def _close(self, i: int, st: _Stretch) -> list[tuple[int, int, Event]]:
         if not st.confirmed:
             return []  # too short to be speech: a click or a breath
-        return [(st.stop, SpeechEnded(self.ids[i], _t(st.start), _t(st.stop)))]
+        known = st.stop + self._bridge + 1
+        return [(known, i, SpeechEnded(self.ids[i], _t(st.start), _t(st.stop)))]
 
     def _horizon(self) -> int:
         """Frame before which no further speech event can be timed."""

@@ -19,6 +19,7 @@ from scipy import fft
 from scipy.signal import lfilter
 
 REF_RMS = 10 ** (-26 / 20)  # active speech level of every dry talker before mic gain
+GAIN_MARGIN_DB = 0.5  # measured on speech the spread scatters ~0.3 dB: keep it >= configured
 DRR_OWN_DB = (8.0, 12.0)  # close laptop mic: direct path dominant
 DRR_BLEED_DB = (3.0, 7.0)  # a talker across the table reaches the mic more reverberantly
 
@@ -66,17 +67,22 @@ def pink_noise(rng: np.random.Generator, n: int) -> np.ndarray:
 def _span_mask(spans: list[list[float]], n: int, sr: int) -> np.ndarray:
     m = np.zeros(n, bool)
     for a, b in spans:
-        m[int(a * sr): int(b * sr)] = True
+        m[max(0, int(a * sr)): int(b * sr)] = True
     return m
 
 
-def _solo_masks(speech: dict[str, list[list[float]]], n: int, sr: int) -> dict[str, np.ndarray]:
-    """Per talker: samples where they speak and nobody else does (falls back to all speech).
-    Levels are set on these, where a mic's own-speech level can actually be measured."""
-    masks = {p: _span_mask(v, n, sr) for p, v in speech.items()}
-    busy = np.sum(list(masks.values()), axis=0) if masks else np.zeros(n)
-    solo = {p: m & (busy == 1) for p, m in masks.items()}
-    return {p: solo[p] if solo[p].sum() >= sr else masks[p] for p in masks}
+def _solo_masks(speech: dict[str, list[list[float]]], n: int, sr: int,
+                margin_s: float = 0.3) -> dict[str, np.ndarray]:
+    """Per talker: samples where they speak and nobody else does within margin_s (clear of
+    reverb tails); falls back to all their speech. Levels are set where they can be measured."""
+    out = {}
+    for p, spans in speech.items():
+        mine = _span_mask(spans, n, sr)
+        others = _span_mask([[a - margin_s, b + margin_s] for q, v in speech.items() if q != p
+                             for a, b in v], n, sr)
+        solo = mine & ~others
+        out[p] = solo if solo.sum() >= sr else mine
+    return out
 
 
 def _rms(x: np.ndarray, mask: np.ndarray) -> float:
@@ -133,7 +139,8 @@ def apply_room(dry: dict[str, np.ndarray], speech: dict[str, list[list[float]]],
     for p in pids:  # equal speech level per talker: the gains alone set mic levels
         lvl = _rms(dry[p], solo[p])
         src.append((dry[p] * (REF_RMS / lvl if lvl > 0 else 1.0)).astype(np.float32))
-    gains = np.linspace(-cfg.gain_spread_db / 2, cfg.gain_spread_db / 2, n)[rng.permutation(n)]
+    half = (cfg.gain_spread_db + GAIN_MARGIN_DB) / 2
+    gains = np.linspace(-half, half, n)[rng.permutation(n)]
     bleed, delay = np.zeros((n, n)), np.zeros((n, n), int)
     for i in range(n):  # symmetric per pair: both directions share one distance
         for j in range(i + 1, n):
