@@ -24,8 +24,10 @@ SR = 16000
 
 @pytest.fixture(scope="module")
 def sessions() -> dict[tuple[int, str], Session]:
-    return {(n, lang): synthesize_session(n, lang, seed=11) for n, lang in
-            [(3, "zh"), (8, "zh"), (3, "en"), (8, "en")]}
+    return {
+        (n, lang): synthesize_session(n, lang, seed=11)
+        for n, lang in [(3, "zh"), (8, "zh"), (3, "en"), (8, "en")]
+    }
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +77,8 @@ def test_speech_intervals_rule() -> None:
     x = np.zeros_like(t)
     tone = 0.3 * np.sin(2 * np.pi * 220 * t)
     for a, b in [(0.2, 0.6), (0.7, 1.0), (1.5, 1.8), (2.2, 2.23)]:  # 0.1 s gap, 0.5 s gap, blip
-        x[int(a * SR): int(b * SR)] = tone[int(a * SR): int(b * SR)]
-    x[int(2.5 * SR): int(2.9 * SR)] = 0.3 * 10 ** (-50 / 20)  # 50 dB down: not speech
+        x[int(a * SR) : int(b * SR)] = tone[int(a * SR) : int(b * SR)]
+    x[int(2.5 * SR) : int(2.9 * SR)] = 0.3 * 10 ** (-50 / 20)  # 50 dB down: not speech
     assert speech_intervals(x.astype(np.float32), SR) == [[0.2, 1.0], [1.5, 1.8]]
     assert speech_intervals(np.zeros(SR, np.float32), SR) == []
 
@@ -112,8 +114,9 @@ def test_gain_spread(sessions: dict) -> None:
     gains = np.array([room["gains_db"][p] for p in s.tracks])
     assert gains.max() - gains.min() >= 16.0 - 1e-9
     n_frames = 90 * 100
-    measured = np.array([level_db(s.tracks[p], solo_frames(s.truth, p, n_frames))
-                         for p in s.tracks])
+    measured = np.array(
+        [level_db(s.tracks[p], solo_frames(s.truth, p, n_frames)) for p in s.tracks]
+    )
     # Every talker is normalised to one dry level, so a mic's own-speech level is its gain.
     assert measured.max() - measured.min() >= 16.0
     expected = gains - 26.0 + room["scale_db"]  # dry speech level is -26 dBFS before the gain
@@ -156,10 +159,10 @@ def test_bleed_delay(sessions: dict) -> None:
     for j in s.tracks:
         a, b = longest_run(solo_frames(s.truth, j, n_frames))
         assert b - a >= 150  # >= 1.5 s of j alone
-        ref = s.tracks[j][a * 160: b * 160]
+        ref = s.tracks[j][a * 160 : b * 160]
         for i in s.tracks:
             if i != j:
-                lag = gcc_phat_lag(ref, s.tracks[i][a * 160: b * 160], max_lag=800)
+                lag = gcc_phat_lag(ref, s.tracks[i][a * 160 : b * 160], max_lag=800)
                 assert 5.0 <= delays[i][j] <= 15.0
                 assert abs(lag / SR * 1000 - delays[i][j]) <= 0.5, (i, j, lag)
 
@@ -173,8 +176,9 @@ def test_echo_and_transients() -> None:
         a, b = longest_run(solo_frames(s.truth, j, 3000))
         for i in s.tracks:
             if i != j:
-                lag = gcc_phat_lag(s.tracks[j][a * 160: b * 160], s.tracks[i][a * 160: b * 160],
-                                   max_lag=8000)
+                lag = gcc_phat_lag(
+                    s.tracks[j][a * 160 : b * 160], s.tracks[i][a * 160 : b * 160], max_lag=8000
+                )
                 assert 150 <= r["echo_delay_ms"][i] <= 400
                 assert abs(lag / SR * 1000 - r["echo_delay_ms"][i]) <= 0.5
     assert sum(len(v) for v in r["transients"].values()) >= 15  # ~45 expected
@@ -223,8 +227,11 @@ def test_truth_turns_and_shares(sessions: dict, key: tuple[int, str]) -> None:
     assert all(a["who"] != b["who"] for a, b in zip(turns, turns[1:], strict=False))
     assert {t["who"] for t in turns} == set(tr["speech"])  # everyone holds the floor once
     succ_at = {i["at"] for i in tr["interruptions"] if i["successful"]}
-    gaps = [b["start"] - a["end"] for a, b in zip(turns, turns[1:], strict=False)
-            if b["start"] not in succ_at]
+    gaps = [
+        b["start"] - a["end"]
+        for a, b in zip(turns, turns[1:], strict=False)
+        if b["start"] not in succ_at
+    ]
     assert min(gaps) >= -0.27 and max(gaps) <= 0.83
     for t in turns:  # turn edges are speech-truth edges
         ivs = tr["speech"][t["who"]]
@@ -258,12 +265,13 @@ def test_realspeech_session(real: Session) -> None:
         for s in used:  # each piece lies in its speaker's RTTM segment, clear of the other's
             spk = s["rttm_speaker"]
             other = next(k for k in segs if k != spk)
-            assert any(a - 1e-6 <= s["rttm_start"] and s["rttm_end"] <= b + 1e-6
-                       for a, b in segs[spk])
-            assert not any(a < s["rttm_end"] - 1e-6 and s["rttm_start"] < b - 1e-6
-                           for a, b in segs[other])
-    assert 2 <= len(tr["interruptions"]) <= 3 and all(i["successful"] for i in
-                                                       tr["interruptions"])
+            assert any(
+                a - 1e-6 <= s["rttm_start"] and s["rttm_end"] <= b + 1e-6 for a, b in segs[spk]
+            )
+            assert not any(
+                a < s["rttm_end"] - 1e-6 and s["rttm_start"] < b - 1e-6 for a, b in segs[other]
+            )
+    assert 2 <= len(tr["interruptions"]) <= 3 and all(i["successful"] for i in tr["interruptions"])
     assert tr["backchannels"] == []
     assert realspeech_session(seed=3).truth == tr
 

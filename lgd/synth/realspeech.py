@@ -55,8 +55,9 @@ def load_pyannote_sample() -> tuple[np.ndarray, int, dict[str, list[tuple[float,
     return audio, sr, {k: sorted(v) for k, v in segs.items()}
 
 
-def clean_pieces(segs: dict[str, list[tuple[float, float]]],
-                 total_s: float) -> list[tuple[str, float, float, float, float]]:
+def clean_pieces(
+    segs: dict[str, list[tuple[float, float]]], total_s: float
+) -> list[tuple[str, float, float, float, float]]:
     """(speaker, start, end, pad_start, pad_end) of every segment part free of other speakers,
     in time order; pads extend up to PAD_S into time where no other speaker's segment is."""
     out = []
@@ -65,8 +66,12 @@ def clean_pieces(segs: dict[str, list[tuple[float, float]]],
         for a, b in mine:
             parts = [(a, b)]
             for oa, ob in others:  # subtract every overlapping foreign segment
-                parts = [q for pa, pb in parts for q in ((pa, min(pb, oa)), (max(pa, ob), pb))
-                         if q[1] - q[0] > 1e-6]
+                parts = [
+                    q
+                    for pa, pb in parts
+                    for q in ((pa, min(pb, oa)), (max(pa, ob), pb))
+                    if q[1] - q[0] > 1e-6
+                ]
             for pa, pb in parts:
                 if pb - pa < MIN_PIECE_S:
                     continue
@@ -85,8 +90,13 @@ def realspeech_session(seed: int, room: RoomConfig = DEFAULT_ROOM) -> Session:
     rng_lay, rng_room = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     pieces = clean_pieces(segs, len(audio) / sr)
     # Overlap candidates: a speaker change where both pieces are long enough for the rule.
-    ok = [k for k in range(1, len(pieces)) if pieces[k][0] != pieces[k - 1][0]
-          and pieces[k - 1][2] - pieces[k - 1][1] >= 2.0 and pieces[k][2] - pieces[k][1] >= 2.5]
+    ok = [
+        k
+        for k in range(1, len(pieces))
+        if pieces[k][0] != pieces[k - 1][0]
+        and pieces[k - 1][2] - pieces[k - 1][1] >= 2.0
+        and pieces[k][2] - pieces[k][1] >= 2.5
+    ]
     n_ov = min(len(ok), int(rng_lay.integers(2, 4)))
     overlap_at = set(rng_lay.choice(ok, size=n_ov, replace=False).tolist()) if n_ov else set()
     placed: list[tuple[str, float, float, float]] = []  # (speaker, start, end, source start)
@@ -94,30 +104,44 @@ def realspeech_session(seed: int, room: RoomConfig = DEFAULT_ROOM) -> Session:
     for k, (spk, a, b, _, _) in enumerate(pieces):
         if placed:
             prev_end = placed[-1][2]
-            t = (prev_end - rng_lay.uniform(*OVERLAP_S) if k in overlap_at
-                 else prev_end + rng_lay.uniform(*GAP_S))
+            t = (
+                prev_end - rng_lay.uniform(*OVERLAP_S)
+                if k in overlap_at
+                else prev_end + rng_lay.uniform(*GAP_S)
+            )
         placed.append((spk, t, t + (b - a), a))
     n = int(round((placed[-1][2] + 0.5) * sr))
     pids = [IDS[s][0] for s in sorted(segs)]
     dry = {p: np.zeros(n, np.float32) for p in pids}
     for (spk, start, _, a), (_, _, _, lo, hi) in zip(placed, pieces, strict=True):
-        x = audio[int(round(lo * sr)): int(round(hi * sr))]
+        x = audio[int(round(lo * sr)) : int(round(hi * sr))]
         k = int(round((start - (a - lo)) * sr))
-        dry[IDS[spk][0]][k: k + len(x)] += x
-    speech = {p: merge_intervals([(s, e) for spk, s, e, _ in placed if IDS[spk][0] == p])
-              for p in pids}
+        dry[IDS[spk][0]][k : k + len(x)] += x
+    speech = {
+        p: merge_intervals([(s, e) for spk, s, e, _ in placed if IDS[spk][0] == p]) for p in pids
+    }
     floors: list[Floor] = []
     for spk, s, e, _ in placed:
         if floors and floors[-1].who == IDS[spk][0]:
             floors[-1].end = e
         else:
             floors.append(Floor(IDS[spk][0], s, e))
-    events = [Event("succ", IDS[placed[k][0]][0], IDS[placed[k - 1][0]][0], placed[k][1])
-              for k in sorted(overlap_at)]
+    events = [
+        Event("succ", IDS[placed[k][0]][0], IDS[placed[k - 1][0]][0], placed[k][1])
+        for k in sorted(overlap_at)
+    ]
     truth = build_truth(speech, floors, events)
-    truth["source"] = [{"who": IDS[spk][0], "rttm_speaker": spk, "rttm_start": a,
-                        "rttm_end": round(a + (e - s), 3), "start": round(s, 2),
-                        "end": round(e, 2)} for spk, s, e, a in placed]
+    truth["source"] = [
+        {
+            "who": IDS[spk][0],
+            "rttm_speaker": spk,
+            "rttm_start": a,
+            "rttm_end": round(a + (e - s), 3),
+            "start": round(s, 2),
+            "end": round(e, 2),
+        }
+        for spk, s, e, a in placed
+    ]
     tracks, truth["room"] = apply_room(dry, speech, room, rng_room)
     participants = [IDS[s] for s in sorted(segs)]
     return Session(participants, tracks, truth, n / sr, "en", sr)

@@ -42,8 +42,9 @@ class RoomConfig:
 DEFAULT_ROOM = RoomConfig()  # frozen, so safe as a shared default argument
 
 
-def impulse_response(rng: np.random.Generator, sr: int, rt60: float, drr_db: float,
-                     delay: int = 0) -> np.ndarray:
+def impulse_response(
+    rng: np.random.Generator, sr: int, rt60: float, drr_db: float, delay: int = 0
+) -> np.ndarray:
     """Unit-energy IR: `delay` zeros, a direct impulse, then a noise tail decaying 60 dB in
     rt60 whose energy is drr_db below the direct path's."""
     n = max(2, int(rt60 * sr))
@@ -67,19 +68,21 @@ def pink_noise(rng: np.random.Generator, n: int) -> np.ndarray:
 def _span_mask(spans: list[list[float]], n: int, sr: int) -> np.ndarray:
     m = np.zeros(n, bool)
     for a, b in spans:
-        m[max(0, int(a * sr)): int(b * sr)] = True
+        m[max(0, int(a * sr)) : int(b * sr)] = True
     return m
 
 
-def _solo_masks(speech: dict[str, list[list[float]]], n: int, sr: int,
-                margin_s: float = 0.3) -> dict[str, np.ndarray]:
+def _solo_masks(
+    speech: dict[str, list[list[float]]], n: int, sr: int, margin_s: float = 0.3
+) -> dict[str, np.ndarray]:
     """Per talker: samples where they speak and nobody else does within margin_s (clear of
     reverb tails); falls back to all their speech. Levels are set where they can be measured."""
     out = {}
     for p, spans in speech.items():
         mine = _span_mask(spans, n, sr)
-        others = _span_mask([[a - margin_s, b + margin_s] for q, v in speech.items() if q != p
-                             for a, b in v], n, sr)
+        others = _span_mask(
+            [[a - margin_s, b + margin_s] for q, v in speech.items() if q != p for a, b in v], n, sr
+        )
         solo = mine & ~others
         out[p] = solo if solo.sum() >= sr else mine
     return out
@@ -124,14 +127,18 @@ class _OverlapAdd:
         y = fft.irfft(acc, n=self.nfft, axis=1)
         out = np.zeros((self.nb + -(-self.nfft // self.block)) * self.block, np.float64)
         for c in range(0, self.nfft, self.block):  # overlap-add the block tails
-            seg = y[:, c: c + self.block]
-            view = out[c: c + self.nb * self.block].reshape(self.nb, self.block)
+            seg = y[:, c : c + self.block]
+            view = out[c : c + self.nb * self.block].reshape(self.nb, self.block)
             view[:, : seg.shape[1]] += seg
         return out[: self.n_out]
 
 
-def apply_room(dry: dict[str, np.ndarray], speech: dict[str, list[list[float]]],
-               cfg: RoomConfig, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], dict]:
+def apply_room(
+    dry: dict[str, np.ndarray],
+    speech: dict[str, list[list[float]]],
+    cfg: RoomConfig,
+    rng: np.random.Generator,
+) -> tuple[dict[str, np.ndarray], dict]:
     """Mic tracks (float32, peak <= 0.9, one global scale) and the sampled room parameters."""
     sr, pids = cfg.sample_rate, list(dry)
     n, n_out = len(pids), max(len(x) for x in dry.values())
@@ -156,8 +163,11 @@ def apply_room(dry: dict[str, np.ndarray], speech: dict[str, list[list[float]]],
         h_own = impulse_response(rng, sr, rt60[i], rng.uniform(*DRR_OWN_DB))
         own = ola.run([(i, ola.filt(h_own, i))])
         terms = []
-        h_echo = (impulse_response(rng, sr, rt60[i], rng.uniform(*DRR_OWN_DB), int(echo_delay[i]))
-                  if cfg.echo_db is not None else None)
+        h_echo = (
+            impulse_response(rng, sr, rt60[i], rng.uniform(*DRR_OWN_DB), int(echo_delay[i]))
+            if cfg.echo_db is not None
+            else None
+        )
         for j in range(n):
             if j == i:
                 continue
@@ -177,13 +187,18 @@ def apply_room(dry: dict[str, np.ndarray], speech: dict[str, list[list[float]]],
     out = {p: (x * scale).astype(np.float32) for p, x in tracks.items()}
     params = {
         "gains_db": {p: round(float(gains[i]), 2) for i, p in enumerate(pids)},
-        "bleed_db": {p: {q: round(float(bleed[i, j]), 2) for j, q in enumerate(pids) if j != i}
-                     for i, p in enumerate(pids)},
-        "bleed_delay_ms": {p: {q: round(float(delay[i, j] * 1000 / sr), 4)
-                               for j, q in enumerate(pids) if j != i} for i, p in enumerate(pids)},
+        "bleed_db": {
+            p: {q: round(float(bleed[i, j]), 2) for j, q in enumerate(pids) if j != i}
+            for i, p in enumerate(pids)
+        },
+        "bleed_delay_ms": {
+            p: {q: round(float(delay[i, j] * 1000 / sr), 4) for j, q in enumerate(pids) if j != i}
+            for i, p in enumerate(pids)
+        },
         "echo_db": cfg.echo_db,
-        "echo_delay_ms": {p: round(float(echo_delay[i] * 1000 / sr), 4)
-                          for i, p in enumerate(pids)},
+        "echo_delay_ms": {
+            p: round(float(echo_delay[i] * 1000 / sr), 4) for i, p in enumerate(pids)
+        },
         "rt60_s": {p: round(float(rt60[i]), 3) for i, p in enumerate(pids)},
         "snr_db": {p: round(v, 2) for p, v in snr.items()},
         "transients": clicks,
@@ -193,8 +208,9 @@ def apply_room(dry: dict[str, np.ndarray], speech: dict[str, list[list[float]]],
     return out, params
 
 
-def _add_transients(x: np.ndarray, rng: np.random.Generator, sr: int, rate: float,
-                    level: float) -> list[float]:
+def _add_transients(
+    x: np.ndarray, rng: np.random.Generator, sr: int, rate: float, level: float
+) -> list[float]:
     """Keyboard clicks / knocks: decaying noise bursts at Poisson times; returns their times."""
     times: list[float] = []
     if rate <= 0:
@@ -206,7 +222,7 @@ def _add_transients(x: np.ndarray, rng: np.random.Generator, sr: int, rate: floa
         burst = rng.standard_normal(m) * np.exp(-np.arange(m) / (tau * sr))
         burst *= level * 10 ** (rng.uniform(-6, 6) / 20) / np.sqrt(np.mean(burst**2))
         k = int(t * sr)
-        x[k: k + m] += burst[: len(x) - k]
+        x[k : k + m] += burst[: len(x) - k]
         times.append(round(float(t), 3))
         t += rng.exponential(1 / rate)
     return times

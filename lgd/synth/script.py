@@ -58,15 +58,22 @@ def quotas(duration_s: float) -> dict[str, int]:
 
 
 class ScriptBuilder:
-    def __init__(self, lang: str, voices: dict[str, Voice], rng: np.random.Generator,
-                 duration_s: float, sr: int) -> None:
+    def __init__(
+        self,
+        lang: str,
+        voices: dict[str, Voice],
+        rng: np.random.Generator,
+        duration_s: float,
+        sr: int,
+    ) -> None:
         self.lang, self.voices, self.rng, self.sr = lang, voices, rng, sr
         self.end_s = duration_s - 0.4
         self.pids = list(voices)
         n = len(self.pids)
         # Uneven talkativeness (dominant .. quiet, ~5x apart), shuffled over the speakers.
-        self.talk = dict(zip(self.pids, np.exp(np.linspace(0, -1.6, n))[rng.permutation(n)],
-                             strict=True))
+        self.talk = dict(
+            zip(self.pids, np.exp(np.linspace(0, -1.6, n))[rng.permutation(n)], strict=True)
+        )
         self.deck: list[int] = []
         self.left = quotas(duration_s)
         self.had_turn: set[str] = set()
@@ -74,10 +81,16 @@ class ScriptBuilder:
         self.script = Script()
 
     # --- choices -------------------------------------------------------------------------
-    def _pick(self, exclude: set[str], weighted: bool = True, boost: set[str] = frozenset()) -> str:
+    def _pick(
+        self,
+        exclude: set[str],
+        weighted: bool = True,
+        boost: frozenset[str] | set[str] = frozenset(),
+    ) -> str:
         cands = [p for p in self.pids if p not in exclude]
-        w = np.array([(self.talk[p] if weighted else 1.0) * (3.0 if p in boost else 1.0)
-                      for p in cands])
+        w = np.array(
+            [(self.talk[p] if weighted else 1.0) * (3.0 if p in boost else 1.0) for p in cands]
+        )
         return cands[int(self.rng.choice(len(cands), p=w / w.sum()))]
 
     def _holder(self, prev: str | None, remaining: float) -> str:
@@ -97,8 +110,9 @@ class ScriptBuilder:
         return TURNS[self.lang][self.deck.pop()]
 
     # --- audio ---------------------------------------------------------------------------
-    def _turn_audio(self, who: str, target: float, min_len: float,
-                    max_len: float) -> tuple[np.ndarray, str]:
+    def _turn_audio(
+        self, who: str, target: float, min_len: float, max_len: float
+    ) -> tuple[np.ndarray, str]:
         parts: list[np.ndarray] = []
         texts: list[str] = []
         length = 0.0
@@ -137,17 +151,19 @@ class ScriptBuilder:
 
     def _onset(self, act: np.ndarray, lo: float, hi: float) -> float | None:
         """A random time in [lo, hi] (10 ms grid) where the holder is speaking."""
-        ok = [k for k in range(int(np.ceil(lo * 100)), int(hi * 100) + 1)
-              if k < len(act) and act[k]]
+        ok = [
+            k for k in range(int(np.ceil(lo * 100)), int(hi * 100) + 1) if k < len(act) and act[k]
+        ]
         return ok[int(self.rng.integers(len(ok)))] / 100 if ok else None
 
     def _cut_point(self, act: np.ndarray, lo: float, hi: float) -> tuple[float, float] | None:
         """(onset, cut) for a successful interruption: the holder speaks at the onset and
         right up to the cut U(0.4, 1.0) s later, so the truth overlap is that long."""
-        ons = [k for k in range(int(np.ceil(lo * 100)), int(hi * 100) + 1)
-               if k < len(act) and act[k]]
+        ons = [
+            k for k in range(int(np.ceil(lo * 100)), int(hi * 100) + 1) if k < len(act) and act[k]
+        ]
         for k in self.rng.permutation(ons) if ons else []:
-            cuts = [m for m in range(k + 40, k + 100) if m < len(act) and act[m - 3: m].all()]
+            cuts = [m for m in range(k + 40, k + 100) if m < len(act) and act[m - 3 : m].all()]
             if cuts:
                 return k / 100, cuts[int(self.rng.integers(len(cuts)))] / 100
         return None
@@ -168,8 +184,9 @@ class ScriptBuilder:
             t, prev, forced = self._turn(who, t, remaining)
         return self.script
 
-    def _turn(self, who: str, start: float,
-              remaining: float) -> tuple[float, str, tuple[str, float] | None]:
+    def _turn(
+        self, who: str, start: float, remaining: float
+    ) -> tuple[float, str, tuple[str, float] | None]:
         self.had_turn.add(who)
         c0 = max(1.0, self.last_event + EVENT_SPACING_S - start)
         plan = [k for k in ("fail", "bc") if self._want(k, remaining)]
@@ -195,7 +212,7 @@ class ScriptBuilder:
             if on is None:
                 continue
             self._event(kind, by, who, start + on, x, disp)
-            c = on + EVENT_SPACING_S
+            c = on + max(EVENT_SPACING_S, d + 1.5)  # a later cut still leaves A >= 1.5 s
         nxt: tuple[str, float] | None = None
         if succ:
             pick = self._cut_point(act, max(c, 1.0), L - 2.0)
@@ -217,8 +234,9 @@ class ScriptBuilder:
         return nxt[1], who, nxt
 
     def _event(self, kind: str, by: str, of: str, at: float, x: np.ndarray, disp: str) -> None:
-        self.script.clips.append(Clip(by, "interjection" if kind == "fail" else "backchannel",
-                                      at, x, disp))
+        self.script.clips.append(
+            Clip(by, "interjection" if kind == "fail" else "backchannel", at, x, disp)
+        )
         self.script.events.append(Event(kind, by, of, at))
         self.left[kind] -= 1
         self.last_event = at

@@ -34,12 +34,13 @@ def mix_dry(script: Script, pids: list[str], n: int, sr: int) -> dict[str, np.nd
     for c in script.clips:
         k = int(round(c.start * sr))
         m = min(len(c.audio), n - k)
-        dry[c.who][k: k + m] += c.audio[:m]
+        dry[c.who][k : k + m] += c.audio[:m]
     return dry
 
 
-def synthesize_session(n_speakers: int, lang: str, seed: int, room: RoomConfig = DEFAULT_ROOM,
-                       duration_s: float = 90.0) -> Session:
+def synthesize_session(
+    n_speakers: int, lang: str, seed: int, room: RoomConfig = DEFAULT_ROOM, duration_s: float = 90.0
+) -> Session:
     """A scripted espeak-ng discussion between n_speakers (3..8) in "zh" or "en".
 
     Bit-for-bit reproducible per seed. If a script misses the event quotas (>= 3 successful,
@@ -61,8 +62,9 @@ def synthesize_session(n_speakers: int, lang: str, seed: int, room: RoomConfig =
     participants = [(p, names[v.gender].pop()) for p, v in voices.items()]
     need = quotas(duration_s)
     for attempt_ss in script_ss.spawn(MAX_ATTEMPTS):
-        script = ScriptBuilder(lang, voices, np.random.default_rng(attempt_ss), duration_s,
-                               sr).build()
+        script = ScriptBuilder(
+            lang, voices, np.random.default_rng(attempt_ss), duration_s, sr
+        ).build()
         everyone = {f.who for f in script.floors} == set(pids)
         if everyone and all(script.counts()[k] >= v for k, v in need.items()):
             break
@@ -70,9 +72,16 @@ def synthesize_session(n_speakers: int, lang: str, seed: int, room: RoomConfig =
     dry = mix_dry(script, pids, n, sr)
     speech = {p: speech_intervals(dry[p], sr) for p in pids}
     truth = build_truth(speech, script.floors, script.events)
-    truth["script"] = [{"who": c.who, "kind": c.kind, "start": round(c.start, 2),
-                        "end": round(c.start + len(c.audio) / sr, 2), "text": c.text}
-                       for c in sorted(script.clips, key=lambda c: c.start)]
+    truth["script"] = [
+        {
+            "who": c.who,
+            "kind": c.kind,
+            "start": round(c.start, 2),
+            "end": round(c.start + len(c.audio) / sr, 2),
+            "text": c.text,
+        }
+        for c in sorted(script.clips, key=lambda c: c.start)
+    ]
     truth["voices"] = {p: f"{v.voice} -p {v.pitch} -s {v.speed}" for p, v in voices.items()}
     tracks, truth["room"] = apply_room(dry, speech, room, np.random.default_rng(room_ss))
     return Session(participants, tracks, truth, n / sr, lang, sr)
@@ -93,8 +102,11 @@ def write_session(session: Session, out_dir: Path) -> dict[str, Path]:
             w.setframerate(sr)
             w.writeframes(pcm.tobytes())
         paths[pid] = path
-    doc = {"participants": [{"id": p, "name": nm} for p, nm in session.participants],
-           "duration_s": round(session.duration_s, 2), "language": session.language,
-           **session.truth}
+    doc = {
+        "participants": [{"id": p, "name": nm} for p, nm in session.participants],
+        "duration_s": round(session.duration_s, 2),
+        "language": session.language,
+        **session.truth,
+    }
     (out_dir / "truth.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1))
     return paths

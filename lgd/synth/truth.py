@@ -19,8 +19,9 @@ def _r(t: float) -> float:
     return round(float(t), 2)
 
 
-def speech_intervals(dry: np.ndarray, sr: int, floor_db: float = -40.0, bridge_s: float = 0.25,
-                     min_s: float = 0.05) -> list[Interval]:
+def speech_intervals(
+    dry: np.ndarray, sr: int, floor_db: float = -40.0, bridge_s: float = 0.25, min_s: float = 0.05
+) -> list[Interval]:
     """Where one speaker is audibly speaking, from their own clean signal.
 
     Rule (the reference definition the analyser is scored against):
@@ -52,8 +53,7 @@ def speech_intervals(dry: np.ndarray, sr: int, floor_db: float = -40.0, bridge_s
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """(start, end) frame indices of the True runs of a boolean mask, end exclusive."""
     d = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(),
-                    strict=True))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
 
 
 def merge_intervals(spans: list[tuple[float, float]], bridge_s: float = 0.25) -> list[Interval]:
@@ -92,8 +92,9 @@ def speech_onset(intervals: list[Interval], t: float, tol: float = 0.1) -> float
     return best[0] if best is not None and abs(best[0] - t) <= tol else _r(t)
 
 
-def build_truth(speech: dict[str, list[Interval]], floors: list[Floor],
-                events: list[Event]) -> dict:
+def build_truth(
+    speech: dict[str, list[Interval]], floors: list[Floor], events: list[Event]
+) -> dict:
     """Assemble the truth dict; turn edges snap to the holder's own speech-truth edges."""
     turns = []
     for f in floors:
@@ -107,10 +108,17 @@ def build_truth(speech: dict[str, list[Interval]], floors: list[Floor],
         if e.kind == "bc":
             backchannels.append({"who": e.who, "at": at, "to": e.to})
         else:
-            interruptions.append({"by": e.who, "of": e.to, "at": at,
-                                  "successful": e.kind == "succ"})
+            interruptions.append(
+                {"by": e.who, "of": e.to, "at": at, "successful": e.kind == "succ"}
+            )
     time = {p: _r(sum(b - a for a, b in ivs)) for p, ivs in speech.items()}
     total = sum(time.values())
     share = {p: (round(t / total, 4) if total > 0 else 0.0) for p, t in time.items()}
-    return {"speech": speech, "turns": turns, "interruptions": interruptions,
-            "backchannels": backchannels, "speaking_time_s": time, "speaking_share": share}
+    return {
+        "speech": speech,
+        "turns": turns,
+        "interruptions": interruptions,
+        "backchannels": backchannels,
+        "speaking_time_s": time,
+        "speaking_share": share,
+    }

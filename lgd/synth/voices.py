@@ -38,23 +38,39 @@ class Voice:
 # speaker-embedding model, so pitch and accent (en-gb/en-us) vary as well.
 VOICES: dict[str, dict[str, tuple[Voice, ...]]] = {
     "en": {
-        "m": (Voice("en-us+m3", 40, 165, "m"), Voice("en-gb+m1", 22, 155, "m"),
-              Voice("en-us+m7", 58, 175, "m"), Voice("en-gb+m4", 32, 170, "m")),
-        "f": (Voice("en-us+f3", 70, 170, "f"), Voice("en-gb+f2", 58, 160, "f"),
-              Voice("en-us+f4", 82, 175, "f"), Voice("en-gb+f5", 50, 165, "f")),
+        "m": (
+            Voice("en-us+m3", 40, 165, "m"),
+            Voice("en-gb+m1", 22, 155, "m"),
+            Voice("en-us+m7", 58, 175, "m"),
+            Voice("en-gb+m4", 32, 170, "m"),
+        ),
+        "f": (
+            Voice("en-us+f3", 70, 170, "f"),
+            Voice("en-gb+f2", 58, 160, "f"),
+            Voice("en-us+f4", 82, 175, "f"),
+            Voice("en-gb+f5", 50, 165, "f"),
+        ),
     },
     "zh": {
-        "m": (Voice("cmn-latn-pinyin+m1", 35, 165, "m"), Voice("cmn-latn-pinyin+m3", 55, 175, "m"),
-              Voice("cmn-latn-pinyin+m5", 45, 155, "m"), Voice("cmn-latn-pinyin+m7", 25, 170, "m")),
-        "f": (Voice("cmn-latn-pinyin+f2", 72, 170, "f"), Voice("cmn-latn-pinyin+f1", 60, 160, "f"),
-              Voice("cmn-latn-pinyin+f4", 85, 175, "f"), Voice("cmn-latn-pinyin+f3", 50, 165, "f")),
+        "m": (
+            Voice("cmn-latn-pinyin+m1", 35, 165, "m"),
+            Voice("cmn-latn-pinyin+m3", 55, 175, "m"),
+            Voice("cmn-latn-pinyin+m5", 45, 155, "m"),
+            Voice("cmn-latn-pinyin+m7", 25, 170, "m"),
+        ),
+        "f": (
+            Voice("cmn-latn-pinyin+f2", 72, 170, "f"),
+            Voice("cmn-latn-pinyin+f1", 60, 160, "f"),
+            Voice("cmn-latn-pinyin+f4", 85, 175, "f"),
+            Voice("cmn-latn-pinyin+f3", 50, 165, "f"),
+        ),
     },
 }
 
 
 def pick_voices(lang: str, n: int, rng: np.random.Generator) -> list[Voice]:
     """n distinct voices, alternating gender (random first gender) so neighbours differ."""
-    pools = {g: [v for v in VOICES[lang][g]] for g in ("m", "f")}
+    pools = {g: list(VOICES[lang][g]) for g in ("m", "f")}
     for g in pools:
         pools[g] = [pools[g][i] for i in rng.permutation(len(pools[g]))]
     first = "m" if rng.random() < 0.5 else "f"
@@ -71,8 +87,9 @@ def _read_wav(data: bytes) -> tuple[np.ndarray, int]:
 
 @lru_cache(maxsize=4096)
 def _render_cached(voice: Voice, text: str, sr: int) -> np.ndarray:
-    out = subprocess.run([ESPEAK, *voice.args(), "--stdout", text], capture_output=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [ESPEAK, *voice.args(), "--stdout", text], capture_output=True, check=True
+    ).stdout
     x, src_sr = _read_wav(out)
     if src_sr != sr:
         g = gcd(sr, src_sr)
@@ -102,7 +119,7 @@ def trim_silence(x: np.ndarray, sr: int, floor_db: float = -45.0) -> np.ndarray:
         return x[:0]
     on = np.flatnonzero(rms > rms.max() * 10 ** (floor_db / 20))
     hop = int(round(sr * FRAME_S))
-    return x[on[0] * hop: (on[-1] + 1) * hop].copy()
+    return x[on[0] * hop : (on[-1] + 1) * hop].copy()
 
 
 def fade_out(x: np.ndarray, sr: int, at_s: float, fade_s: float) -> np.ndarray:
@@ -110,5 +127,5 @@ def fade_out(x: np.ndarray, sr: int, at_s: float, fade_s: float) -> np.ndarray:
     end = min(len(x), int(round(at_s * sr)))
     nf = min(end, max(1, int(round(fade_s * sr))))
     y = x[:end].astype(np.float32)  # astype copies: cached renders stay untouched
-    y[end - nf:] *= np.linspace(1.0, 0.0, nf, dtype=np.float32)
+    y[end - nf :] *= np.linspace(1.0, 0.0, nf, dtype=np.float32)
     return y

@@ -1,0 +1,68 @@
+"""Real-time factor and peak memory of the speech-activity core for 4, 6 and 8 tracks.
+
+    .venv/bin/python benchmarks/speed.py
+
+Each size runs in its own process (numba caches warm) on a 120 s scripted session:
+RTF = processing time / audio time for the whole stage (VAD + crosstalk + segmentation +
+turn-taking), fed 20 ms frames as live rooms do and 1 s blocks as `lgd analyze` does.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def child(path: str, block: int) -> None:
+    from lgd.pipeline import Pipeline
+
+    x = np.load(path)  # (n_tracks, n_samples) float32
+    ids = [chr(65 + i) for i in range(x.shape[0])]
+    Pipeline(ids).push(x[:, :16000])  # warm-up: numba cache load, ONNX session
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    pipeline = Pipeline(ids)
+    t0, c0 = time.perf_counter(), time.process_time()
+    for k in range(0, x.shape[1], block):
+        pipeline.push(x[:, k : k + block])
+    pipeline.flush()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    audio = x.shape[1] / 16000
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"rtf": wall / audio, "cpu_rtf": cpu / audio, "peak_rss_mb": rss / 1024,
+                      "stage_mb": (rss - rss0) / 1024}))
+
+
+def main() -> None:
+    from lgd.synth import synthesize_session
+
+    print(f"{'tracks':>6}{'block':>8}{'RTF (wall)':>12}{'RTF (cpu)':>11}{'peak RSS MB':>13}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (4, 6, 8):
+            s = synthesize_session(n, "zh", 100 + n, duration_s=120.0)
+            x = np.stack([s.tracks[p] for p, _ in s.participants]).astype(np.float32)
+            path = str(Path(tmp) / f"{n}.npy")
+            np.save(path, x)
+            for block in (320, 16000):
+                out = subprocess.run([sys.executable, __file__, "--child", path, str(block)],
+                                     capture_output=True, text=True, check=True)
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                label = "20 ms" if block == 320 else "1 s"
+                print(f"{n:>6}{label:>8}{r['rtf']:>12.4f}{r['cpu_rtf']:>11.4f}"
+                      f"{r['peak_rss_mb']:>13.0f}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], int(sys.argv[3]))
+    else:
+        main()
