@@ -38,7 +38,7 @@ class _History:
 
     def __init__(self, n: int, dtype: type) -> None:
         self.base = 0
-        self._data = np.zeros((n, 4096), dtype)
+        self._data: np.ndarray = np.zeros((n, 4096), dtype)
         self._len = 0
 
     @property
@@ -112,7 +112,9 @@ class SpeechActivity:
         if block.ndim != 2 or block.shape[0] != len(self.ids):
             raise ValueError(f"expected ({len(self.ids)}, n) samples, got {block.shape}")
         # Garbage samples (NaN/inf from a broken decoder) count as silence, not a crash.
-        block = np.nan_to_num(np.ascontiguousarray(block, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        block = np.nan_to_num(
+            np.ascontiguousarray(block, np.float32), nan=0.0, posinf=0.0, neginf=0.0
+        )
         buf = np.concatenate([self._rest, block], axis=1) if self._rest.size else block
         k = buf.shape[1] // HOP
         self._power.append(hop_power(buf[:, : k * HOP], HOP))

@@ -67,7 +67,7 @@ class TurnTracker:
     def __init__(self, ids: list[str], config: TurnConfig | None = None) -> None:
         self.ids = list(ids)
         self.config = config or TurnConfig()
-        self._queue: list[tuple[float, int, int, Event]] = []
+        self._queue: list[tuple[float, int, int, SpeechStarted | SpeechEnded]] = []
         self._seq = itertools.count()
         self.horizon = 0.0
         self.speaking: dict[str, float] = {}  # who → onset of the current stretch

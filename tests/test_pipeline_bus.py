@@ -22,7 +22,9 @@ async def test_in_process_and_redis_buses_carry_identical_events():
     session = make(4, "en", 31)
     ids = [p for p, _ in session.participants]
     x = np.stack([session.tracks[p] for p in ids]).astype(np.float32)[:, : 16000 * 40]
-    info = SessionInfo("s-" + uuid.uuid4().hex[:8], session.participants, "en", "2026-11-25T00:00:00Z")
+    info = SessionInfo(
+        "s-" + uuid.uuid4().hex[:8], session.participants, "en", "2026-11-25T00:00:00Z"
+    )
     prefix = f"lgd-test-{uuid.uuid4().hex[:8]}:"
     local, remote = InProcessBus(), RedisStreamBus(REDIS_URL, prefix=prefix)
     try:
