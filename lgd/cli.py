@@ -138,7 +138,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     session = synthesize_session(args.speakers, args.language, args.seed, RoomConfig(), 90.0)
     paths = write_session(session, out)
     ns = argparse.Namespace(
-        track=[f"{pid}={p}" for pid, p in paths.items()], name=None, out=str(out / "report.json"),
+        track=[f"{pid}={p}" for pid, p in paths.items()],
+        name=[f"{pid}={name}" for pid, name in session.participants],
+        out=str(out / "report.json"),
         session_id="demo", language=args.language, started_at=None,
         allow_rate_mismatch=False, pad_short=False,
     )
