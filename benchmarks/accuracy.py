@@ -19,7 +19,8 @@ def main() -> None:
     scores = []
     print(f"{'session':<14}{'speech err':>11}{'share err pp':>13}{'int F1':>8}{'bc F1':>7}")
     for n, lang, seed in HARD_SESSIONS:
-        s = score_session(run_offline(make(n, lang, seed)), make(n, lang, seed).truth)
+        session = make(n, lang, seed)
+        s = score_session(run_offline(session), session.truth)
         scores.append(s)
         print(f"{n} {lang} seed {seed:<5}{s.speech.error:>11.1%}{s.share_error_pp:>13.2f}"
               f"{s.interruptions.f1:>8.2f}{s.backchannels.f1:>7.2f}")
