@@ -45,7 +45,8 @@ def child(path: str, block: int) -> None:
 def main() -> None:
     from lgd.synth import synthesize_session
 
-    print(f"{'tracks':>6}{'block':>8}{'RTF (wall)':>12}{'RTF (cpu)':>11}{'peak RSS MB':>13}")
+    print(f"{'tracks':>6}{'block':>8}{'RTF (wall)':>12}{'RTF (cpu)':>11}{'peak RSS MB':>13}"
+          f"{'stage MB':>10}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in (4, 6, 8):
             s = synthesize_session(n, "zh", 100 + n, duration_s=120.0)
@@ -58,7 +59,7 @@ def main() -> None:
                 r = json.loads(out.stdout.strip().splitlines()[-1])
                 label = "20 ms" if block == 320 else "1 s"
                 print(f"{n:>6}{label:>8}{r['rtf']:>12.4f}{r['cpu_rtf']:>11.4f}"
-                      f"{r['peak_rss_mb']:>13.0f}")
+                      f"{r['peak_rss_mb']:>13.0f}{r['stage_mb']:>10.0f}")
 
 
 if __name__ == "__main__":

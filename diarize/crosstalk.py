@@ -59,9 +59,11 @@ class CouplingModel:
         if db.shape[1] < 50:
             return
         self.noise_db = np.percentile(db, 5, axis=1)
+        if self.n < 2:
+            return  # one mic: nothing to couple
         q = db - self.noise_db[:, None]  # level above own noise floor: gain-free
         for j in range(self.n):
-            others = np.delete(q, j, axis=0).max(axis=0) if self.n > 1 else q[j] * 0 - 99
+            others = np.delete(q, j, axis=0).max(axis=0)
             # Voice j alone: speech, well above noise, and clearly the loudest mic.
             solo = (vad[j] >= 0.5) & (q[j] >= 12.0) & (q[j] >= others + 3.0)
             frames = np.flatnonzero(solo)

@@ -87,6 +87,8 @@ def _parse(raw: str, typ: Any, key: str) -> Any:
             if raw.lower() in ("0", "false", "no", "off"):
                 return False
             raise ValueError(raw)
-        return raw or None if "None" in t else raw
+        if "None" in t and not raw:
+            return None  # an empty optional setting means "unset"
+        return raw
     except ValueError:
         raise ValueError(f"{key}={raw!r} is not a valid {t}") from None

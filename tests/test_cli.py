@@ -1,6 +1,7 @@
 """`lgd analyze` end to end on generated recordings, and its errors on bad input."""
 
 import json
+import os
 import subprocess
 import sys
 import wave
@@ -100,8 +101,6 @@ def test_unknown_setting_is_rejected(recorded, tmp_path):
     _, paths = recorded
     env_cmd = [sys.executable, "-m", "lgd.cli", "analyze", f"--track=A={paths['A']}",
                "--out", str(tmp_path / "r.json")]
-    import os
-
     r = subprocess.run(env_cmd, capture_output=True, text=True,
                        env={**os.environ, "LGD_TURNS_BACKCHANEL_MAX_S": "1"})
     assert r.returncode == 2 and "LGD_TURNS_BACKCHANEL_MAX_S" in r.stderr
