@@ -104,6 +104,82 @@ class AnalysisLag:
     frames_lost: int  #: audio frames that could not be analysed (goal: 0)
 
 
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """What `who` said between `start` and `end`, from their own microphone (one ASR result).
+
+    A long turn arrives as several utterances, so text shows while the candidate is still
+    speaking; each utterance is final for its own span.
+    """
+
+    who: str
+    start: float
+    end: float
+    text: str  #: Simplified Chinese for zh sessions
+    words: tuple[tuple[str, float, float], ...]  #: (word, start, end), session seconds
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Act:
+    """A discourse act performed by an utterance (support, challenge, question, guide, ...)."""
+
+    # `kind`, not `type`: the wire map's "type" key names the event class. The report's
+    # `acts[].type` is this field.
+    kind: str  #: support | build_on | challenge | question | guide | time_keeping | summary |
+    #: invite | evidence | new_idea (more allowed)
+    by: str
+    to: str | None  #: addressee: the named candidate, else the previous floor holder, else None
+    at: float  #: start of the utterance that performs it
+    text: str  #: the utterance text
+    cue: str  #: what triggered it (the matched rule or "novelty 0.71"), shown as evidence
+    strength: float  #: 0..1 confidence of the rule / novelty score
+
+
+@dataclass(frozen=True, slots=True)
+class ProsodyTurn:
+    """Voice measures over one stretch of a candidate's own speech, against their baseline."""
+
+    who: str
+    start: float
+    end: float
+    features: dict[str, float]  #: e.g. pitch_hz, pitch_var_st, loudness_db, rate_sps, pause_ratio
+    z: dict[str, float]  #: the same keys as z-scores against the personal baseline
+    baseline_ready: bool  #: False while the baseline is still being learnt
+
+
+@dataclass(frozen=True, slots=True)
+class FaceCue:
+    """Face and head cues of one candidate over a short window of video frames."""
+
+    who: str
+    at: float  #: window end, session seconds
+    status: str  #: ok | no_face | several_faces | dark | camera_off
+    cues: dict[str, float]  #: looking, smile, brow_tension, jaw_tension, nod, shake, blink_rate
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """How `who` responded in the seconds after being interrupted or challenged by `by`."""
+
+    who: str
+    at: float  #: the moment of the trigger
+    trigger: str  #: interrupted | challenged
+    by: str
+    outcome: str  #: kept_floor | responded | yielded | silent
+    cues: dict[str, float]  #: deviations from baseline (pitch_z, loudness_z, rate_z, face_tension…)
+    composure: float  #: 0..1, 1 = no measurable deviation from the candidate's baseline
+
+
+@dataclass(frozen=True, slots=True)
+class PortraitUpdate:
+    """The current twelve-dimension scores and ranks (evidence lives in the report)."""
+
+    at: float
+    scores: dict[str, dict[str, float | None]]  #: pid -> dimension -> 0..100 or None
+    ranks: dict[str, dict[str, int | None]]  #: pid -> dimension -> 1 = best in group
+
+
 Event = (
     SpeechStarted
     | SpeechEnded
@@ -115,6 +191,12 @@ Event = (
     | Backchannel
     | ShareUpdate
     | AnalysisLag
+    | Utterance
+    | Act
+    | ProsodyTurn
+    | FaceCue
+    | Reaction
+    | PortraitUpdate
 )
 
 EVENT_TYPES: dict[str, type] = {
@@ -130,5 +212,11 @@ EVENT_TYPES: dict[str, type] = {
         Backchannel,
         ShareUpdate,
         AnalysisLag,
+        Utterance,
+        Act,
+        ProsodyTurn,
+        FaceCue,
+        Reaction,
+        PortraitUpdate,
     )
 }

@@ -13,17 +13,23 @@ import pytest
 from lgd import codec
 from lgd.events import (
     EVENT_TYPES,
+    Act,
     AnalysisLag,
     Backchannel,
     Event,
+    FaceCue,
     FloorTaken,
     Interruption,
     Overlap,
+    PortraitUpdate,
+    ProsodyTurn,
+    Reaction,
     ShareUpdate,
     SpeechEnded,
     SpeechHorizon,
     SpeechStarted,
     Turn,
+    Utterance,
 )
 
 # Representative values per type, edge cases included (None, empty containers, unicode,
@@ -42,6 +48,33 @@ SAMPLES: dict[str, list[Event]] = {
         ShareUpdate(0.0, {}, {}, {}),
     ],
     "AnalysisLag": [AnalysisLag("diarize", 12.0, 0.35, 0), AnalysisLag("media", 1e6, -0.0, 2**40)],
+    "Utterance": [
+        Utterance("p1", 1.0, 2.5, "我同意张三的观点", (("我", 1.0, 1.2), ("同意", 1.2, 1.6)), "zh"),
+        Utterance("p2", 3.0, 3.0, "", (), "en"),
+    ],
+    "Act": [
+        Act("support", "p1", "p2", 1.0, "我同意张三的观点", "我同意", 0.9),
+        Act("new_idea", "p2", None, 4.0, "what about cost", "novelty 0.71", 0.71),
+    ],
+    "ProsodyTurn": [
+        ProsodyTurn("p1", 1.0, 4.0, {"pitch_hz": 180.5, "rate_sps": 4.0}, {"pitch_hz": 1.5}, True),
+        ProsodyTurn("p2", 0.0, 0.5, {}, {}, False),
+    ],
+    "FaceCue": [
+        FaceCue("p1", 2.0, "ok", {"smile": 0.3, "nod": 1.0}),
+        FaceCue("p2", 2.0, "camera_off", {}),
+    ],
+    "Reaction": [
+        Reaction("p1", 5.0, "interrupted", "p2", "kept_floor", {"pitch_z": 2.1}, 0.4),
+    ],
+    "PortraitUpdate": [
+        PortraitUpdate(
+            9.5,
+            {"p1": {"participation": 71.5, "rapport": None}},
+            {"p1": {"participation": 1, "rapport": None}},
+        ),
+        PortraitUpdate(0.0, {}, {}),
+    ],
 }
 
 
