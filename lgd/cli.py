@@ -157,6 +157,108 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _server_settings(args: argparse.Namespace) -> Settings:
+    import dataclasses
+
+    settings = Settings.from_env()
+    over = {k: v for k in ("host", "port") if (v := getattr(args, k, None)) is not None}
+    if getattr(args, "data_dir", None):
+        settings = dataclasses.replace(settings, data_dir=Path(args.data_dir))
+    return dataclasses.replace(settings, server=dataclasses.replace(settings.server, **over))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from aiohttp import web
+
+    from server.app import SERVER_KEY, make_app, ssl_context
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = _server_settings(args)
+    app = make_app(settings)
+    hr = app[SERVER_KEY].token("hr")
+    scheme = "https" if settings.server.tls_cert else "http"
+    print(f"lgd serving on {scheme}://{settings.server.host}:{settings.server.port}  "
+          f"(data in {settings.data_dir})\nHR token (create sessions): {hr}", flush=True)
+    web.run_app(app, host=settings.server.host, port=settings.server.port,
+                ssl_context=ssl_context(settings), print=None)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from server.app import _load_secret
+    from server.tokens import Claims, issue
+
+    settings = _server_settings(args)
+    secret = settings.server.secret or _load_secret(Path(settings.data_dir))
+    exp = time.time() + args.ttl
+    print(issue(secret, Claims(args.role, args.session, args.who, exp)))
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from lgd import simulate
+    from media.files import AudioInputError, parse_track_args
+
+    try:
+        tracks = parse_track_args(args.track)
+    except AudioInputError as exc:
+        print(f"lgd simulate: {exc}", file=sys.stderr)
+        return 2
+    names = _parse_names(args.name or [], list(tracks))
+    videos = {}
+    for item in args.video or []:
+        pid, sep, path = item.partition("=")
+        if not sep or pid not in names or not Path(path).is_file():
+            raise SystemExit(f"lgd simulate: --video expects ID=FILE.y4m of a track, got {item!r}")
+        videos[pid] = Path(path)
+    out = Path(args.out) if args.out else None
+    language = args.language or Settings.from_env().language
+
+    def show(sim: simulate.Simulation) -> None:
+        print(f"dashboard: {sim.session['links']['dashboard']}", flush=True)
+
+    async def run_local() -> dict:
+        from aiohttp import web
+
+        from server.app import SERVER_KEY, make_app
+
+        settings = _server_settings(args)
+        settings = dataclasses.replace(
+            settings, server=dataclasses.replace(settings.server, ice_host_addresses="127.0.0.1")
+        )
+        app = make_app(settings)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", args.port or 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        url = f"http://127.0.0.1:{port}"
+        try:
+            return await simulate.run(url, app[SERVER_KEY].token("hr"), tracks, names, videos,
+                                      language, out, show)
+        finally:
+            if args.linger:
+                print(f"session ended; dashboard stays up for {args.linger:.0f} s", flush=True)
+                await asyncio.sleep(args.linger)
+            await runner.cleanup()
+
+    if args.server:
+        if not args.hr_token:
+            raise SystemExit("lgd simulate: --server needs --hr-token (see `lgd token`)")
+        report = asyncio.run(simulate.run(args.server.rstrip("/"), args.hr_token, tracks, names,
+                                          videos, language, out, show))
+    else:
+        report = asyncio.run(run_local())
+    print(_summary(report))
+    if out:
+        print(f"report written to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lgd", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -190,6 +292,35 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--language", default="zh", choices=["zh", "en"])
     d.add_argument("--seed", type=int, default=7)
     d.set_defaults(func=cmd_demo)
+
+    v = sub.add_parser("serve", help="run the live server (rooms, dashboard, API)")
+    v.add_argument("--host", help="default LGD_SERVER_HOST (127.0.0.1)")
+    v.add_argument("--port", type=int, help="default LGD_SERVER_PORT (8080)")
+    v.add_argument("--data-dir", help="default LGD_DATA_DIR (./data)")
+    v.set_defaults(func=cmd_serve)
+
+    t = sub.add_parser("token", help="mint a token (HR: create sessions, export)")
+    t.add_argument("--role", default="hr", choices=["hr", "assessor", "candidate"])
+    t.add_argument("--session", help="session id (assessor, candidate)")
+    t.add_argument("--who", help="candidate id (candidate)")
+    t.add_argument("--ttl", type=float, default=24 * 3600.0, help="seconds")
+    t.add_argument("--data-dir", help="default LGD_DATA_DIR (./data)")
+    t.set_defaults(func=cmd_token)
+
+    m = sub.add_parser("simulate", help="rehearse a discussion: one headless Chromium per track")
+    m.add_argument("--track", action="append", required=True, metavar="ID=FILE",
+                   help="a candidate's recording, played as their microphone")
+    m.add_argument("--video", action="append", metavar="ID=FILE.y4m", help="fake camera")
+    m.add_argument("--name", action="append", metavar="ID=NAME", help="display name")
+    m.add_argument("--language", help="session language (default LGD_LANGUAGE)")
+    m.add_argument("--server", help="a running lgd server (default: start one in-process)")
+    m.add_argument("--hr-token", help="HR token for --server")
+    m.add_argument("--port", type=int, help="port of the in-process server (default: any)")
+    m.add_argument("--data-dir", help="default LGD_DATA_DIR (./data)")
+    m.add_argument("--out", help="write the final report here")
+    m.add_argument("--linger", type=float, default=0.0,
+                   help="keep the in-process server up this long after the end (s)")
+    m.set_defaults(func=cmd_simulate)
     return p
 
 

@@ -1,0 +1,146 @@
+// Assessor dashboard: replays the session's events from the start over one WebSocket,
+// then follows them live, so it can be opened at any moment. State is rebuilt from the
+// events alone (the same ones the report is built from).
+"use strict";
+
+const q = new URLSearchParams(location.search);
+const token = q.get("token");
+const sid = location.pathname.split("/").pop();
+const COLORS = ["#2a6fdb", "#e0742b", "#2f9e58", "#c23b6b", "#7b52c7", "#9a7b16", "#14879a", "#6b6b6b"];
+const WINDOW_S = 90;
+
+const S = window.lgdDashboard = {
+  people: [], color: {}, clock: 0, live: false, ended: false,
+  time: {}, share: {}, turns: {}, speaking: {}, speech: {},
+  interruptions: [], backchannels: [], overlaps: [], events: 0, renders: 0,
+  extensions: [],  // later stages register (state, event) handlers and renderers here
+};
+
+async function main() {
+  const r = await fetch(`/api/sessions/${sid}`, { headers: { Authorization: `Bearer ${token}` } });
+  if (!r.ok) { document.body.textContent = (await r.json()).error; return; }
+  setSession(await r.json());
+  connect();
+  setInterval(render, 250);
+}
+
+function setSession(s) {
+  document.getElementById("session").textContent = s.id;
+  S.people = s.participants;
+  S.people.forEach((p, i) => {
+    S.color[p.id] = COLORS[i % COLORS.length];
+    for (const k of ["time", "share", "turns"]) S[k][p.id] = S[k][p.id] || 0;
+    S.speech[p.id] = S.speech[p.id] || [];
+  });
+  setState(s.state);
+}
+
+function setState(state) {
+  const el = document.getElementById("state");
+  el.textContent = state; el.className = "state " + state;
+}
+
+function connect() {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${proto}://${location.host}/api/sessions/${sid}/live?token=${token}`);
+  ws.onmessage = (m) => apply(JSON.parse(m.data));
+  ws.onclose = () => { if (!S.ended) setTimeout(connect, 2000); };
+}
+
+function reset() {
+  for (const p of S.people) { S.time[p.id] = 0; S.share[p.id] = 0; S.turns[p.id] = 0; S.speech[p.id] = []; }
+  S.speaking = {}; S.interruptions = []; S.backchannels = []; S.overlaps = []; S.events = 0;
+}
+
+function apply(ev) {
+  switch (ev.type) {
+    case "hello": reset(); setSession(ev.session); break;  // (re)connect replays from the start
+    case "clock": S.clock = ev.t; S.live = ev.live; if (ev.live) setState("live"); break;
+    case "ended": S.ended = true; setState("ended"); break;
+    case "SpeechStarted": S.speaking[ev.who] = ev.at; break;
+    case "SpeechEnded": delete S.speaking[ev.who]; S.speech[ev.who].push([ev.start, ev.end]); break;
+    case "ShareUpdate":
+      Object.assign(S.time, ev.speaking_time_s); Object.assign(S.share, ev.speaking_share);
+      Object.assign(S.turns, ev.turns); S.clock = Math.max(S.clock, ev.at); break;
+    case "Interruption": S.interruptions.push(ev); break;
+    case "Backchannel": S.backchannels.push(ev); break;
+    case "Overlap": S.overlaps.push(ev); break;
+  }
+  if (ev.type !== "clock" && ev.type !== "hello") S.events += 1;
+  for (const ext of S.extensions) if (ext.apply) ext.apply(S, ev);
+}
+
+function name(pid) { const p = S.people.find((p) => p.id === pid); return p ? p.name : pid; }
+const fmt = (t) => `${String(Math.floor(t / 60)).padStart(2, "0")}:${String(Math.floor(t % 60)).padStart(2, "0")}`;
+
+function render() {
+  S.renders += 1;
+  document.getElementById("clock").textContent = fmt(S.clock);
+  renderBars(); renderCounts(); renderTimeline();
+  for (const ext of S.extensions) if (ext.render) ext.render(S);
+}
+
+function renderBars() {
+  const box = document.getElementById("bars");
+  for (const p of S.people) {
+    let row = document.getElementById("bar-" + p.id);
+    if (!row) {
+      row = document.createElement("div"); row.className = "bar"; row.id = "bar-" + p.id;
+      row.innerHTML = `<span class="name"></span><div class="track"><div class="fill"></div></div><span class="pct"></span>`;
+      row.querySelector(".name").textContent = p.name;
+      row.querySelector(".fill").style.background = S.color[p.id];
+      box.appendChild(row);
+    }
+    const share = S.share[p.id] || 0;
+    row.querySelector(".fill").style.width = `${(100 * share).toFixed(1)}%`;
+    row.querySelector(".pct").textContent = `${(100 * share).toFixed(1)}%`;
+    row.dataset.share = share;
+    row.classList.toggle("speaking", p.id in S.speaking);
+  }
+}
+
+function renderCounts() {
+  const body = document.querySelector("#counts tbody");
+  body.innerHTML = "";
+  for (const p of S.people) {
+    const made = S.interruptions.filter((i) => i.by === p.id);
+    const cells = [p.name, (S.time[p.id] || 0).toFixed(1), S.turns[p.id] || 0,
+      `${made.length} (${made.filter((i) => i.successful).length})`,
+      S.interruptions.filter((i) => i.of === p.id).length,
+      S.backchannels.filter((b) => b.who === p.id).length];
+    const tr = document.createElement("tr"); tr.id = "count-" + p.id;
+    for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
+    body.appendChild(tr);
+  }
+}
+
+function renderTimeline() {
+  const svg = document.getElementById("timeline");
+  const W = svg.clientWidth || 800, rowH = 22, left = 110;
+  svg.setAttribute("height", 30 + rowH * S.people.length);
+  const t1 = Math.max(S.clock, WINDOW_S), t0 = t1 - WINDOW_S;
+  const x = (t) => left + (W - left - 10) * (t - t0) / WINDOW_S;
+  const row = {}; S.people.forEach((p, i) => row[p.id] = 10 + i * rowH);
+  const parts = [];
+  for (const o of S.overlaps) if (o.end > t0)
+    parts.push(`<rect x="${x(Math.max(o.start, t0))}" y="4" width="${Math.max(1, x(o.end) - x(Math.max(o.start, t0)))}" height="${rowH * S.people.length + 8}" fill="#f5c6c6" opacity="0.5"/>`);
+  for (const p of S.people) {
+    const y = row[p.id];
+    parts.push(`<text x="4" y="${y + 14}">${escapeHtml(p.name)}</text>`);
+    const segs = S.speech[p.id].filter(([, e]) => e > t0);
+    if (p.id in S.speaking) segs.push([S.speaking[p.id], S.clock]);
+    for (const [s, e] of segs)
+      parts.push(`<rect x="${x(Math.max(s, t0))}" y="${y + 3}" width="${Math.max(1, x(e) - x(Math.max(s, t0)))}" height="${rowH - 8}" fill="${S.color[p.id]}" rx="2"/>`);
+  }
+  for (const i of S.interruptions) if (i.at > t0 && row[i.by] !== undefined)
+    parts.push(`<text x="${x(i.at) - 5}" y="${row[i.by] + 2}" fill="${i.successful ? "#c00" : "#888"}">${i.successful ? "▲" : "△"}</text>`);
+  for (const b of S.backchannels) if (b.at > t0 && row[b.who] !== undefined)
+    parts.push(`<circle cx="${x(b.at)}" cy="${row[b.who] + 11}" r="3" fill="#000"/>`);
+  for (let t = Math.ceil(t0 / 10) * 10; t <= t1; t += 10)
+    parts.push(`<text x="${x(t) - 12}" y="${24 + rowH * S.people.length}" fill="#888">${fmt(t)}</text>`);
+  svg.innerHTML = parts.join("");
+}
+
+function escapeHtml(s) { return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]); }
+
+main().catch((e) => { document.body.textContent = String(e); });

@@ -1,0 +1,138 @@
+"""Live audio onto one session clock: Opus packets in, (n_tracks, n) 16 kHz blocks out.
+
+Each candidate's connection (a *generation*: a reconnect starts a new one) is anchored
+once, at the arrival of its first packet; every later packet is placed by its RTP
+timestamp from that anchor, so network jitter never moves audio and packet loss leaves
+silence in place. Tracks start whenever their candidate joins. A packet that lands
+before the read head (arrived later than the read delay allows) or on samples already
+written (a reconnect overlapping the old connection's tail) is not analysed and is
+counted in `frames_lost` — nothing is counted twice.
+
+A plain synchronous class: it is given arrival times and "now" and never reads a clock.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import av
+import numpy as np
+
+from media.frames import FRAME_SAMPLES, SAMPLE_RATE
+
+RTP_RATE = 48000
+#: A sender whose RTP clock falls behind the arrival clock for this many packets in a row
+#: (by at least RESYNC_S: a paused tab, a starved capture thread) is re-anchored: the
+#: pause becomes silence instead of pulling later speech earlier. A network delay burst
+#: does not trigger it: the packets after the burst arrive on time again.
+RESYNC_PACKETS = 50
+RESYNC_S = 0.25
+DECIMATION = RTP_RATE // SAMPLE_RATE  # 3
+
+
+@dataclass
+class _Source:
+    generation: int
+    anchor: int  #: session sample of RTP timestamp `ts0`
+    ts0: int
+    decoder: av.AudioCodecContext
+    resampler: av.AudioResampler
+    write: int  #: next session sample this source writes
+    floor: int  #: samples before this belong to the previous connection: never overwritten
+    lags: deque[int] = field(default_factory=lambda: deque(maxlen=RESYNC_PACKETS))
+
+
+class LiveTimeline:
+    def __init__(self, ids: list[str], capacity_s: float = 10.0) -> None:
+        self.ids = list(ids)
+        self._row = {pid: i for i, pid in enumerate(self.ids)}
+        self._cap = int(capacity_s * SAMPLE_RATE)
+        self._ring = np.zeros((len(self.ids), self._cap), np.float32)  # (n_tracks, cap) 16 kHz
+        self._sources: dict[str, _Source] = {}
+        self.read_head = 0  #: session sample up to which blocks were handed out
+        self.frames_in = {pid: 0 for pid in self.ids}
+        self.frames_lost = {pid: 0 for pid in self.ids}  #: 20 ms frames not analysed
+        self.decode_errors = {pid: 0 for pid in self.ids}
+        self.resyncs = {pid: 0 for pid in self.ids}  #: sender clock re-anchored
+
+    def place(self, who: str, generation: int, timestamp: int, payload: bytes, at_s: float) -> None:
+        """One Opus packet of `who`, which arrived at session time `at_s`."""
+        if who not in self._row:
+            return
+        self.frames_in[who] += 1
+        src = self._sources.get(who)
+        if src is None or src.generation != generation:
+            anchor = int(round(at_s * SAMPLE_RATE))
+            old_write = src.write if src is not None else 0
+            src = _Source(
+                generation,
+                anchor,
+                timestamp,
+                _opus_decoder(),
+                av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE),
+                anchor,
+                old_write,
+            )
+            self._sources[who] = src
+        target = src.anchor + (timestamp - src.ts0) // DECIMATION
+        src.lags.append(int(at_s * SAMPLE_RATE) - target)
+        if len(src.lags) == RESYNC_PACKETS and min(src.lags) > RESYNC_S * SAMPLE_RATE:
+            shift = min(src.lags)
+            src.anchor += shift
+            target += shift
+            src.lags.clear()
+            self.resyncs[who] += 1
+        try:
+            packet = av.Packet(payload)
+            pcm = [
+                out.to_ndarray().reshape(-1)
+                for frame in src.decoder.decode(packet)
+                for out in src.resampler.resample(frame)
+            ]
+        except av.FFmpegError:
+            self.decode_errors[who] += 1
+            return
+        samples = np.concatenate(pcm) if pcm else np.zeros(0, np.float32)  # (n,) 16 kHz
+        if target > src.write + FRAME_SAMPLES // 2:
+            src.write = target  # packets were lost: their span stays silent
+        start = src.write
+        src.write += samples.size
+        floor = max(self.read_head, src.floor)
+        if start < floor:  # too late for analysis, or overlaps the previous connection
+            late = min(samples.size, floor - start)
+            self.frames_lost[who] += int(np.ceil(late / FRAME_SAMPLES))
+            samples, start = samples[late:], start + late
+        if samples.size == 0:
+            return
+        if start + samples.size > self.read_head + self._cap:
+            self._grow(start + samples.size - self.read_head)
+        idx = np.arange(start, start + samples.size) % self._cap
+        self._ring[self._row[who], idx] = samples
+
+    def _grow(self, needed: int) -> None:
+        """Analysis fell behind its buffer: grow it rather than drop audio (never dropped)."""
+        cap = max(2 * self._cap, needed)
+        old = np.arange(self.read_head, self.read_head + self._cap)
+        ring = np.zeros((len(self.ids), cap), np.float32)
+        ring[:, old % cap] = self._ring[:, old % self._cap]
+        self._ring, self._cap = ring, cap
+
+    def read(self, until: int) -> np.ndarray:
+        """Hand out every whole frame before session sample `until`: (n_tracks, k*320)."""
+        n = (until - self.read_head) // FRAME_SAMPLES * FRAME_SAMPLES
+        if n <= 0:
+            return np.zeros((len(self.ids), 0), np.float32)
+        idx = np.arange(self.read_head, self.read_head + n) % self._cap
+        block = self._ring[:, idx]  # (n_tracks, n) float32 copy
+        self._ring[:, idx] = 0.0  # the ring's next lap starts silent
+        self.read_head += n
+        return block
+
+
+def _opus_decoder() -> av.AudioCodecContext:
+    ctx = av.CodecContext.create("libopus", "r")
+    ctx.format = "s16"
+    ctx.layout = "stereo"
+    ctx.sample_rate = RTP_RATE
+    return ctx  # type: ignore[return-value]

@@ -1,0 +1,402 @@
+"""The aiohttp application: REST + WebSocket API, join links, candidate and dashboard pages.
+
+Every request carries a token (``Authorization: Bearer`` or ``?token=``) scoped to a role
+and, except for HR, to one session; see `server/tokens.py` and `server/openapi.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import ssl
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from lgd import codec
+from lgd.bus import Bus, make_bus
+from lgd.settings import Settings
+from media.passthrough import check_version, use_host_addresses
+from media.room import OfferError
+from server import tokens
+from server.live import LiveSession
+from server.openapi import OPENAPI
+from server.store import EventLog, SessionRecord, SessionStore, valid_id
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+DASHBOARD_STATIC = Path(__file__).parent.parent / "dashboard" / "static"
+MAX_PARTICIPANTS = 8
+LIVE_TICK_S = 0.25  # dashboard clock messages
+
+
+class Server:
+    def __init__(self, settings: Settings, bus: Bus | None = None) -> None:
+        check_version()
+        self.settings = settings
+        self.cfg = settings.server
+        self.store = SessionStore(settings.data_dir)
+        self.bus = bus or make_bus(settings.redis_url)
+        self.secret = self.cfg.secret or _load_secret(Path(settings.data_dir))
+        self.live: dict[str, LiveSession] = {}
+        hosts = [h.strip() for h in self.cfg.ice_host_addresses.split(",") if h.strip()]
+        use_host_addresses(hosts or None)
+        self.recover()
+
+    def recover(self) -> None:
+        """After a restart: sessions not yet started can still be joined; a session that was
+        live when the server stopped is closed with the report of everything it logged."""
+        from lgd.report import ReportBuilder
+        from server.live import session_info
+
+        for rec in self.store.all():
+            if rec.state == "created":
+                self.live[rec.id] = LiveSession(rec, self.settings, self.store, self.bus)
+            elif rec.state == "live":
+                builder = ReportBuilder(session_info(rec))
+                events = self.store.events(rec.id)
+                for ev in events:
+                    builder.add(ev)
+                horizon = max((getattr(ev, "until", 0.0) for ev in events), default=0.0)
+                self.store.save_report(rec.id, builder.build(duration_s=horizon))
+                rec.state, rec.ended_at = "ended", datetime.now(UTC).isoformat(timespec="seconds")
+                rec.duration_s = round(horizon, 2)
+                rec.options["ended_by"] = "server restart"
+                self.store.save(rec)
+
+    # -- tokens --------------------------------------------------------------------------
+
+    def token(self, role: str, session: str | None = None, who: str | None = None) -> str:
+        exp = time.time() + self.cfg.token_ttl_s
+        return tokens.issue(self.secret, tokens.Claims(role, session, who, exp))
+
+    def auth(self, request: web.Request, *roles: str) -> tokens.Claims:
+        header = request.headers.get("Authorization", "")
+        raw = header[7:] if header.startswith("Bearer ") else request.query.get("token")
+        try:
+            claims = tokens.verify(self.secret, raw, time.time())
+        except tokens.TokenError as e:
+            raise _error(web.HTTPUnauthorized, str(e)) from None
+        if claims.role not in roles:
+            raise _error(web.HTTPForbidden, f"a {'/'.join(roles)} token is required")
+        sid = request.match_info.get("sid")
+        if sid is not None and claims.role != "hr" and claims.session != sid:
+            raise _error(web.HTTPForbidden, "this token belongs to another session")
+        return claims
+
+    def record(self, sid: str) -> SessionRecord:
+        if sid in self.live:
+            return self.live[sid].rec
+        try:
+            return self.store.load(sid)
+        except KeyError:
+            raise _error(web.HTTPNotFound, f"unknown session {sid!r}") from None
+
+    def links(self, request: web.Request, rec: SessionRecord) -> dict[str, Any]:
+        base = self.cfg.public_url.rstrip("/") or f"{request.scheme}://{request.host}"
+        return {
+            "join": {
+                pid: f"{base}/join/{rec.id}?token={self.token('candidate', rec.id, pid)}"
+                for pid, _ in rec.participants
+            },
+            "dashboard": f"{base}/dashboard/{rec.id}?token={self.token('assessor', rec.id)}",
+        }
+
+    # -- REST ----------------------------------------------------------------------------
+
+    async def create_session(self, request: web.Request) -> web.Response:
+        self.auth(request, "hr")
+        body = await _json(request)
+        people = body.get("participants")
+        if not isinstance(people, list) or not 2 <= len(people) <= MAX_PARTICIPANTS:
+            raise _error(web.HTTPBadRequest, f"participants: a list of 2–{MAX_PARTICIPANTS}")
+        participants: list[tuple[str, str]] = []
+        for p in people:
+            pid = p.get("id") if isinstance(p, dict) else None
+            name = p.get("name", pid) if isinstance(p, dict) else None
+            if not isinstance(pid, str) or not valid_id(pid) or not isinstance(name, str):
+                raise _error(web.HTTPBadRequest, f"bad participant {p!r}: id [A-Za-z0-9_-]")
+            participants.append((pid, name[:100]))
+        if len({pid for pid, _ in participants}) != len(participants):
+            raise _error(web.HTTPBadRequest, "participant ids must be unique")
+        language = body.get("language", self.settings.language)
+        if not isinstance(language, str) or not 2 <= len(language) <= 8:
+            raise _error(web.HTTPBadRequest, "language: a code such as zh or en")
+        affect = body.get("affect")
+        if affect not in (None, "off", "observe", "score"):
+            raise _error(web.HTTPBadRequest, "affect: off | observe | score")
+        rec = SessionRecord(
+            id=self.store.new_id(),
+            participants=participants,
+            language=language,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            affect=affect,
+        )
+        self.store.save(rec)
+        self.live[rec.id] = LiveSession(rec, self.settings, self.store, self.bus)
+        out = _session_json(rec)
+        out["links"] = self.links(request, rec)
+        out["assessor_token"] = self.token("assessor", rec.id)
+        return web.json_response(out, status=201)
+
+    async def list_sessions(self, request: web.Request) -> web.Response:
+        self.auth(request, "hr")
+        return web.json_response([_session_json(r) for r in self.store.all()])
+
+    async def get_session(self, request: web.Request) -> web.Response:
+        self.auth(request, "assessor", "hr")
+        sid = request.match_info["sid"]
+        out = _session_json(self.record(sid))
+        if (live := self.live.get(sid)) is not None:
+            out["stats"] = live.stats()
+        return web.json_response(out)
+
+    async def join_info(self, request: web.Request) -> web.Response:
+        claims = self.auth(request, "candidate")
+        rec = self.record(request.match_info["sid"])
+        return web.json_response(
+            {
+                "session": rec.id,
+                "state": rec.state,
+                "me": claims.who,
+                "language": rec.language,
+                "participants": [{"id": p, "name": n} for p, n in rec.participants],
+                "ice_servers": json.loads(self.cfg.ice_servers or "[]"),
+                "notice": consent_notice(rec.language),
+            }
+        )
+
+    async def offer(self, request: web.Request) -> web.Response:
+        claims = self.auth(request, "candidate")
+        sid = request.match_info["sid"]
+        rec = self.record(sid)
+        live = self.live.get(sid)
+        if live is None or rec.state == "ended":
+            raise _error(web.HTTPConflict, "this session has ended")
+        body = await _json(request)
+        sdp, kind, slots = body.get("sdp"), body.get("type"), body.get("slots", {})
+        if kind != "offer" or not isinstance(sdp, str) or not isinstance(slots, dict):
+            raise _error(web.HTTPBadRequest, "body: {type: 'offer', sdp: str, slots: {mid: id}}")
+        assert claims.who is not None
+        try:
+            answer = await live.join(claims.who, sdp, {str(k): str(v) for k, v in slots.items()})
+        except OfferError as e:
+            raise _error(web.HTTPBadRequest, str(e)) from None
+        return web.json_response({"type": "answer", "sdp": answer})
+
+    async def client_stats(self, request: web.Request) -> web.Response:
+        """What a candidate's browser reports about what it receives (assessor diagnostics)."""
+        claims = self.auth(request, "candidate")
+        live = self.live.get(request.match_info["sid"])
+        body = await _json(request)
+        if live is not None and claims.who is not None:
+            live.add_client_stats(claims.who, body)
+        return web.json_response({"ok": True})
+
+    async def start(self, request: web.Request) -> web.Response:
+        self.auth(request, "assessor", "hr")
+        sid = request.match_info["sid"]
+        rec = self.record(sid)
+        live = self.live.get(sid)
+        if live is None or rec.state == "ended":
+            raise _error(web.HTTPConflict, "this session has ended")
+        await live.start()
+        return web.json_response(_session_json(rec))
+
+    async def end(self, request: web.Request) -> web.Response:
+        self.auth(request, "assessor", "hr")
+        sid = request.match_info["sid"]
+        rec = self.record(sid)
+        live = self.live.get(sid)
+        if live is None or rec.state == "ended":
+            raise _error(web.HTTPConflict, "this session has already ended")
+        report = await live.end()
+        del self.live[sid]
+        return web.json_response(report)
+
+    async def report(self, request: web.Request) -> web.Response:
+        self.auth(request, "assessor", "hr")
+        sid = request.match_info["sid"]
+        rec = self.record(sid)
+        live = self.live.get(sid)
+        if live is not None:
+            return web.json_response(live.partial_report())
+        report = self.store.report(sid)
+        if report is None:
+            raise _error(web.HTTPNotFound, f"session {rec.id} has no report (state {rec.state})")
+        return web.json_response(report)
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return web.json_response(OPENAPI)
+
+    # -- live stream -------------------------------------------------------------------
+
+    async def stream(self, request: web.Request) -> web.WebSocketResponse:
+        """Every event of the session from its start, then live; plus a clock tick."""
+        claims = self.auth(request, "assessor", "hr", "candidate")
+        sid = request.match_info["sid"]
+        rec = self.record(sid)
+        ws = web.WebSocketResponse(heartbeat=20)
+        await ws.prepare(request)
+        speech_only = claims.role == "candidate"  # candidates see who speaks, not the analysis
+        await ws.send_json({"type": "hello", "session": _session_json(rec)})
+        live = self.live.get(sid)
+
+        def visible(d: dict[str, Any]) -> bool:
+            return not speech_only or d["type"] in ("SpeechStarted", "SpeechEnded")
+
+        if live is None:  # ended (or from before a restart): replay the log
+            for ev in EventLog.read(self.store.dir(sid) / "events.msgpack"):
+                if visible(d := codec.to_dict(ev)):
+                    await ws.send_json(d)
+            await ws.send_json({"type": "ended", "report": bool(self.store.report(sid))})
+            await ws.close()
+            return ws
+
+        async def ticks() -> None:
+            while not ws.closed:
+                await ws.send_json({"type": "clock", "t": round(live.now(), 3), "live": live.live})
+                await asyncio.sleep(LIVE_TICK_S)
+
+        async def forward() -> None:
+            async for ev in self.bus.subscribe(live.topic, from_start=True):
+                d = codec.to_dict(ev)
+                if visible(d):
+                    await ws.send_json(d)
+
+        tasks = [asyncio.ensure_future(ticks()), asyncio.ensure_future(forward())]
+        try:
+            async for msg in ws:  # the client only closes; anything else is ignored
+                if msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+        return ws
+
+    # -- pages -------------------------------------------------------------------------
+
+    async def join_page(self, request: web.Request) -> web.FileResponse:
+        self.record(request.match_info["sid"])
+        return web.FileResponse(STATIC / "join.html")
+
+    async def dashboard_page(self, request: web.Request) -> web.FileResponse:
+        self.record(request.match_info["sid"])
+        return web.FileResponse(DASHBOARD_STATIC / "dashboard.html")
+
+    async def index(self, request: web.Request) -> web.Response:
+        return web.Response(text="lgd server. API: /api/openapi.json", content_type="text/plain")
+
+    async def close(self) -> None:
+        for live in list(self.live.values()):
+            if live.live:
+                await live.end()
+            else:
+                await live.room.close()
+        self.live.clear()
+        await self.bus.close()
+
+
+SERVER_KEY = web.AppKey("server", Server)
+
+
+def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
+    server = Server(settings, bus)
+    app = web.Application(client_max_size=settings.server.max_body_bytes)
+    app[SERVER_KEY] = server
+    r = app.router
+    r.add_get("/", server.index)
+    r.add_get("/api/openapi.json", server.openapi)
+    r.add_post("/api/sessions", server.create_session)
+    r.add_get("/api/sessions", server.list_sessions)
+    r.add_get("/api/sessions/{sid}", server.get_session)
+    r.add_get("/api/sessions/{sid}/join-info", server.join_info)
+    r.add_post("/api/sessions/{sid}/offer", server.offer)
+    r.add_post("/api/sessions/{sid}/client-stats", server.client_stats)
+    r.add_post("/api/sessions/{sid}/start", server.start)
+    r.add_post("/api/sessions/{sid}/end", server.end)
+    r.add_get("/api/sessions/{sid}/report", server.report)
+    r.add_get("/api/sessions/{sid}/live", server.stream)
+    r.add_get("/join/{sid}", server.join_page)
+    r.add_get("/dashboard/{sid}", server.dashboard_page)
+    r.add_static("/static/", STATIC)
+    r.add_static("/dashboard-static/", DASHBOARD_STATIC)
+
+    async def shutdown(app: web.Application) -> None:
+        await server.close()
+
+    app.on_shutdown.append(shutdown)
+    return app
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    cfg = settings.server
+    if cfg.tls_cert is None:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cfg.tls_cert, cfg.tls_key)
+    return ctx
+
+
+def consent_notice(language: str) -> str:
+    if language.startswith("zh"):
+        return (
+            "本次无领导小组讨论将被实时分析：服务器接收你的麦克风音频和摄像头画面，"
+            "测量发言时长、轮次、打断、附和与互动关系，供评估人员参考。"
+            "音视频仅用于本次评估的分析，分析结果（事件记录与报告）会被保存。"
+        )
+    return (
+        "This group discussion is analysed live: the server receives your microphone audio "
+        "and camera video and measures speaking time, turns, interruptions, backchannels and "
+        "who engages with whom, for the assessors. Audio and video are used only for this "
+        "assessment's analysis; the results (event log and report) are stored."
+    )
+
+
+def _session_json(rec: SessionRecord) -> dict[str, Any]:
+    return {
+        "id": rec.id,
+        "state": rec.state,
+        "language": rec.language,
+        "participants": [{"id": p, "name": n} for p, n in rec.participants],
+        "created_at": rec.created_at,
+        "started_at": rec.started_at,
+        "ended_at": rec.ended_at,
+        "duration_s": rec.duration_s,
+        "affect": rec.affect,
+    }
+
+
+def _error(cls: type[web.HTTPException], message: str) -> web.HTTPException:
+    return cls(text=json.dumps({"error": message}), content_type="application/json")
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except web.HTTPRequestEntityTooLarge:
+        raise
+    except Exception:
+        raise _error(web.HTTPBadRequest, "the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise _error(web.HTTPBadRequest, "the body must be a JSON object")
+    return body
+
+
+def _load_secret(data_dir: Path) -> str:
+    path = data_dir / "secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,54 @@
+"""A real `lgd serve` app on 127.0.0.1 for tests, and a small REST client."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from lgd.settings import Settings
+from server.app import SERVER_KEY, Server, make_app
+
+
+@dataclasses.dataclass
+class Running:
+    url: str
+    app: web.Application
+    http: aiohttp.ClientSession
+
+    @property
+    def server(self) -> Server:
+        return self.app[SERVER_KEY]
+
+    def hr(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.server.token('hr')}"}
+
+    async def create(self, ids: list[str], language: str = "en", **extra: Any) -> dict[str, Any]:
+        body = {"participants": [{"id": i, "name": f"name-{i}"} for i in ids], "language": language}
+        body.update(extra)
+        async with self.http.post(f"{self.url}/api/sessions", json=body, headers=self.hr()) as r:
+            assert r.status == 201, await r.text()
+            return await r.json()
+
+
+@asynccontextmanager
+async def running_server(data_dir: Path, **server: Any) -> AsyncIterator[Running]:
+    settings = Settings(data_dir=data_dir)
+    cfg = dataclasses.replace(settings.server, ice_host_addresses="127.0.0.1", **server)
+    settings = dataclasses.replace(settings, server=cfg)
+    app = make_app(settings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    async with aiohttp.ClientSession() as http:
+        try:
+            yield Running(f"http://127.0.0.1:{port}", app, http)
+        finally:
+            await runner.cleanup()

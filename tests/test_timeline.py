@@ -1,0 +1,143 @@
+"""LiveTimeline: real Opus packets placed on the session clock by RTP time.
+
+Jitter must not move audio, loss leaves silence in place, a late packet is counted as
+lost (never shifted), a reconnect continues the same track without counting twice, and a
+sender whose clock stalls is re-anchored.
+"""
+
+from __future__ import annotations
+
+import fractions
+
+import av
+import numpy as np
+import pytest
+
+from media.frames import SAMPLE_RATE
+from media.timeline import RESYNC_PACKETS, LiveTimeline
+
+RATE = 48000
+FRAME = 960  # 20 ms
+
+
+def opus_packets(signal_48k: np.ndarray) -> list[bytes]:
+    """Encode a mono float signal at 48 kHz into 20 ms Opus packets (as a browser would)."""
+    enc = av.CodecContext.create("libopus", "w")
+    enc.sample_rate = RATE
+    enc.layout = "stereo"
+    enc.format = "s16"
+    enc.time_base = fractions.Fraction(1, RATE)
+    out = []
+    pcm = (np.clip(signal_48k, -1, 1) * 32767).astype(np.int16)
+    for i in range(0, len(pcm) - FRAME + 1, FRAME):
+        chunk = np.repeat(pcm[i : i + FRAME][None, :], 2, axis=0).T.reshape(1, -1)  # packed s16
+        frame = av.AudioFrame.from_ndarray(chunk, format="s16", layout="stereo")
+        frame.sample_rate = RATE
+        frame.pts = i
+        out += [bytes(p) for p in enc.encode(frame)]
+    return out
+
+
+def bursts(seconds: float, on: list[tuple[float, float]], f0: float = 220.0) -> np.ndarray:
+    t = np.arange(int(seconds * RATE)) / RATE
+    x = np.zeros_like(t)
+    for s, e in on:
+        m = (t >= s) & (t < e)
+        x[m] = 0.3 * np.sin(2 * np.pi * f0 * t[m])
+    return x
+
+
+def envelope_on(track: np.ndarray, hop_s: float = 0.02) -> np.ndarray:
+    hop = int(hop_s * SAMPLE_RATE)
+    n = len(track) // hop
+    return np.sqrt((track[: n * hop].reshape(n, hop) ** 2).mean(1)) > 0.02
+
+
+def onsets(mask: np.ndarray, hop_s: float = 0.02) -> list[float]:
+    d = np.diff(mask.astype(int))
+    return [round((i + 1) * hop_s, 2) for i in np.flatnonzero(d == 1)]
+
+
+@pytest.fixture(scope="module")
+def packets() -> list[bytes]:
+    return opus_packets(bursts(4.0, [(0.5, 1.0), (2.0, 3.0)]))
+
+
+def test_jitter_does_not_move_audio(packets):
+    rng = np.random.default_rng(1)
+    tl = LiveTimeline(["a"])
+    start = 1.0  # the track starts 1 s into the session
+    for i, p in enumerate(packets):
+        jitter = float(rng.uniform(0, 0.06))
+        tl.place("a", 1, 5000 + i * FRAME, p, start + i * 0.02 + jitter)
+    block = tl.read(int(6.0 * SAMPLE_RATE))
+    got = onsets(envelope_on(block[0]))
+    # Opus has ~6.5 ms of codec delay and the resampler a few samples: within one hop.
+    assert got == pytest.approx([1.5, 3.0], abs=0.03)
+    assert tl.frames_lost["a"] == 0
+
+
+def test_loss_leaves_silence_in_place(packets):
+    tl = LiveTimeline(["a"])
+    for i, p in enumerate(packets):
+        if 110 <= i < 120:  # 200 ms lost inside the second burst (2.2–2.4 s)
+            continue
+        tl.place("a", 1, i * FRAME, p, i * 0.02)
+    on = envelope_on(tl.read(int(4.0 * SAMPLE_RATE))[0])
+    assert onsets(on) == pytest.approx([0.5, 2.0, 2.4], abs=0.03)  # nothing after shifted
+    assert not on[112:118].any()
+
+
+def test_late_packets_are_counted_not_shifted(packets):
+    tl = LiveTimeline(["a"])
+    for i, p in enumerate(packets[:100]):
+        tl.place("a", 1, i * FRAME, p, i * 0.02)
+    tl.read(int(2.5 * SAMPLE_RATE))  # analysis has moved on to 2.5 s
+    for i, p in enumerate(packets[100:140], start=100):  # 2.0–2.8 s held up, arrive at 2.9 s
+        tl.place("a", 1, i * FRAME, p, 2.9)
+    for i, p in enumerate(packets[140:], start=140):  # then on time again
+        tl.place("a", 1, i * FRAME, p, i * 0.02)
+    assert 25 <= tl.frames_lost["a"] <= 26  # 2.0–2.5 s (+ the packet straddling 2.5 s)
+    assert tl.resyncs["a"] == 0
+    rest = tl.read(int(4.0 * SAMPLE_RATE))[0]  # 2.5–4.0 s: still at their own time
+    on = envelope_on(rest)
+    assert on[:24].all() and not on[26:].any()  # the burst tail 2.5–3.0 s, in place
+
+
+def test_reconnect_continues_the_track_without_double_counting(packets):
+    tl = LiveTimeline(["a", "b"])
+    for i, p in enumerate(packets[:60]):  # first connection: 0–1.2 s
+        tl.place("a", 1, 7777 + i * FRAME, p, i * 0.02)
+    # The new connection's clock starts elsewhere; its first packet arrives at 1.1 s, so
+    # its first 100 ms overlap what the old connection already delivered.
+    for i, p in enumerate(packets[:100]):
+        tl.place("a", 2, 123 + i * FRAME, p, 1.1 + i * 0.02)
+    block = tl.read(int(3.2 * SAMPLE_RATE))
+    on = onsets(envelope_on(block[0]))
+    assert on == pytest.approx([0.5, 1.6], abs=0.03)  # second burst at 1.1 + 0.5
+    assert tl.frames_lost["a"] == 5  # the 100 ms overlap, dropped once
+    assert not block[1].any()  # b never joined: silence
+
+
+def test_stalled_sender_is_reanchored(packets):
+    tl = LiveTimeline(["a"])
+    for i, p in enumerate(packets[:50]):
+        tl.place("a", 1, i * FRAME, p, i * 0.02)
+    # The sender's capture stalls 1 s but its RTP clock carries on as if not.
+    for i, p in enumerate(packets[50:], start=50):
+        tl.place("a", 1, i * FRAME, p, i * 0.02 + 1.0)
+    assert tl.resyncs["a"] == 1
+    on = onsets(envelope_on(tl.read(int(6.0 * SAMPLE_RATE))[0]))
+    # packets that arrived before the re-anchor stay at their RTP place; later ones
+    # move with the sender: the 2nd burst (packet 100, arrival 3.0 s) starts at 3.0 s
+    assert on[0] == pytest.approx(0.5, abs=0.03)
+    assert on[-1] == pytest.approx(3.0, abs=0.03)
+    assert RESYNC_PACKETS <= 50
+
+
+def test_unknown_candidate_and_garbage_payload_are_harmless(packets):
+    tl = LiveTimeline(["a"])
+    tl.place("zz", 1, 0, packets[0], 0.0)
+    tl.place("a", 1, 0, b"\xff\x00garbage", 0.0)
+    tl.place("a", 1, FRAME, packets[1], 0.02)
+    assert tl.read(int(0.1 * SAMPLE_RATE)).shape == (1, 1600)
