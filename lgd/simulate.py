@@ -18,6 +18,7 @@ import tempfile
 import time
 import wave
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,18 @@ class Simulation:
         ) as r:
             r.raise_for_status()
             return await r.json()
+
+    async def file_offsets(self, http: aiohttp.ClientSession) -> dict[str, float]:
+        """Where each recording's t=0 fell on the session clock (s), from the moment each
+        browser opened its fake microphone; for comparing the report with a script."""
+        info = await self.get(http, "")
+        started = datetime.fromisoformat(info["started_at"]).timestamp()
+        clients = info.get("stats", {}).get("clients", {})
+        return {
+            pid: c["capture_started_ms"] / 1000.0 + self.lead_in_s - started
+            for pid, c in clients.items()
+            if c.get("capture_started_ms")
+        }
 
     def close(self) -> None:
         for b in self.browsers:

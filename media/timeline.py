@@ -26,8 +26,8 @@ RTP_RATE = 48000
 #: (by at least RESYNC_S: a paused tab, a starved capture thread) is re-anchored: the
 #: pause becomes silence instead of pulling later speech earlier. A network delay burst
 #: does not trigger it: the packets after the burst arrive on time again.
-RESYNC_PACKETS = 50
-RESYNC_S = 0.25
+RESYNC_PACKETS = 100
+RESYNC_S = 0.3
 DECIMATION = RTP_RATE // SAMPLE_RATE  # 3
 
 
@@ -40,6 +40,7 @@ class _Source:
     resampler: av.AudioResampler
     write: int  #: next session sample this source writes
     floor: int  #: samples before this belong to the previous connection: never overwritten
+    last_at: float = 0.0  #: arrival (session s) of its latest packet
     lags: deque[int] = field(default_factory=lambda: deque(maxlen=RESYNC_PACKETS))
 
 
@@ -75,6 +76,7 @@ class LiveTimeline:
                 old_write,
             )
             self._sources[who] = src
+        src.last_at = at_s
         target = src.anchor + (timestamp - src.ts0) // DECIMATION
         src.lags.append(int(at_s * SAMPLE_RATE) - target)
         if len(src.lags) == RESYNC_PACKETS and min(src.lags) > RESYNC_S * SAMPLE_RATE:
@@ -109,6 +111,18 @@ class LiveTimeline:
             self._grow(start + samples.size - self.read_head)
         idx = np.arange(start, start + samples.size) % self._cap
         self._ring[self._row[who], idx] = samples
+
+    def ready(self, now_s: float, max_wait_s: float) -> int:
+        """The session sample up to which every track is complete: a watermark.
+
+        Analysis waits for each sending track to deliver (so a stalled event loop or a
+        jitter burst costs latency, not audio) but never more than `max_wait_s` for one
+        that went quiet (a dropped connection, a frozen tab) or has not joined.
+        """
+        now = int(now_s * SAMPLE_RATE)
+        floor = now - int(max_wait_s * SAMPLE_RATE)
+        active = [s.write for s in self._sources.values() if now_s - s.last_at < max_wait_s]
+        return max(floor, min(min(active, default=now), now))
 
     def _grow(self, needed: int) -> None:
         """Analysis fell behind its buffer: grow it rather than drop audio (never dropped)."""

@@ -25,7 +25,9 @@ class ServerConfig:
     ice_host_addresses: str = ""
     token_ttl_s: float = 7 * 24 * 3600.0  #: join/dashboard links expire after a week
     max_body_bytes: int = 256 * 1024  #: REST bodies (offers, session creation)
-    read_delay_s: float = 0.08  #: jitter allowance before live audio is analysed
+    #: live audio is analysed once every sending track has delivered it, waiting at most
+    #: this long for a late one (a frozen tab, a dropped connection): its audio is then lost
+    max_wait_s: float = 1.0
     video_fps: float = 2.0  #: video frames tapped per candidate for the nonverbal stage
     remb_bps: int = 250_000  #: fixed receive bitrate announced to browsers (NOTES.md)
     auto_start: bool = True  #: a session starts when its first candidate connects

@@ -155,6 +155,7 @@ class LiveSession:
             "analysed_until_s": round(tl.read_head / SAMPLE_RATE, 3) if tl else 0.0,
             "audio_frames_in": dict(tl.frames_in) if tl else {},
             "analysis_frames_lost": dict(tl.frames_lost) if tl else {},
+            "resyncs": dict(tl.resyncs) if tl else {},
             "video_frames_dropped": self._video_dropped,
             "room": self.room.stats(),
             "clients": self.client_stats,
@@ -187,7 +188,7 @@ class LiveSession:
         finally:
             ready.set()
         tl = self.timeline
-        delay = self.settings.server.read_delay_s
+        max_wait = self.settings.server.max_wait_s
         lost_reported = 0
         last_lag = 0.0
         while True:
@@ -200,7 +201,7 @@ class LiveSession:
             except queue.Empty:
                 pass
             now = self.now()
-            until = int((now - (0.0 if stopping else delay)) * SAMPLE_RATE)
+            until = int(now * SAMPLE_RATE) if stopping else tl.ready(now, max_wait)
             events: list[Event] = []
             if until - tl.read_head >= FRAME_SAMPLES:
                 block = tl.read(until)  # (n_tracks, k*320) float32 16 kHz

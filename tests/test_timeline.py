@@ -119,20 +119,32 @@ def test_reconnect_continues_the_track_without_double_counting(packets):
     assert not block[1].any()  # b never joined: silence
 
 
-def test_stalled_sender_is_reanchored(packets):
+def test_stalled_sender_is_reanchored():
+    packets = opus_packets(bursts(8.0, [(0.5, 1.0), (2.0, 3.0), (6.0, 7.0)]))
     tl = LiveTimeline(["a"])
-    for i, p in enumerate(packets[:50]):
-        tl.place("a", 1, i * FRAME, p, i * 0.02)
-    # The sender's capture stalls 1 s but its RTP clock carries on as if not.
-    for i, p in enumerate(packets[50:], start=50):
-        tl.place("a", 1, i * FRAME, p, i * 0.02 + 1.0)
+    for i, p in enumerate(packets):
+        # the sender's capture stalls 1 s at 2.0 s, but its RTP clock carries on as if not
+        tl.place("a", 1, i * FRAME, p, i * 0.02 + (1.0 if i >= 100 else 0.0))
     assert tl.resyncs["a"] == 1
-    on = onsets(envelope_on(tl.read(int(6.0 * SAMPLE_RATE))[0]))
-    # packets that arrived before the re-anchor stay at their RTP place; later ones
-    # move with the sender: the 2nd burst (packet 100, arrival 3.0 s) starts at 3.0 s
+    on = onsets(envelope_on(tl.read(int(9.0 * SAMPLE_RATE))[0]))
+    # re-anchored after RESYNC_PACKETS late packets: the speech after that sits where it
+    # arrived (6.0 s of RTP time → 7.0 s), not pulled 1 s early
     assert on[0] == pytest.approx(0.5, abs=0.03)
-    assert on[-1] == pytest.approx(3.0, abs=0.03)
-    assert RESYNC_PACKETS <= 50
+    assert on[-1] == pytest.approx(7.0, abs=0.03)
+    assert RESYNC_PACKETS * 0.02 < 4.0
+
+
+def test_watermark_waits_for_sending_tracks_only(packets):
+    tl = LiveTimeline(["a", "b", "c"])
+    for i, p in enumerate(packets[:50]):  # a: 0–1.0 s delivered
+        tl.place("a", 1, i * FRAME, p, i * 0.02)
+    for i, p in enumerate(packets[:40]):  # b: 0–0.8 s delivered (its loop is behind)
+        tl.place("b", 1, i * FRAME, p, i * 0.02)
+    # c never joined: it does not hold analysis back; b does, up to max_wait
+    assert tl.ready(1.0, max_wait_s=1.0) == pytest.approx(0.8 * SAMPLE_RATE, abs=40)
+    # b went quiet 1.5 s ago: analysis goes on without it
+    assert tl.ready(2.3, max_wait_s=1.0) >= int(1.0 * SAMPLE_RATE)
+    assert tl.ready(9.0, max_wait_s=1.0) == int(9.0 * SAMPLE_RATE)  # nobody sending: now
 
 
 def test_unknown_candidate_and_garbage_payload_are_harmless(packets):

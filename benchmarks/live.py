@@ -1,0 +1,139 @@
+"""Live rooms with real browsers: server CPU, analysis frame loss, relay rate, latency.
+
+For 4 and 6 simulated candidates (headless Chromium, audio + video), prints:
+- server CPU in cores (this process: SFU + analysis; the browsers are other processes),
+- analysis frames lost (goal 0) and sender re-anchors,
+- relay frames/s per receiver (audio and video, what each browser decoded),
+- speech onset → dashboard event latency p50/p95 (goal p95 ≤ 300 ms): the onset is the
+  scripted onset on the wall clock (each browser's fake-microphone start + lead-in +
+  script time); the event time is when a dashboard WebSocket client received the
+  matching SpeechStarted.
+
+    .venv/bin/python benchmarks/live.py [--candidates 4 6] [--duration 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lgd.simulate import LEAD_IN_S, start_simulation  # noqa: E402
+from lgd.synth import RoomConfig, synthesize_session, write_session  # noqa: E402
+from tests.serverutil import running_server  # noqa: E402
+
+ROOM = RoomConfig(bleed_db=(-15.0, -15.0), gain_spread_db=10.0, snr_db=(25.0, 30.0))
+
+
+def cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+async def watch_dashboard(url: str, sid: str, token: str, seen: list, stop: asyncio.Event):
+    ws_url = url.replace("http", "ws") + f"/api/sessions/{sid}/live?token={token}"
+    async with aiohttp.ClientSession() as http, http.ws_connect(ws_url) as ws:
+        while not stop.is_set():
+            try:
+                msg = await asyncio.wait_for(ws.receive(), 0.5)
+            except TimeoutError:
+                continue
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+            ev = json.loads(msg.data)
+            if ev["type"] == "SpeechStarted":
+                seen.append((time.time(), ev["who"], ev["at"]))
+
+
+async def one(n: int, duration: float, seed: int) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix="lgd-bench-live-"))
+    session = synthesize_session(n, "en", seed, ROOM, duration)
+    paths = write_session(session, tmp / "tracks")
+    async with running_server(tmp / "data") as run:
+        sim = await start_simulation(
+            run.http, run.url, run.server.token("hr"), paths, dict(session.participants), None,
+            "en",
+        )
+        seen: list = []
+        stop = asyncio.Event()
+        watcher = asyncio.ensure_future(
+            watch_dashboard(run.url, sim.sid, sim.session["assessor_token"], seen, stop)
+        )
+        try:
+            await asyncio.sleep(max(0.0, sim.start_at + 3.0 - time.time()))
+            c0, t0 = cpu_s(), time.monotonic()
+            await sim.wait_played()
+            c1, t1 = cpu_s(), time.monotonic()
+            info = await sim.get(run.http, "")
+            stats = info["stats"]
+            await sim.end(run.http)
+        finally:
+            stop.set()
+            await watcher
+            sim.close()
+    clients = stats["clients"]
+    capture = {p: c["capture_started_ms"] / 1000 for p, c in clients.items()}
+    # relay rate per receiver: what each browser decoded, over the session
+    secs = sim.duration_s
+    audio_fps, video_fps = [], []
+    for c in clients.values():
+        for key, r in c.get("rtp", {}).items():
+            (audio_fps if key.startswith("audio") else video_fps).append(
+                (r["packets"] if key.startswith("audio") else r["frames"]) / secs
+            )
+    # onset → dashboard latency, for scripted onsets that the live analysis detected
+    lat = []
+    for pid, spans in session.truth["speech"].items():
+        if pid not in capture:
+            continue
+        for s, _ in spans:
+            onset_wall = capture[pid] + LEAD_IN_S + s
+            got = [t for t, who, _at in seen if who == pid and 0 <= t - onset_wall < 2.0]
+            if got:
+                lat.append(min(got) - onset_wall)
+    lost = sum(stats["analysis_frames_lost"].values())
+    return {
+        "candidates": n,
+        "server_cpu_cores": round((c1 - c0) / (t1 - t0), 3),
+        "analysis_frames_lost": lost,
+        "resyncs": sum(stats["resyncs"].values()),
+        "audio_frames_in_per_s": round(
+            sum(stats["audio_frames_in"].values()) / n / stats["analysed_until_s"], 1
+        ),
+        "relay_audio_pkts_per_s_per_receiver": round(float(np.median(audio_fps)), 1)
+        if audio_fps
+        else None,
+        "relay_video_fps_per_receiver": round(float(np.median(video_fps)), 1)
+        if video_fps
+        else None,
+        "onset_to_dashboard_ms_p50": round(1000 * float(np.percentile(lat, 50)))
+        if lat
+        else None,
+        "onset_to_dashboard_ms_p95": round(1000 * float(np.percentile(lat, 95)))
+        if lat
+        else None,
+        "onsets_matched": f"{len(lat)}/{sum(len(v) for v in session.truth['speech'].values())}",
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--candidates", type=int, nargs="+", default=[4, 6])
+    ap.add_argument("--duration", type=float, default=40.0)
+    args = ap.parse_args()
+    for n in args.candidates:
+        print(json.dumps(asyncio.run(one(n, args.duration, seed=20 + n))), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""REST API against a real server: the happy path, and bad input that must get a clear 4xx
+and harm no one else (tokens, unknown sessions, hostile SDP, oversized bodies)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from lgd.events import SpeechEnded, SpeechStarted
+from server import tokens
+from server.store import EventLog
+from tests.serverutil import running_server
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def token_of(link: str) -> str:
+    return link.split("token=")[1]
+
+
+async def test_session_lifecycle_and_links(tmp_path):
+    async with running_server(tmp_path, auto_start=False) as run:
+        s = await run.create(["p1", "p2", "p3", "p4"], language="zh")
+        assert set(s["links"]["join"]) == {"p1", "p2", "p3", "p4"}
+        assert s["links"]["dashboard"].startswith(run.url + "/dashboard/" + s["id"])
+        cand = token_of(s["links"]["join"]["p2"])
+        async with run.http.get(
+            f"{run.url}/api/sessions/{s['id']}/join-info", headers=bearer(cand)
+        ) as r:
+            info = await r.json()
+        assert r.status == 200 and info["me"] == "p2" and "分析" in info["notice"]
+        async with run.http.get(s["links"]["join"]["p2"]) as r:
+            assert r.status == 200 and "join.js" in await r.text()
+        async with run.http.get(s["links"]["dashboard"]) as r:
+            assert r.status == 200 and "dashboard.js" in await r.text()
+        sid, assessor = s["id"], bearer(s["assessor_token"])
+        async with run.http.post(f"{run.url}/api/sessions/{sid}/start", headers=assessor) as r:
+            assert r.status == 200 and (await r.json())["state"] == "live"
+        async with run.http.get(f"{run.url}/api/sessions/{sid}/report", headers=assessor) as r:
+            partial = await r.json()
+        assert partial["schema"] == "lgd.report/1" and len(partial["participants"]) == 4
+        async with run.http.post(f"{run.url}/api/sessions/{sid}/end", headers=assessor) as r:
+            final = await r.json()
+        assert r.status == 200 and final["schema"] == "lgd.report/1"
+        async with run.http.post(f"{run.url}/api/sessions/{sid}/end", headers=assessor) as r:
+            assert r.status == 409
+        async with run.http.get(f"{run.url}/api/sessions/{sid}/report", headers=run.hr()) as r:
+            assert r.status == 200 and (await r.json()) == final
+        async with run.http.get(f"{run.url}/api/openapi.json") as r:
+            spec = await r.json()
+        assert "/api/sessions/{sid}/offer" in spec["paths"]
+
+
+async def test_tokens_are_checked(tmp_path):
+    async with running_server(tmp_path) as run:
+        a = await run.create(["x", "y"])
+        b = await run.create(["x", "y"])
+        url = f"{run.url}/api/sessions/{a['id']}/report"
+        secret = run.server.secret
+        expired = tokens.issue(secret, tokens.Claims("assessor", a["id"], None, time.time() - 1))
+        forged = tokens.issue("not-the-secret", tokens.Claims("hr", None, None, time.time() + 99))
+        tampered = a["assessor_token"][:-3] + (
+            "AAA" if not a["assessor_token"].endswith("AAA") else "BBB"
+        )
+        cases = {
+            "none": ({}, 401),
+            "garbage": (bearer("garbage"), 401),
+            "expired": (bearer(expired), 401),
+            "forged": (bearer(forged), 401),
+            "tampered": (bearer(tampered), 401),
+            "other session": (bearer(b["assessor_token"]), 403),
+            "candidate role": (bearer(token_of(a["links"]["join"]["x"])), 403),
+        }
+        for name, (headers, status) in cases.items():
+            async with run.http.get(url, headers=headers) as r:
+                body = await r.json()
+                assert r.status == status, name
+                assert body["error"], name
+        async with run.http.post(
+            f"{run.url}/api/sessions", json={}, headers=bearer(a["assessor_token"])
+        ) as r:
+            assert r.status == 403  # only HR creates sessions
+
+
+async def test_bad_requests_get_clear_errors_and_harm_no_one(tmp_path):
+    async with running_server(tmp_path, max_body_bytes=64 * 1024) as run:
+        s = await run.create(["p1", "p2"])
+        sid = s["id"]
+        cand = bearer(token_of(s["links"]["join"]["p1"]))
+        offer = f"{run.url}/api/sessions/{sid}/offer"
+        async with run.http.get(f"{run.url}/api/sessions/nope/report", headers=run.hr()) as r:
+            assert r.status == 404 and "unknown session" in (await r.json())["error"]
+        async with run.http.get(f"{run.url}/join/nope") as r:
+            assert r.status == 404
+        bad_offers = [
+            b"not json",
+            json.dumps([1, 2]).encode(),
+            json.dumps({"type": "answer", "sdp": "v=0"}).encode(),
+            json.dumps({"type": "offer", "sdp": "hello"}).encode(),
+            json.dumps(
+                {"type": "offer", "sdp": "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=garbage"}
+            ).encode(),
+            json.dumps(
+                {"type": "offer", "sdp": "v=0\r\n" + "m=audio 9 RTP/AVP 0\r\n" * 50}
+            ).encode(),
+            json.dumps({"type": "offer", "sdp": "v=0\r\n", "slots": {"0": "zz"}}).encode(),
+        ]
+        for body in bad_offers:
+            async with run.http.post(offer, data=body, headers=cand) as r:
+                assert r.status == 400, body[:60]
+                assert (await r.json())["error"]
+        async with run.http.post(offer, data=b"x" * (65 * 1024), headers=cand) as r:
+            assert r.status == 413
+        big = {"participants": [{"id": "a" * 65, "name": "x"}, {"id": "b"}]}
+        async with run.http.post(f"{run.url}/api/sessions", json=big, headers=run.hr()) as r:
+            assert r.status == 400
+        many = {"participants": [{"id": f"p{i}"} for i in range(9)]}
+        async with run.http.post(f"{run.url}/api/sessions", json=many, headers=run.hr()) as r:
+            assert r.status == 400
+        dup = {"participants": [{"id": "a"}, {"id": "a"}]}
+        async with run.http.post(f"{run.url}/api/sessions", json=dup, headers=run.hr()) as r:
+            assert r.status == 400
+        # a candidate of the list cannot claim a slot of someone not in it
+        beyond = tokens.issue(
+            run.server.secret, tokens.Claims("candidate", sid, "p9", time.time() + 60)
+        )
+        body = {"type": "offer", "sdp": "v=0\r\n", "slots": {}}
+        async with run.http.post(offer, json=body, headers=bearer(beyond)) as r:
+            assert r.status == 400 and "not a candidate" in (await r.json())["error"]
+        # the session is still healthy after all that
+        async with run.http.get(f"{run.url}/api/sessions/{sid}", headers=run.hr()) as r:
+            assert r.status == 200 and (await r.json())["state"] == "created"
+
+
+async def test_restart_loses_nothing_already_analysed(tmp_path):
+    async with running_server(tmp_path, auto_start=False) as run:
+        s = await run.create(["p1", "p2"])
+        waiting = await run.create(["q1", "q2"])
+        live = run.server.live[s["id"]]
+        await live.start()
+        # what the analysis had published before the server went away
+        live._log.append([SpeechStarted("p1", 1.0), SpeechEnded("p1", 1.0, 3.5)])
+        with open(live._log.path, "ab") as f:
+            f.write(b"\x85\xa4type")  # a record torn by the crash
+        live._log.close()
+        live._t0 = None  # simulate a crash: no orderly end
+        run.server.live.clear()
+    async with running_server(tmp_path) as run:
+        async with run.http.get(f"{run.url}/api/sessions/{s['id']}/report", headers=run.hr()) as r:
+            report = await r.json()
+        assert r.status == 200
+        assert report["speech"]["p1"] == [[1.0, 3.5]] and report["speaking_time_s"]["p1"] == 2.5
+        async with run.http.get(f"{run.url}/api/sessions/{waiting['id']}", headers=run.hr()) as r:
+            assert (await r.json())["state"] == "created"  # still joinable
+    assert len(EventLog.read(tmp_path / "sessions" / s["id"] / "events.msgpack")) == 2
