@@ -130,30 +130,48 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Generate a hard scripted discussion, analyze it, and score it against its truth."""
+    """Script a hard discussion, then run it live (one headless Chromium per candidate,
+    dashboard link printed) or, with --offline, analyze its tracks; score against truth."""
     from lgd.evaluate import score_session
     from lgd.synth import RoomConfig, synthesize_session, write_session
 
     out = Path(args.out)
-    session = synthesize_session(args.speakers, args.language, args.seed, RoomConfig(), 90.0)
+    session = synthesize_session(args.speakers, args.language, args.seed, RoomConfig(), 60.0)
     paths = write_session(session, out)
-    ns = argparse.Namespace(
-        track=[f"{pid}={p}" for pid, p in paths.items()],
-        name=[f"{pid}={name}" for pid, name in session.participants],
-        out=str(out / "report.json"),
-        session_id="demo", language=args.language, started_at=None,
-        allow_rate_mismatch=False, pad_short=False,
-    )
-    rc = cmd_analyze(ns)
+    tracks = [f"{pid}={p}" for pid, p in paths.items()]
+    names = [f"{pid}={name}" for pid, name in session.participants]
+    report_path = out / "report.json"
+    if args.offline:
+        ns = argparse.Namespace(
+            track=tracks, name=names, out=str(report_path),
+            session_id="demo", language=args.language, started_at=None,
+            allow_rate_mismatch=False, pad_short=False,
+        )
+        rc = cmd_analyze(ns)
+    else:
+        print("open the dashboard link below in your browser; the candidates join in a few "
+              "seconds", flush=True)
+        ns = argparse.Namespace(
+            track=tracks, name=names, video=None, language=args.language, server=None,
+            hr_token=None, port=args.port, data_dir=None, out=str(report_path),
+            linger=args.linger,
+        )
+        rc = cmd_simulate(ns)
     if rc:
         return rc
-    report = json.loads((out / "report.json").read_text())
-    s = score_session(report, session.truth)
-    print(
-        f"against the script's truth: speech error {s.speech.error:.1%}, share error "
-        f"{s.share_error_pp:.1f} pp, interruption F1 {s.interruptions.f1:.2f}, "
-        f"backchannel F1 {s.backchannels.f1:.2f}"
-    )
+    report = json.loads(report_path.read_text())
+    if args.offline:
+        s = score_session(report, session.truth)
+        print(
+            f"against the script's truth: speech error {s.speech.error:.1%}, share error "
+            f"{s.share_error_pp:.1f} pp, interruption F1 {s.interruptions.f1:.2f}, "
+            f"backchannel F1 {s.backchannels.f1:.2f}"
+        )
+    else:
+        from lgd.evaluate import share_error_pp
+
+        err = share_error_pp(report["speaking_share"], session.truth["speaking_share"])
+        print(f"live speaking share vs the script's truth: worst error {err:.1f} pp")
     return 0
 
 
@@ -286,8 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--bleed-db", type=float, default=-12.0)
     s.set_defaults(func=cmd_synth)
 
-    d = sub.add_parser("demo", help="synthesize a hard discussion, analyze it, score it")
+    d = sub.add_parser("demo", help="script a discussion and run it live with a dashboard")
     d.add_argument("--out", default="out/demo")
+    d.add_argument("--offline", action="store_true", help="analyze the tracks, no browsers")
+    d.add_argument("--port", type=int, default=8080, help="port of the demo server")
+    d.add_argument("--linger", type=float, default=120.0,
+                   help="keep the dashboard up this long after the discussion (s)")
     d.add_argument("--speakers", type=int, default=5)
     d.add_argument("--language", default="zh", choices=["zh", "en"])
     d.add_argument("--seed", type=int, default=7)

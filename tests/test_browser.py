@@ -81,14 +81,6 @@ async def _run(tmp: Path) -> LiveRun:
     session = synthesize_session(N, LANGUAGE, SEED, ROOM, DURATION_S)
     paths = write_session(session, tmp / "tracks")
     ids = [pid for pid, _ in session.participants]
-    info = SessionInfo("offline", session.participants, LANGUAGE, "2026-01-01T00:00:00Z")
-    samples = np.stack([session.tracks[pid] for pid in ids]).astype(np.float32)
-
-    async def blocks():
-        for _, b in iter_blocks(samples):
-            yield b
-
-    offline = await analyze(info, blocks())
     async with running_server(tmp / "data") as run:
         sim = await start_simulation(
             run.http,
@@ -115,10 +107,40 @@ async def _run(tmp: Path) -> LiveRun:
         finally:
             sim.close()
     capture = {p: c["capture_started_ms"] / 1000 for p, c in stats["clients"].items()}
-    print("server audio frames in", stats["audio_frames_in"], "lost", stats["analysis_frames_lost"],
-          "resyncs", stats.get("resyncs"), "analysed until", stats["analysed_until_s"])
+    offline = await _offline_as_played(session, ids, offsets)
+    print(
+        "server audio frames in",
+        stats["audio_frames_in"],
+        "lost",
+        stats["analysis_frames_lost"],
+        "resyncs",
+        stats.get("resyncs"),
+        "analysed until",
+        stats["analysed_until_s"],
+    )
     print("offsets", offsets)
     return LiveRun(session, report, offline, offsets, stats["clients"], dash, capture)
+
+
+async def _offline_as_played(session, ids: list[str], offsets: dict[str, float]) -> dict:
+    """`lgd analyze` on the same audio as the browsers played it: each track delayed by
+    when its browser opened the microphone, relative to the first one."""
+    first = min(offsets.values())
+    delayed = [
+        np.concatenate([np.zeros(int((offsets[p] - first) * 16000), np.float32), session.tracks[p]])
+        for p in ids
+    ]
+    n = max(len(x) for x in delayed)
+    samples = np.stack([np.pad(x, (0, n - len(x))) for x in delayed]).astype(np.float32)
+    info = SessionInfo("offline", session.participants, LANGUAGE, "2026-01-01T00:00:00Z")
+
+    async def blocks():
+        for _, b in iter_blocks(samples):
+            yield b
+
+    report = await analyze(info, blocks())
+    report["time_origin"] = first  # offline t=0 is this session time
+    return report
 
 
 def _now() -> float:
