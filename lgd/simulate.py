@@ -153,25 +153,32 @@ async def start_simulation(
     # Browsers start in turn; give them time to be ready before the common start.
     start_at = time.time() + (launch_s if launch_s is not None else 3.0 + 1.0 * len(loaded.ids))
     sim = Simulation(server, session, start_at, loaded.duration_s + LEAD_IN_S + TAIL_S, workdir)
-    exe = chromium_path()
     for i, pid in enumerate(loaded.ids):
         wav = workdir / f"{pid}.wav"
         write_fake_wav(loaded.samples[i], wav)
-        flags = [
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={workdir / ('profile-' + pid)}",
-            f"--use-file-for-fake-audio-capture={wav}",
-        ]
-        if videos and pid in videos:
-            flags.append(f"--use-file-for-fake-video-capture={videos[pid]}")
-        opts = f"auto=1&raw=1&video=low&startAt={int(start_at * 1000)}"
-        url = f"{session['links']['join'][pid]}&{opts}"
-        sim.browsers.append(
-            subprocess.Popen(
-                [exe, *flags, url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            )
-        )
+        url = f"{session['links']['join'][pid]}&{auto_join_options(start_at)}"
+        video = videos.get(pid) if videos else None
+        sim.browsers.append(launch_chromium(url, workdir / f"profile-{pid}", wav, video))
     return sim
+
+
+def auto_join_options(start_at: float) -> str:
+    """Join-link options of a simulated candidate: no consent click, raw levels, small
+    video, devices opened at `start_at` (epoch s)."""
+    return f"auto=1&raw=1&video=low&startAt={int(start_at * 1000)}"
+
+
+def launch_chromium(url: str, profile: Path, wav: Path, video: Path | None) -> subprocess.Popen:
+    flags = [
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={profile}",
+        f"--use-file-for-fake-audio-capture={wav}",
+    ]
+    if video is not None:
+        flags.append(f"--use-file-for-fake-video-capture={video}")
+    return subprocess.Popen(
+        [chromium_path(), *flags, url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 async def run(

@@ -39,7 +39,8 @@ class Running:
 @asynccontextmanager
 async def running_server(data_dir: Path, **server: Any) -> AsyncIterator[Running]:
     settings = Settings(data_dir=data_dir)
-    cfg = dataclasses.replace(settings.server, ice_host_addresses="127.0.0.1", **server)
+    server.setdefault("ice_host_addresses", "127.0.0.1")
+    cfg = dataclasses.replace(settings.server, **server)
     settings = dataclasses.replace(settings, server=cfg)
     app = make_app(settings)
     runner = web.AppRunner(app)

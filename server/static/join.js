@@ -90,7 +90,7 @@ function addTile(p) {
 async function join() {
   $("consent").hidden = true; $("room").hidden = false;
   ctx = ctx || new AudioContext();
-  await ctx.resume();
+  ctx.resume();  // not awaited: with no audio output (headless) it may never settle
   await connect();
   listen();
   setInterval(postStats, 2000);
@@ -216,4 +216,11 @@ function meter(stream, el) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-main().catch((e) => { $("error").textContent = String(e); console.error(e); });
+function fail(e) {
+  // Shown to the candidate, and reported so assessors see why someone is missing.
+  $("error").textContent = String(e);
+  console.error("lgd:", e);
+  api("/client-stats", { method: "POST", body: JSON.stringify({ state: "error", error: String(e) }) }).catch(() => {});
+}
+window.addEventListener("unhandledrejection", (ev) => fail(ev.reason));
+main().catch(fail);
