@@ -133,3 +133,27 @@ async def test_tone_track_is_what_the_test_assumes():
     t = ToneTrack(300, 0.5, 1.0)
     levels = [np.abs((await t.recv()).to_ndarray()).max() for _ in range(50)]
     assert min(levels[:24]) > 10000 and max(levels[26:]) == 0
+
+
+async def test_a_reconnecting_candidate_is_heard_again_on_the_same_timeline(tmp_path):
+    async with running_server(tmp_path) as run:
+        s = await run.create(["a", "b"])
+        pa, _ = await join(run, s, "a", ["b"], ToneTrack(300, 0.5, 1.0))
+        pb, heard = await join(run, s, "b", ["a"], None)
+        await asyncio.sleep(4)
+        before = len(heard["a"])
+        assert before > 50
+        await pa.close()  # the network drops; the page reconnects with a new connection
+        await asyncio.sleep(1)
+        pa, _ = await join(run, s, "a", ["b"], ToneTrack(300, 0.5, 1.0))
+        await asyncio.sleep(4)
+        # b's slot for a carries the new connection: no renegotiation on b's side
+        assert len(heard["a"]) > before + 100
+        live = run.server.live[s["id"]]
+        tl = live.timeline
+        assert tl is not None and tl._sources["a"].generation > 1
+        report = await live.end()
+        # one continuous clock: the session covers both connections and the gap
+        assert report["session"]["duration_s"] > 8.0
+        await pa.close()
+        await pb.close()

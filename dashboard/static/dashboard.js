@@ -22,6 +22,17 @@ async function main() {
   setSession(await r.json());
   connect();
   setInterval(render, 250);
+  setInterval(pollConnections, 2000);
+}
+
+async function pollConnections() {
+  // who is connected, and any audio the live analysis could not use (goal: none)
+  const r = await fetch(`/api/sessions/${sid}`, { headers: { Authorization: `Bearer ${token}` } });
+  if (!r.ok) return;
+  const s = await r.json();
+  if (!s.stats) return;
+  S.connected = new Set(s.stats.room.connected);
+  S.framesLost = Object.values(s.stats.analysis_frames_lost || {}).reduce((a, b) => a + b, 0);
 }
 
 function setSession(s) {
@@ -65,6 +76,7 @@ function apply(ev) {
     case "Interruption": S.interruptions.push(ev); break;
     case "Backchannel": S.backchannels.push(ev); break;
     case "Overlap": S.overlaps.push(ev); break;
+    case "AnalysisLag": S.lag = ev; break;
   }
   if (ev.type !== "clock" && ev.type !== "hello") S.events += 1;
   for (const ext of S.extensions) if (ext.apply) ext.apply(S, ev);
@@ -76,6 +88,10 @@ const fmt = (t) => `${String(Math.floor(t / 60)).padStart(2, "0")}:${String(Math
 function render() {
   S.renders += 1;
   document.getElementById("clock").textContent = fmt(S.clock);
+  const warn = document.getElementById("warn");
+  const lost = Math.max(S.framesLost || 0, S.lag ? S.lag.frames_lost : 0);
+  warn.hidden = !lost && !(S.lag && S.lag.behind_s > 2);
+  warn.textContent = lost ? `⚠ ${lost} audio frames not analysed` : S.lag ? `⚠ analysis ${S.lag.behind_s.toFixed(1)} s behind` : "";
   renderBars(); renderCounts(); renderTimeline();
   for (const ext of S.extensions) if (ext.render) ext.render(S);
 }
@@ -96,6 +112,7 @@ function renderBars() {
     row.querySelector(".pct").textContent = `${(100 * share).toFixed(1)}%`;
     row.dataset.share = share;
     row.classList.toggle("speaking", p.id in S.speaking);
+    row.classList.toggle("offline", S.connected !== undefined && !S.connected.has(p.id) && !S.ended);
   }
 }
 
