@@ -72,6 +72,8 @@ class LiveSession:
         self._publisher: asyncio.Task[None] | None = None
         self._ended = asyncio.Event()
         self.timeline: LiveTimeline | None = None
+        self.loop_stall_max_s = 0.0
+        self._loop_watch: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -94,6 +96,7 @@ class LiveSession:
         self.store.save(self.rec)
         self._log = self.store.log(self.rec.id)
         self._publisher = asyncio.ensure_future(self._publish())
+        self._loop_watch = asyncio.ensure_future(self._watch_loop())
         ready = threading.Event()
         self._thread = threading.Thread(
             target=self._analyse, args=(ready,), name=f"analysis-{self.rec.id}", daemon=True
@@ -115,6 +118,8 @@ class LiveSession:
         if self._publisher is not None:
             await self._outbox.put(None)
             await self._publisher
+            if self._loop_watch is not None:
+                self._loop_watch.cancel()
         if self._log is not None:
             self._log.close()
         report = self.report.build(duration_s=duration)
@@ -157,6 +162,7 @@ class LiveSession:
             "analysis_frames_lost": dict(tl.frames_lost) if tl else {},
             "resyncs": dict(tl.resyncs) if tl else {},
             "video_frames_dropped": self._video_dropped,
+            "loop_stall_max_s": round(self.loop_stall_max_s, 3),
             "room": self.room.stats(),
             "clients": self.client_stats,
         }
@@ -235,6 +241,14 @@ class LiveSession:
     def _deliver_threadsafe(self, events: list[Event]) -> None:
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._outbox.put_nowait, events)
+
+    async def _watch_loop(self) -> None:
+        """Event-loop stalls delay every packet of every candidate: keep the worst seen."""
+        loop = asyncio.get_running_loop()
+        while True:
+            t = loop.time()
+            await asyncio.sleep(0.05)
+            self.loop_stall_max_s = max(self.loop_stall_max_s, loop.time() - t - 0.05)
 
     # -- events out (event loop) -------------------------------------------------------
 
