@@ -17,6 +17,7 @@ from typing import Any
 
 from diarize.config import ActivityConfig
 from interaction.config import TurnConfig
+from interaction.portrait_config import PortraitConfig
 
 ENV_PREFIX = "LGD_"
 
@@ -29,6 +30,7 @@ class Settings:
     vad_model: Path | None = None  #: a silero-vad ONNX file; default: the bundled one
     activity: ActivityConfig = field(default_factory=ActivityConfig)
     turns: TurnConfig = field(default_factory=TurnConfig)
+    portraits: PortraitConfig = field(default_factory=PortraitConfig)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

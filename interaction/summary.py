@@ -1,0 +1,53 @@
+"""A short templated summary per candidate, in Chinese or English, from the numbers only."""
+
+from __future__ import annotations
+
+from interaction.dimensions import DIMENSIONS
+
+_NAME = {k: {"zh": zh, "en": en} for k, zh, en in DIMENSIONS}
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def summarize(
+    scores: dict[str, float | None],
+    ranks: dict[str, int | None],
+    shares: dict[str, float],
+    n: int,
+    language: str,
+) -> str:
+    """scores/ranks: dimension -> value; shares: dimension -> the candidate's share of the
+    group's total where one is meaningful (participation: talk, idea_contribution: ideas)."""
+    zh = language.startswith("zh")
+    lang = "zh" if zh else "en"
+    scored = [(k, s) for k, s in scores.items() if s is not None]
+    if not scored:
+        return "暂无足够数据生成评价。" if zh else "Not enough data for a summary yet."
+    best = sorted(scored, key=lambda ks: (ranks.get(ks[0]) or n + 1, -ks[1]))
+    head, rest = best[0], best[1:3]
+    name = _NAME[head[0]][lang]
+    rank = ranks.get(head[0])
+    share = shares.get(head[0])
+    if zh:
+        lead = f"{name}排名第{rank}" if rank else f"{name}{head[1]:.0f}分"
+        if share is not None:
+            lead += f"（占比{share:.0%}）"
+        parts = [lead] + [f"{_NAME[k]['zh']}得分{s:.0f}分" for k, s in rest]
+    else:
+        lead = f"ranks {_ordinal(rank)} of {n} in {name}" if rank else f"{name} {head[1]:.0f}"
+        if share is not None:
+            lead += f" ({share:.0%} of the group's total)"
+        parts = [lead] + [f"{_NAME[k]['en']} {s:.0f}" for k, s in rest]
+    low = min(scored, key=lambda ks: ks[1])
+    develop = low if low[1] < 50 and low[0] not in {k for k, _ in best[:3]} else None
+    if zh:
+        text = "，".join(parts)
+        if develop:
+            text += f"；待提升：{_NAME[develop[0]]['zh']}（{develop[1]:.0f}分）"
+        return text + "。"
+    text = "; ".join(parts)
+    if develop:
+        text += f"; to develop: {_NAME[develop[0]]['en']} ({develop[1]:.0f})"
+    return text[0].upper() + text[1:] + "."
