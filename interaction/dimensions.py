@@ -8,6 +8,7 @@ Rates are per 10 minutes of session time, so a short and a long session are comp
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from interaction.graph import GraphMeasures
@@ -41,6 +42,12 @@ def clip(x: float, lo: float = 0.0, hi: float = 1.0) -> float:
     return lo if x < lo else hi if x > hi else x
 
 
+def sat(rate: float, ref: float) -> float:
+    """0..1, reaching 63 % at `ref` (a fixed reference rate): rises steadily, never clips, so
+    more of a behaviour always scores a little higher."""
+    return 1.0 - math.exp(-max(0.0, rate) / ref)
+
+
 class _Ctx:
     """What every formula needs: the tallies, graph measures, group size and session time."""
 
@@ -71,7 +78,7 @@ def _ideas(x: _Ctx, p: str, c: CandidateTally) -> Level:
         return None, NO_TRANSCRIPT
     k = c.acts_by["new_idea"]
     share = k / x.ideas_total if x.ideas_total else 0.0
-    lv = 0.5 * clip(share * x.n / 2.0) + 0.5 * clip(x.rate(k) / 10.0)
+    lv = 0.5 * clip(share * x.n / 2.0) + 0.5 * sat(x.rate(k), 5.0)
     return lv, f"{k:.0f} new ideas, {share:.0%} of the group's ideas"
 
 
@@ -79,7 +86,7 @@ def _evidence(x: _Ctx, p: str, c: CandidateTally) -> Level:
     if not x.t.has_acts:
         return None, NO_TRANSCRIPT
     k = c.acts_by["evidence"]
-    return clip(x.rate(k) / 6.0), f"{k:.0f} data/case/reason statements ({x.rate(k):.1f}/10 min)"
+    return sat(x.rate(k), 3.0), f"{k:.0f} data/case/reason statements ({x.rate(k):.1f}/10 min)"
 
 
 def _logic(x: _Ctx, p: str, c: CandidateTally) -> Level:
@@ -87,7 +94,7 @@ def _logic(x: _Ctx, p: str, c: CandidateTally) -> Level:
         return None, NO_TRANSCRIPT
     frac = c.structured / c.utterances if c.utterances else 0.0
     r = x.rate(c.markers + c.acts_by["summary"])
-    lv = 0.7 * clip(frac / 0.5) + 0.3 * clip(r / 10.0)
+    lv = 0.7 * clip(frac / 0.5) + 0.3 * sat(r, 5.0)
     return lv, (f"{c.structured} of {c.utterances} utterances structured, "
                 f"{c.markers} structure markers, {c.acts_by['summary']:.0f} summaries")
 
@@ -96,7 +103,7 @@ def _turn_taking(x: _Ctx, p: str, c: CandidateTally) -> Level:
     if x.speech_total <= 0:
         return None, "nobody has spoken yet"
     pen = x.rate(2 * c.int_made_succ + c.int_made_fail)
-    return 1.0 - clip(pen / 20.0), (
+    return math.exp(-pen / 10.0), (
         f"made {c.int_made_succ} successful and {c.int_made_fail} failed interruptions; "
         f"was interrupted {c.int_recv} times")
 
@@ -104,12 +111,12 @@ def _turn_taking(x: _Ctx, p: str, c: CandidateTally) -> Level:
 def _support(x: _Ctx, p: str, c: CandidateTally) -> Level:
     if x.speech_total <= 0:
         return None, "nobody has spoken yet"
-    bc = clip(x.rate(c.bc_given) / 15.0)
+    bc = sat(x.rate(c.bc_given), 8.0)
     basis = f"{c.bc_given} backchannels"
     if not x.t.has_acts:
         return bc, basis + " (acts unavailable: backchannels only)"
     k = c.acts_by["support"] + c.acts_by["build_on"]
-    return 0.6 * clip(x.rate(k) / 8.0) + 0.4 * bc, (
+    return 0.6 * sat(x.rate(k), 4.0) + 0.4 * bc, (
         f"{c.acts_by['support']:.0f} agreements, {c.acts_by['build_on']:.0f} build-ons, " + basis)
 
 
@@ -121,7 +128,7 @@ def _teamwork(x: _Ctx, p: str, c: CandidateTally) -> Level:
     if not x.t.has_acts:
         return 0.5 * rec + 0.5 * br, basis + " (acts unavailable: floor exchanges only)"
     k = c.acts_by["invite"] + c.acts_by["question"]
-    return 0.4 * rec + 0.4 * br + 0.2 * clip(x.rate(k) / 6.0), (
+    return 0.4 * rec + 0.4 * br + 0.2 * sat(x.rate(k), 3.0), (
         basis + f", {k:.0f} invitations/questions to others")
 
 
@@ -130,7 +137,7 @@ def _leadership(x: _Ctx, p: str, c: CandidateTally) -> Level:
         return None, NO_TRANSCRIPT
     k = sum(c.acts_by[a] for a in ("guide", "time_keeping", "summary", "invite"))
     b = x.g.betweenness.get(p, 0.0)
-    return 0.7 * clip(x.rate(k) / 8.0) + 0.3 * clip(b / 0.5), (
+    return 0.7 * sat(x.rate(k), 4.0) + 0.3 * clip(b / 0.5), (
         f"{c.acts_by['guide']:.0f} agenda/steering, {c.acts_by['time_keeping']:.0f} time "
         f"keeping, {c.acts_by['summary']:.0f} summaries, {c.acts_by['invite']:.0f} invitations; "
         f"brokerage {b:.2f}")
@@ -140,7 +147,7 @@ def _influence(x: _Ctx, p: str, c: CandidateTally) -> Level:
     if not x.t.has_acts:
         return None, NO_TRANSCRIPT
     k = c.acts_to["support"] + c.acts_to["build_on"]
-    return clip(x.rate(k) / 8.0), (
+    return sat(x.rate(k), 4.0), (
         f"others agreed {c.acts_to['support']:.0f}× and built on their ideas "
         f"{c.acts_to['build_on']:.0f}×")
 
@@ -172,7 +179,7 @@ def _stability(x: _Ctx, p: str, c: CandidateTally) -> Level:
 def _rapport(x: _Ctx, p: str, c: CandidateTally) -> Level:
     if x.speech_total <= 0:
         return None, "nobody has spoken yet"
-    bc = clip(x.rate(c.bc_given) / 15.0)
+    bc = sat(x.rate(c.bc_given), 8.0)
     basis = f"{c.bc_given} backchannels while others spoke"
     if x.affect == "score" and c.face_n:
         f = sum(c.face_sum[k] for k in ("nod", "smile", "looking")) / (3 * c.face_n)

@@ -54,8 +54,7 @@ class PortraitModel:
         self.graph.push(ev)
         if self.tally.now < self._next_update:
             return []
-        while self._next_update <= self.tally.now:
-            self._next_update += self.cfg.update_every_s
+        self._next_update = self.tally.now + self.cfg.update_every_s
         scores, ranks, _ = self.compute()
         return [PortraitUpdate(round(self.tally.now, 2), scores, ranks)]
 
