@@ -21,7 +21,7 @@ from interaction.portrait_config import PortraitConfig
 from interaction.portraits import PortraitModel
 from interaction.turns import TurnTracker
 from lgd.bus import Bus
-from lgd.events import Event
+from lgd.events import Event, SpeechEnded
 from lgd.report import ReportBuilder
 from lgd.settings import Settings
 
@@ -58,6 +58,8 @@ class Pipeline:
         out: list[Event] = []
         for ev in events:
             out.append(ev)
+            if isinstance(ev, SpeechEnded):
+                self.mic_levels.add_speech(ev.who, ev.start, ev.end)
             out += self.portraits.push(ev)
         return out
 
