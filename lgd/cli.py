@@ -1,4 +1,5 @@
-"""`lgd` command line: analyze recordings, generate a scripted discussion, run the demo."""
+"""`lgd` command line: analyze recordings, export portraits, generate a scripted discussion,
+run the demo."""
 
 from __future__ import annotations
 
@@ -157,6 +158,50 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_report(ref: str, settings: Settings) -> dict:
+    """A report path, or a session id kept at <data_dir>/sessions/<id>/report.json."""
+    path = Path(ref)
+    if not path.is_file():
+        path = settings.data_dir / "sessions" / ref / "report.json"
+    if not path.is_file():
+        raise SystemExit(f"lgd export: {ref!r} is neither a report file nor a session in "
+                         f"{settings.data_dir / 'sessions'}")
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SystemExit(f"lgd export: cannot read {path}: {exc}") from None
+    if not isinstance(report, dict) or "portraits" not in report:
+        raise SystemExit(f"lgd export: {path} is not an lgd.report/1 document")
+    return report
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from dashboard import export
+
+    report = _load_report(args.report, Settings.from_env())
+    pid = args.candidate
+    if pid is not None and pid not in report["portraits"]:
+        raise SystemExit(f"lgd export: no candidate {pid!r} (have "
+                         f"{', '.join(report['portraits'])})")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.format == "json":
+        out.write_text(export.portraits_json(report), encoding="utf-8")
+    elif args.format == "csv":
+        out.write_text(export.portraits_csv(report), encoding="utf-8")
+    else:
+        if args.feedback and pid is None:
+            raise SystemExit("lgd export: --feedback needs --candidate")
+        html = (export.render_feedback_html(report, pid) if args.feedback
+                else export.render_report_html(report, pid))
+        if args.format == "html":
+            out.write_text(html, encoding="utf-8")
+        else:
+            export.render_pdf(html, out)
+    print(f"{args.format} written to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lgd", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -183,6 +228,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--duration", type=float, default=90.0)
     s.add_argument("--bleed-db", type=float, default=-12.0)
     s.set_defaults(func=cmd_synth)
+
+    e = sub.add_parser("export", help="export a report's portraits for HR (json|csv|html|pdf)")
+    e.add_argument("report", help="REPORT.json, or a session id under <data_dir>/sessions/")
+    e.add_argument("--format", required=True, choices=["json", "csv", "html", "pdf"])
+    e.add_argument("--out", required=True)
+    e.add_argument("--candidate", help="html/pdf: one candidate's page (default: comparison)")
+    e.add_argument("--feedback", action="store_true",
+                   help="html/pdf: the candidate-facing feedback page (needs --candidate)")
+    e.set_defaults(func=cmd_export)
 
     d = sub.add_parser("demo", help="synthesize a hard discussion, analyze it, score it")
     d.add_argument("--out", default="out/demo")
