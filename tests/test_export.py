@@ -74,6 +74,8 @@ def test_pdf_renders(report, tmp_path):
     pdf = render_pdf(render_report_html(report, "A"), tmp_path / "A.pdf")
     assert pdf.read_bytes()[:5] == b"%PDF-"
     assert 0.02 < _ink(tmp_path, pdf) < 0.6  # drawn, not blank, not a black page
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True).stdout
+    assert "WenQuanYi" in fonts or "CJK" in fonts  # the Chinese labels have real glyphs
 
 
 def _lgd(*args, env=None):
