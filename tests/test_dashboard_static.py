@@ -9,23 +9,45 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from interaction.portraits import PortraitModel
+from lgd.codec import to_dict
 from lgd.synth.roles import role_session
-from lgd.synth.truth_events import truth_report
+from lgd.synth.truth_events import truth_events, truth_report
 
 STATIC = Path(__file__).resolve().parent.parent / "dashboard" / "static"
 
 
 @pytest.fixture(scope="module")
-def report():
-    return truth_report(role_session("en"))
+def session():
+    return role_session("en")
 
 
-async def _serve(report):
+@pytest.fixture(scope="module")
+def report(session):
+    return truth_report(session)
+
+
+def _live_update(session, until_s: float) -> dict:
+    """A real mid-session PortraitUpdate (the model fed the first `until_s` of the events),
+    in its wire form."""
+    model = PortraitModel([p for p, _ in session.participants], session.language)
+    for ev in truth_events(session.truth, session.language):
+        if getattr(ev, "until", 0.0) > until_s:
+            break
+        model.push(ev)
+    return to_dict(model.flush()[0])
+
+
+async def _serve(report, update=None):
     async def report_json(_: web.Request) -> web.Response:
         return web.json_response(report)
 
+    async def update_json(_: web.Request) -> web.Response:
+        return web.json_response(update)
+
     app = web.Application()
     app.router.add_get("/report.json", report_json)
+    app.router.add_get("/update.json", update_json)
     app.router.add_static("/", STATIC)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -63,3 +85,19 @@ async def test_demo_page_draws_radars_and_graph(report, tmp_path):
     assert '<p id="status"></p>' in dom  # no load error shown
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 30_000  # a blank 1200x1200 page compresses to a few kB
+
+
+async def test_live_update_redraws_the_radars(session, report, tmp_path):
+    update = _live_update(session, 40.0)
+    pid, dim = "A", "participation"
+    live, final = update["scores"][pid][dim], report["portraits"][pid]["dimensions"][dim]["score"]
+    assert round(live) != round(final)  # the update says something the report does not
+    runner, url = await _serve(report, update)
+    try:
+        dom = await _chromium(tmp_path, "--dump-dom", url + "?update=update.json")
+    finally:
+        await runner.cleanup()
+    assert f'data-updated-at="{update["at"]}:{len(update["scores"])}"' in dom
+    radar = dom.split('id="radar-A"')[1].split("</svg>")[0]
+    label = re.search(r'data-dimension="participation"[^>]*>([^<]*)<', radar)
+    assert label is not None and label.group(1) == f"participation {round(live)}"
