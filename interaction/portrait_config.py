@@ -5,7 +5,9 @@ The only copy of each default; the reasons are in docs/rubric.md.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,3 +26,18 @@ class PortraitConfig:
     affect_policy: str = "off"
     #: at least this much session time before scores are given (too little data before).
     min_session_s: float = 10.0
+
+
+def portrait_config(settings: Any) -> PortraitConfig:
+    """The `portraits` section of a `Settings` (default settings when None), with the
+    deployment's affect policy (`settings.affect_analysis`, owned by the prosody/face stages'
+    settings) when one is configured."""
+    if settings is None:
+        from lgd.settings import Settings
+
+        settings = Settings()
+    cfg: PortraitConfig = settings.portraits
+    policy = getattr(settings, "affect_analysis", None)
+    if isinstance(policy, str) and policy:
+        return dataclasses.replace(cfg, affect_policy=policy)
+    return cfg

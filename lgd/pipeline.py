@@ -9,7 +9,6 @@ on the bus. Live and offline differ only in where the blocks come from.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ import numpy as np
 
 from diarize.activity import SpeechActivity
 from interaction.fairness import MicLevels
-from interaction.portrait_config import PortraitConfig
+from interaction.portrait_config import portrait_config
 from interaction.portraits import PortraitModel
 from interaction.turns import TurnTracker
 from lgd.bus import Bus
@@ -62,16 +61,6 @@ class Pipeline:
                 self.mic_levels.add_speech(ev.who, ev.start, ev.end)
             out += self.portraits.push(ev)
         return out
-
-
-def portrait_config(settings: Settings | None) -> PortraitConfig:
-    """The portraits section, with the deployment's affect policy (`affect_analysis`, from
-    the prosody/face stages' settings) when one is configured."""
-    s = settings or Settings()
-    policy = getattr(s, "affect_analysis", None)
-    if isinstance(policy, str) and policy:
-        return dataclasses.replace(s.portraits, affect_policy=policy)
-    return s.portraits
 
 
 @dataclass(frozen=True, slots=True)

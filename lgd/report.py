@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from interaction.dimensions import KEYS as DIMENSIONS
 from interaction.fairness import fairness_section
+from interaction.portrait_config import portrait_config
 from interaction.portraits import PortraitModel
 from lgd.events import (
     Backchannel,
@@ -37,8 +38,6 @@ def _r(t: float) -> float:
 
 class ReportBuilder:
     def __init__(self, info: SessionInfo, settings: Settings | None = None) -> None:
-        from lgd.pipeline import portrait_config
-
         self.info = info
         self.ids = [pid for pid, _ in info.participants]
         self.portraits = PortraitModel(self.ids, info.language, portrait_config(settings))
