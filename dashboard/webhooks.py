@@ -154,3 +154,12 @@ async def deliver_all(targets: list[WebhookTarget], report: dict[str, Any],
     async with aiohttp.ClientSession() as http:
         return list(await asyncio.gather(*(deliver(t, report, log_path, http)
                                            for t in targets)))
+
+
+async def on_session_end(report: dict[str, Any], targets: list[WebhookTarget],
+                         data_dir: Path | str) -> list[Delivery]:
+    """Deliver an ended session to every configured target (`Settings.webhooks.targets()`),
+    logging to `<data_dir>/webhooks.jsonl`."""
+    if not targets:
+        return []
+    return await deliver_all(targets, report, Path(data_dir) / "webhooks.jsonl")

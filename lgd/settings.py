@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dashboard.config import WebhookConfig
 from diarize.config import ActivityConfig
 from interaction.config import TurnConfig
 from interaction.portrait_config import PortraitConfig
@@ -31,6 +32,7 @@ class Settings:
     activity: ActivityConfig = field(default_factory=ActivityConfig)
     turns: TurnConfig = field(default_factory=TurnConfig)
     portraits: PortraitConfig = field(default_factory=PortraitConfig)
+    webhooks: WebhookConfig = field(default_factory=WebhookConfig)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

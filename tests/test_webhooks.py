@@ -92,3 +92,21 @@ async def test_wecom_markdown(report, tmp_path):
     for p in report["participants"]:
         assert p["name"] in content
     assert report["portraits"]["A"]["summary"] in content
+
+
+async def test_targets_from_settings_and_session_end(report, tmp_path):
+    from dashboard.webhooks import on_session_end
+    from lgd.settings import Settings
+
+    runner, url, got = await _receiver(0)
+    try:
+        s = Settings.from_env({"LGD_WEBHOOKS_URL": url, "LGD_WEBHOOKS_SECRET": SECRET,
+                               "LGD_WEBHOOKS_WECOM_URL": url, "LGD_DATA_DIR": str(tmp_path)})
+        done = await on_session_end(report, s.webhooks.targets(), s.data_dir)
+    finally:
+        await runner.cleanup()
+    assert [d.ok for d in done] == [True, True] and len(got) == 2
+    kinds = sorted("X-LGD-Signature" in g["headers"] for g in got)
+    assert kinds == [False, True]  # the JSON target is signed, the WeCom robot is not
+    assert len((tmp_path / "webhooks.jsonl").read_text().splitlines()) == 2
+    assert await on_session_end(report, Settings().webhooks.targets(), tmp_path) == []
