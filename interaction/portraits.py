@@ -97,10 +97,12 @@ class PortraitModel:
                 else:
                     ev = [evidence(now, "basis", basis)] + t.top(p, k)
                 dims[k] = {"score": scores[p][k], "rank": ranks[p][k], "evidence": ev}
+            tied = {k for k in KEYS if ranks[p][k] is not None
+                    and sum(ranks[q][k] == ranks[p][k] for q in self.ids) > 1}
             out[p] = {
                 "dimensions": dims,
                 "summary": summarize(scores[p], ranks[p], self._shares(p), len(self.ids),
-                                     self.language),
+                                     self.language, tied),
                 "metrics": self.metrics(p),
             }
         return out

@@ -17,28 +17,35 @@ def summarize(
     shares: dict[str, float],
     n: int,
     language: str,
+    tied: frozenset[str] | set[str] = frozenset(),
 ) -> str:
     """scores/ranks: dimension -> value; shares: dimension -> the candidate's share of the
-    group's total where one is meaningful (participation: talk, idea_contribution: ideas)."""
+    group's total where one is meaningful (participation: talk, idea_contribution: ideas);
+    tied: dimensions where another candidate has the same rank."""
     zh = language.startswith("zh")
     lang = "zh" if zh else "en"
     scored = [(k, s) for k, s in scores.items() if s is not None]
     if not scored:
         return "暂无足够数据生成评价。" if zh else "Not enough data for a summary yet."
-    best = sorted(scored, key=lambda ks: (ranks.get(ks[0]) or n + 1, -ks[1]))
+    # best rank first; an outright place before a shared one, then the higher score
+    best = sorted(scored, key=lambda ks: (ranks.get(ks[0]) or n + 1, ks[0] in tied, -ks[1]))
     head, rest = best[0], best[1:3]
     name = _NAME[head[0]][lang]
     rank = ranks.get(head[0])
     share = shares.get(head[0])
     if zh:
-        lead = f"{name}排名第{rank}" if rank else f"{name}{head[1]:.0f}分"
+        joint = "并列" if head[0] in tied else ""
+        lead = f"{name}{joint}排名第{rank}" if rank else f"{name}{head[1]:.0f}分"
         if share is not None:
             lead += f"（占比{share:.0%}）"
         parts = [lead] + [f"{_NAME[k]['zh']}得分{s:.0f}分" for k, s in rest]
     else:
-        lead = f"ranks {_ordinal(rank)} of {n} in {name}" if rank else f"{name} {head[1]:.0f}"
+        joint = "joint " if head[0] in tied else ""
+        lead = f"ranks {joint}{_ordinal(rank)} of {n} in {name}" if rank else \
+            f"{name} {head[1]:.0f}"
         if share is not None:
-            lead += f" ({share:.0%} of the group's total)"
+            what = "speaking time" if head[0] == "participation" else "the group's ideas"
+            lead += f" ({share:.0%} of {what})"
         parts = [lead] + [f"{_NAME[k]['en']} {s:.0f}" for k, s in rest]
     low = min(scored, key=lambda ks: ks[1])
     develop = low if low[1] < 50 and low[0] not in {k for k, _ in best[:3]} else None

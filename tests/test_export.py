@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from dashboard.export import (
+    FEEDBACK,
     parse_portraits_csv,
     portraits_csv,
     portraits_json,
@@ -53,7 +54,12 @@ def test_html_pages(report):
     overview = render_report_html(report)
     assert overview.count('class="radar"') == len(report["portraits"])
     fb = render_feedback_html(report, "D")
-    assert "排名" not in fb.replace("不含排名", "") and "<td" not in fb
+    assert "排名" not in fb.replace("不含排名", "") and "<td" not in fb  # no ranks, no tables
+    dims = report["portraits"]["D"]["dimensions"]
+    weakest = min((d["score"], k) for k, d in dims.items() if d["score"] is not None)[1]
+    assert FEEDBACK["zh"][weakest][1] in fb  # what to develop, in words
+    for d in dims.values():
+        assert f">{d['score']}<" not in fb
     with pytest.raises(KeyError):
         render_report_html(report, "Z")
 
