@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from dashboard.export import (
-    FEEDBACK,
     parse_portraits_csv,
     portraits_csv,
     portraits_json,
@@ -18,6 +17,7 @@ from dashboard.export import (
     render_pdf,
     render_report_html,
 )
+from dashboard.feedback import FEEDBACK
 from interaction.dimensions import KEYS
 from lgd.synth.roles import role_session
 from lgd.synth.truth_events import truth_report
