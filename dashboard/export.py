@@ -148,12 +148,15 @@ def render_pdf(html: str, out: Path | str, timeout_s: float = 60.0) -> Path:
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lgd-pdf-") as tmp:
-        page = Path(tmp) / "page.html"
-        page.write_text(html, encoding="utf-8")
+        src = Path(tmp) / "page.html"
+        src.write_text(html, encoding="utf-8")
         cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                "--disable-dev-shm-usage", f"--user-data-dir={tmp}/profile",
-               "--no-pdf-header-footer", f"--print-to-pdf={out}", page.as_uri()]
-        r = subprocess.run(cmd, capture_output=True, timeout=timeout_s)
+               "--no-pdf-header-footer", f"--print-to-pdf={out}", src.as_uri()]
+        try:
+            r = subprocess.run(cmd, capture_output=True, timeout=timeout_s)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RuntimeError(f"cannot print {out} with {CHROMIUM}: {exc}") from None
     if not out.exists() or out.stat().st_size == 0:
         raise RuntimeError(f"chromium did not write {out}: {r.stderr.decode()[-500:]}")
     return out

@@ -197,7 +197,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.format == "html":
             out.write_text(html, encoding="utf-8")
         else:
-            export.render_pdf(html, out)
+            try:
+                export.render_pdf(html, out)
+            except RuntimeError as exc:
+                print(f"lgd export: {exc}", file=sys.stderr)
+                return 2
     print(f"{args.format} written to {out}")
     return 0
 
