@@ -29,13 +29,14 @@ def summarize(
         return "暂无足够数据生成评价。" if zh else "Not enough data for a summary yet."
     # best rank first; an outright place before a shared one, then the higher score
     best = sorted(scored, key=lambda ks: (ranks.get(ks[0]) or n + 1, ks[0] in tied, -ks[1]))
-    head, rest = best[0], best[1:3]
+    head = best[0]
+    rest = sorted((ks for ks in scored if ks[0] != head[0]), key=lambda ks: -ks[1])[:2]
     name = _NAME[head[0]][lang]
     rank = ranks.get(head[0])
     share = shares.get(head[0])
     if zh:
-        joint = "并列" if head[0] in tied else ""
-        lead = f"{name}{joint}排名第{rank}" if rank else f"{name}{head[1]:.0f}分"
+        place = "并列第" if head[0] in tied else "排名第"
+        lead = f"{name}{place}{rank}" if rank else f"{name}{head[1]:.0f}分"
         if share is not None:
             lead += f"（占比{share:.0%}）"
         parts = [lead] + [f"{_NAME[k]['zh']}得分{s:.0f}分" for k, s in rest]
@@ -48,7 +49,7 @@ def summarize(
             lead += f" ({share:.0%} of {what})"
         parts = [lead] + [f"{_NAME[k]['en']} {s:.0f}" for k, s in rest]
     low = min(scored, key=lambda ks: ks[1])
-    develop = low if low[1] < 50 and low[0] not in {k for k, _ in best[:3]} else None
+    develop = low if low[1] < 50 and low[0] not in {k for k, _ in [head, *rest]} else None
     if zh:
         text = "，".join(parts)
         if develop:

@@ -119,10 +119,14 @@ def _summary(report: dict) -> str:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from lgd.synth import RoomConfig, synthesize_session, write_session
+    from lgd.synth import RoomConfig, role_session, synthesize_session, write_session
 
     room = RoomConfig(bleed_db=(args.bleed_db, args.bleed_db))
-    session = synthesize_session(args.speakers, args.language, args.seed, room, args.duration)
+    if args.roles:
+        session = role_session(args.language, args.seed, room=room)
+    else:
+        session = synthesize_session(args.speakers, args.language, args.seed, room,
+                                     args.duration)
     paths = write_session(session, Path(args.out))
     tracks = " ".join(f"--track {pid}={p}" for pid, p in paths.items())
     print(f"wrote {len(paths)} tracks and truth.json to {args.out}\nanalyze with:\n"
@@ -231,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--duration", type=float, default=90.0)
     s.add_argument("--bleed-db", type=float, default=-12.0)
+    s.add_argument("--roles", action="store_true",
+                   help="the 4-candidate role script (leader, supporter, interrupter, quiet) "
+                   "with its acts in truth.json; ignores --speakers/--duration")
     s.set_defaults(func=cmd_synth)
 
     e = sub.add_parser("export", help="export a report's portraits for HR (json|csv|html|pdf)")
