@@ -122,15 +122,19 @@ def render_report_html(report: dict[str, Any], pid: str | None = None) -> str:
     return page(f"{names.get(pid, pid)} — {report['session']['id']}", body, lang)
 
 
+def _score_cell(d: dict[str, Any]) -> str:
+    if d["score"] is None:
+        return "<td class=num title='no data'>n/a</td>"
+    return f"<td class=num>{d['score']:.1f} <small>#{d['rank']}</small></td>"
+
+
 def _comparison(report: dict[str, Any], lang: str) -> str:
     names = _names(report)
     labels = {k: label(k, lang) for k in KEYS}
     head = "".join(f"<th>{escape(names.get(p, p))}</th>" for p in report["portraits"])
     rows = "".join(
         f"<tr><td>{escape(labels[k])}</td>" + "".join(
-            f"<td class=num>{_fmt(p['dimensions'][k]['score'])}"
-            f" <small>#{_fmt(p['dimensions'][k]['rank'])}</small></td>"
-            for p in report["portraits"].values()) + "</tr>"
+            _score_cell(p["dimensions"][k]) for p in report["portraits"].values()) + "</tr>"
         for k in KEYS
     )
     radars = "".join(
