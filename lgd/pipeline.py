@@ -1,9 +1,9 @@
 """The analysis pipeline, shared by live rooms and `lgd analyze`.
 
-`Pipeline` chains the synchronous stages (speech activity → turn-taking → portraits);
-`analyze()`
-drives it off the event loop from any async source of blocks and publishes every event
-on the bus. Live and offline differ only in where the blocks come from.
+`Pipeline` chains the synchronous stages (speech activity → turn-taking), and the portrait
+model reads everything they emit; `analyze()` drives it off the event loop from any async
+source of blocks and publishes every event on the bus. Live and offline differ only in
+where the blocks come from.
 """
 
 from __future__ import annotations
@@ -40,20 +40,22 @@ class Pipeline:
     def push(self, block: np.ndarray) -> list[Event]:
         """block: (n_tracks, n_samples) float32, 16 kHz, the next samples of every track."""
         self.mic_levels.push(block)
-        return self._chain(self.activity.push(block))
+        return self._portraits(self._chain(self.activity.push(block)))
 
     def flush(self) -> list[Event]:
-        out = self._chain(self.activity.flush())
-        out += self._portraits(self.turns.flush())
-        return out + self.portraits.flush()
+        out = self._chain(self.activity.flush()) + self.turns.flush()
+        return self._portraits(out) + self.portraits.flush()
 
     def _chain(self, speech: Iterable[Event]) -> list[Event]:
         out: list[Event] = []
         for ev in speech:
-            out += self._portraits([ev, *self.turns.push(ev)])
+            out.append(ev)
+            out += self.turns.push(ev)
         return out
 
     def _portraits(self, events: list[Event]) -> list[Event]:
+        """Every event the stages produced, in order, each followed by the live portrait
+        update it triggered (if any); the mic levels learn from the own-speech stretches."""
         out: list[Event] = []
         for ev in events:
             out.append(ev)
