@@ -102,6 +102,8 @@ def _logic(x: _Ctx, p: str, c: CandidateTally) -> Level:
 def _turn_taking(x: _Ctx, p: str, c: CandidateTally) -> Level:
     if x.speech_total <= 0:
         return None, "nobody has spoken yet"
+    if c.speech_s <= 0:
+        return None, "has not spoken: no turn-taking to judge"
     pen = x.rate(2 * c.int_made_succ + c.int_made_fail)
     return math.exp(-pen / 10.0), (
         f"made {c.int_made_succ} successful and {c.int_made_fail} failed interruptions; "

@@ -163,3 +163,16 @@ def test_live_updates_are_paced_and_match_the_report():
 def test_ranks_share_ties_and_skip_nulls():
     assert rank_scores({"a": 80.0, "b": 80.0, "c": 20.0, "d": None}) == {
         "a": 1, "b": 1, "c": 3, "d": None}
+
+
+def test_a_silent_candidate_is_not_scored_on_turn_taking():
+    from lgd.events import SpeechEnded
+
+    model = PortraitModel(["A", "B", "C"], "en")
+    for ev in (SpeechEnded("A", 0.0, 8.0), Turn("A", 0.0, 8.0), SpeechEnded("B", 8.5, 20.0),
+               Turn("B", 8.5, 20.0)):
+        model.push(ev)
+    dims = model.portraits()["C"]["dimensions"]
+    assert dims["turn_taking"]["score"] is None
+    assert "has not spoken" in dims["turn_taking"]["evidence"][0]["detail"]
+    assert dims["participation"]["score"] is not None and dims["participation"]["rank"] == 3
