@@ -8,6 +8,8 @@ rest is null (interaction/portraits.py). The graph is interaction/graph.py's.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +42,10 @@ class ReportBuilder:
     def __init__(self, info: SessionInfo, settings: Settings | None = None) -> None:
         self.info = info
         self.ids = [pid for pid, _ in info.participants]
-        self.portraits = PortraitModel(self.ids, info.language, portrait_config(settings))
+        # the report reads the model when it is built; live updates come from the pipeline's
+        # own model, so this one never computes one (add() stays O(1) on the event loop)
+        cfg = dataclasses.replace(portrait_config(settings), update_every_s=math.inf)
+        self.portraits = PortraitModel(self.ids, info.language, cfg)
         #: pid -> {attribute: value}: voice/mic attributes for the fairness section
         self.voice_attributes: dict[str, dict[str, float]] = {}
         self.speech: dict[str, list[list[float]]] = {pid: [] for pid in self.ids}
