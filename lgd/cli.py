@@ -1,4 +1,5 @@
-"""`lgd` command line: analyze recordings, generate a scripted discussion, run the demo."""
+"""`lgd` command line: analyze recordings, export portraits, generate a scripted discussion,
+run the demo."""
 
 from __future__ import annotations
 
@@ -118,10 +119,14 @@ def _summary(report: dict) -> str:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from lgd.synth import RoomConfig, synthesize_session, write_session
+    from lgd.synth import RoomConfig, role_session, synthesize_session, write_session
 
     room = RoomConfig(bleed_db=(args.bleed_db, args.bleed_db))
-    session = synthesize_session(args.speakers, args.language, args.seed, room, args.duration)
+    if args.roles:
+        session = role_session(args.language, args.seed, room=room)
+    else:
+        session = synthesize_session(args.speakers, args.language, args.seed, room,
+                                     args.duration)
     paths = write_session(session, Path(args.out))
     tracks = " ".join(f"--track {pid}={p}" for pid, p in paths.items())
     print(f"wrote {len(paths)} tracks and truth.json to {args.out}\nanalyze with:\n"
@@ -277,6 +282,54 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_report(ref: str, settings: Settings) -> dict:
+    """A report path, or a session id kept at <data_dir>/sessions/<id>/report.json."""
+    path = Path(ref)
+    if not path.is_file():
+        path = settings.data_dir / "sessions" / ref / "report.json"
+    if not path.is_file():
+        raise SystemExit(f"lgd export: {ref!r} is neither a report file nor a session in "
+                         f"{settings.data_dir / 'sessions'}")
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SystemExit(f"lgd export: cannot read {path}: {exc}") from None
+    if not isinstance(report, dict) or "portraits" not in report:
+        raise SystemExit(f"lgd export: {path} is not an lgd.report/1 document")
+    return report
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from dashboard import export
+
+    report = _load_report(args.report, Settings.from_env())
+    pid = args.candidate
+    if pid is not None and pid not in report["portraits"]:
+        raise SystemExit(f"lgd export: no candidate {pid!r} (have "
+                         f"{', '.join(report['portraits'])})")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.format == "json":
+        out.write_text(export.portraits_json(report), encoding="utf-8")
+    elif args.format == "csv":
+        out.write_text(export.portraits_csv(report), encoding="utf-8")
+    else:
+        if args.feedback and pid is None:
+            raise SystemExit("lgd export: --feedback needs --candidate")
+        html = (export.render_feedback_html(report, pid) if args.feedback
+                else export.render_report_html(report, pid))
+        if args.format == "html":
+            out.write_text(html, encoding="utf-8")
+        else:
+            try:
+                export.render_pdf(html, out)
+            except RuntimeError as exc:
+                print(f"lgd export: {exc}", file=sys.stderr)
+                return 2
+    print(f"{args.format} written to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lgd", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -302,7 +355,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--duration", type=float, default=90.0)
     s.add_argument("--bleed-db", type=float, default=-12.0)
+    s.add_argument("--roles", action="store_true",
+                   help="the 4-candidate role script (leader, supporter, interrupter, quiet) "
+                   "with its acts in truth.json; ignores --speakers/--duration")
     s.set_defaults(func=cmd_synth)
+
+    e = sub.add_parser("export", help="export a report's portraits for HR (json|csv|html|pdf)")
+    e.add_argument("report", help="REPORT.json, or a session id under <data_dir>/sessions/")
+    e.add_argument("--format", required=True, choices=["json", "csv", "html", "pdf"])
+    e.add_argument("--out", required=True)
+    e.add_argument("--candidate", help="html/pdf: one candidate's page (default: comparison)")
+    e.add_argument("--feedback", action="store_true",
+                   help="html/pdf: the candidate-facing feedback page (needs --candidate)")
+    e.set_defaults(func=cmd_export)
 
     d = sub.add_parser("demo", help="script a discussion and run it live with a dashboard")
     d.add_argument("--out", default="out/demo")

@@ -1,15 +1,22 @@
 """Builds the `lgd.report/1` document (../shared/report-schema.md) from pipeline events.
 
 The same builder serves the live partial report and the final one, so live and offline
-reports agree by construction. Fields that later stages fill (transcript, acts,
-portraits) are present and empty/null with a reason, never missing.
+reports agree by construction. Fields that later stages fill (transcript, acts) are
+present and empty, never missing; portraits score what the events allow and say why the
+rest is null (interaction/portraits.py). The graph is interaction/graph.py's.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from interaction.dimensions import KEYS as DIMENSIONS
+from interaction.fairness import fairness_section
+from interaction.portrait_config import portrait_config
+from interaction.portraits import PortraitModel
 from lgd.events import (
     Backchannel,
     Event,
@@ -21,22 +28,10 @@ from lgd.events import (
 
 if TYPE_CHECKING:
     from lgd.pipeline import SessionInfo
+    from lgd.settings import Settings
 
 SCHEMA = "lgd.report/1"
-DIMENSIONS = (
-    "participation",
-    "idea_contribution",
-    "evidence",
-    "logical_structure",
-    "turn_taking",
-    "support",
-    "teamwork",
-    "leadership",
-    "influence",
-    "stress_resilience",
-    "emotional_stability",
-    "rapport",
-)
+__all__ = ["DIMENSIONS", "SCHEMA", "ReportBuilder"]
 
 
 def _r(t: float) -> float:
@@ -44,9 +39,15 @@ def _r(t: float) -> float:
 
 
 class ReportBuilder:
-    def __init__(self, info: SessionInfo) -> None:
+    def __init__(self, info: SessionInfo, settings: Settings | None = None) -> None:
         self.info = info
         self.ids = [pid for pid, _ in info.participants]
+        # the report reads the model when it is built; live updates come from the pipeline's
+        # own model, so this one never computes one (add() stays O(1) on the event loop)
+        cfg = dataclasses.replace(portrait_config(settings), update_every_s=math.inf)
+        self.portraits = PortraitModel(self.ids, info.language, cfg)
+        #: pid -> {attribute: value}: voice/mic attributes for the fairness section
+        self.voice_attributes: dict[str, dict[str, float]] = {}
         self.speech: dict[str, list[list[float]]] = {pid: [] for pid in self.ids}
         self.turns: list[Turn] = []
         self.overlaps: list[Overlap] = []
@@ -54,6 +55,7 @@ class ReportBuilder:
         self.backchannels: list[Backchannel] = []
 
     def add(self, ev: Event) -> None:
+        self.portraits.push(ev)
         if isinstance(ev, SpeechEnded):
             self.speech.setdefault(ev.who, []).append([_r(ev.start), _r(ev.end)])
         elif isinstance(ev, Turn):
@@ -99,38 +101,14 @@ class ReportBuilder:
             ],
             "transcript": [],
             "acts": [],
-            "graph": self._graph(turns),
-            "portraits": {pid: self._pending_portrait() for pid in self.ids},
+            "graph": self.portraits.graph.to_report(),
+            "portraits": (portraits := self.portraits.portraits()),
+            "fairness": fairness_section(portraits, self._attributes()),
         }
 
-    def _graph(self, turns: list[Turn]) -> dict[str, Any]:
-        """Edges this stage can already vouch for: who takes the floor after whom, and who
-        interrupts whom. Content-based edges come with the transcript."""
-        weights: Counter[tuple[str, str, str]] = Counter()
-        for prev, nxt in zip(turns, turns[1:], strict=False):
-            if prev.who != nxt.who:
-                weights[(nxt.who, prev.who, "responds")] += 1
-        for i in self.interruptions:
-            weights[(i.by, i.of, "interrupts")] += 1
-        return {
-            "nodes": list(self.ids),
-            "edges": [
-                {"src": s, "dst": d, "type": t, "weight": float(w)}
-                for (s, d, t), w in sorted(weights.items())
-            ],
-        }
-
-    @staticmethod
-    def _pending_portrait() -> dict[str, Any]:
-        reason = "portrait scoring is not part of this build yet (speech-activity core only)"
-        return {
-            "dimensions": {
-                key: {
-                    "score": None,
-                    "rank": None,
-                    "evidence": [{"at": 0.0, "kind": "unavailable", "detail": reason}],
-                }
-                for key in DIMENSIONS
-            },
-            "summary": "",
-        }
+    def _attributes(self) -> dict[str, dict[str, float]]:
+        attrs = {p: dict(v) for p, v in self.voice_attributes.items()}
+        for p, c in self.portraits.tally.c.items():
+            if c.pitch_n:
+                attrs.setdefault(p, {})["mean_pitch_hz"] = c.pitch_sum / c.pitch_n
+        return attrs

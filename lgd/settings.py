@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dashboard.config import WebhookConfig
 from diarize.config import ActivityConfig
 from interaction.config import TurnConfig
+from interaction.portrait_config import PortraitConfig
 from server.config import ServerConfig
 
 ENV_PREFIX = "LGD_"
@@ -31,6 +33,8 @@ class Settings:
     activity: ActivityConfig = field(default_factory=ActivityConfig)
     turns: TurnConfig = field(default_factory=TurnConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    portraits: PortraitConfig = field(default_factory=PortraitConfig)
+    webhooks: WebhookConfig = field(default_factory=WebhookConfig)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

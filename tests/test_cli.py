@@ -49,7 +49,11 @@ def test_analyze_writes_the_report(recorded, tmp_path):
         assert all(s < e for s, e in spans) and spans, pid
     for portrait in report["portraits"].values():
         for dim in portrait["dimensions"].values():
-            assert dim["score"] is None and dim["evidence"]  # null, with the reason
+            assert dim["evidence"]  # a score with its evidence, or null with the reason
+            assert dim["score"] is not None or dim["evidence"][0]["kind"] == "unavailable"
+    scored = report["portraits"]["A"]["dimensions"]
+    assert scored["participation"]["score"] is not None  # speech activity alone scores it
+    assert scored["idea_contribution"]["score"] is None  # no transcript in this build
     assert "张三" in r.stdout
 
 

@@ -1,0 +1,166 @@
+"""HR export of a session report's portraits: JSON, CSV, HTML report pages and PDF.
+
+Plain functions over the `lgd.report/1` dict, for the CLI (`lgd export`) and the server:
+
+- `portraits_json(report) -> str` and `portraits_csv(report) -> str` (one row per candidate
+  × dimension); `parse_portraits_csv(text)` reads the CSV back.
+- `render_report_html(report, pid=None) -> str`: the assessor's page for one candidate
+  (radar, timeline, evidence, metrics) or, with pid None, the side-by-side comparison.
+- `render_feedback_html(report, pid) -> str`: the candidate-facing page (strengths and what
+  to develop, no ranks, no scores), for HR to release per candidate.
+- `render_pdf(html, out) -> Path`: prints a page to PDF with headless Chromium (blocking,
+  seconds: call it in an executor from async code).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import tempfile
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from dashboard.feedback import render_feedback_html
+from dashboard.pages import label, page
+from dashboard.svg import radar_svg, timeline_svg
+from interaction.dimensions import DIMENSIONS, KEYS
+
+CHROMIUM = "/usr/bin/chromium"
+CSV_FIELDS = ("session_id", "candidate_id", "name", "dimension", "dimension_zh", "score",
+              "rank", "evidence_count", "top_evidence")
+_ZH = {k: zh for k, zh, _ in DIMENSIONS}
+
+
+def _names(report: dict[str, Any]) -> dict[str, str]:
+    return {p["id"]: p["name"] for p in report["participants"]}
+
+
+def portraits_json(report: dict[str, Any]) -> str:
+    doc = {
+        "schema": "lgd.portraits/1",
+        "session": report["session"],
+        "participants": report["participants"],
+        "portraits": report["portraits"],
+        "fairness": report.get("fairness"),
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=1)
+
+
+def portraits_csv(report: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, CSV_FIELDS, lineterminator="\n")
+    w.writeheader()
+    names = _names(report)
+    for pid, portrait in report["portraits"].items():
+        for key in KEYS:
+            d = portrait["dimensions"][key]
+            top = d["evidence"][0] if d["evidence"] else None
+            w.writerow({
+                "session_id": report["session"]["id"],
+                "candidate_id": pid,
+                "name": names.get(pid, pid),
+                "dimension": key,
+                "dimension_zh": _ZH[key],
+                "score": "" if d["score"] is None else repr(float(d["score"])),
+                "rank": "" if d["rank"] is None else d["rank"],
+                "evidence_count": len(d["evidence"]),
+                "top_evidence": f"{top['at']:.2f}s {top['kind']}: {top['detail']}" if top else "",
+            })
+    return buf.getvalue()
+
+
+def parse_portraits_csv(text: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """candidate -> dimension -> {"score": float | None, "rank": int | None}."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        out.setdefault(row["candidate_id"], {})[row["dimension"]] = {
+            "score": float(row["score"]) if row["score"] else None,
+            "rank": int(row["rank"]) if row["rank"] else None,
+        }
+    return out
+
+
+__all__ = ["parse_portraits_csv", "portraits_csv", "portraits_json", "render_feedback_html",
+           "render_pdf", "render_report_html"]
+
+
+def _fmt(v: Any) -> str:
+    return "–" if v is None else (f"{v:.1f}" if isinstance(v, float) else str(v))
+
+
+def render_report_html(report: dict[str, Any], pid: str | None = None) -> str:
+    lang = report["session"].get("language", "en")
+    if pid is None:
+        return _comparison(report, lang)
+    if pid not in report["portraits"]:
+        raise KeyError(f"no candidate {pid!r} in this report")
+    names, p = _names(report), report["portraits"][pid]
+    scores = {k: p["dimensions"][k]["score"] for k in KEYS}
+    labels = {k: label(k, lang) for k in KEYS}
+    rows = "".join(
+        f"<tr><td>{escape(labels[k])}</td><td class=num>{_fmt(d['score'])}</td>"
+        f"<td class=num>{_fmt(d['rank'])}</td><td><ul>"
+        + "".join(f"<li><span class=t>{e['at']:.1f}s</span> <b>{escape(e['kind'])}</b> "
+                  f"{escape(e['detail'])}</li>" for e in d["evidence"])
+        + "</ul></td></tr>"
+        for k, d in p["dimensions"].items()
+    )
+    metrics = "".join(f"<tr><td>{escape(k)}</td><td class=num>{_fmt(v)}</td></tr>"
+                      for k, v in p.get("metrics", {}).items())
+    body = (
+        f"<h1>{escape(names.get(pid, pid))} <small>({escape(pid)})</small></h1>"
+        f"<p class=summary>{escape(p['summary'])}</p>"
+        f"<div class=row>{radar_svg(scores, labels, 360)}"
+        f"<table class=metrics><tr><th colspan=2>metrics</th></tr>{metrics}</table></div>"
+        f"<h2>timeline</h2>{timeline_svg(report, pid, 760)}"
+        f"<h2>dimensions &amp; evidence</h2><table class=dims><tr><th>dimension</th>"
+        f"<th>score</th><th>rank</th><th>evidence</th></tr>{rows}</table>"
+    )
+    return page(f"{names.get(pid, pid)} — {report['session']['id']}", body, lang)
+
+
+def _score_cell(d: dict[str, Any]) -> str:
+    if d["score"] is None:
+        return "<td class=num title='no data'>n/a</td>"
+    return f"<td class=num>{d['score']:.1f} <small>#{d['rank']}</small></td>"
+
+
+def _comparison(report: dict[str, Any], lang: str) -> str:
+    names = _names(report)
+    labels = {k: label(k, lang) for k in KEYS}
+    head = "".join(f"<th>{escape(names.get(p, p))}</th>" for p in report["portraits"])
+    rows = "".join(
+        f"<tr><td>{escape(labels[k])}</td>" + "".join(
+            _score_cell(p["dimensions"][k]) for p in report["portraits"].values()) + "</tr>"
+        for k in KEYS
+    )
+    radars = "".join(
+        f"<figure>{radar_svg({k: p['dimensions'][k]['score'] for k in KEYS}, labels, 260)}"
+        f"<figcaption>{escape(names.get(pid, pid))}</figcaption></figure>"
+        for pid, p in report["portraits"].items()
+    )
+    body = (f"<h1>{escape(report['session']['id'])}</h1><div class=row>{radars}</div>"
+            f"<table class=dims><tr><th></th>{head}</tr>{rows}</table>")
+    return page(f"session {report['session']['id']}", body, lang)
+
+
+def render_pdf(html: str, out: Path | str, timeout_s: float = 60.0) -> Path:
+    """Print an HTML page to PDF with headless Chromium. Raises RuntimeError if it fails."""
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lgd-pdf-") as tmp:
+        src = Path(tmp) / "page.html"
+        src.write_text(html, encoding="utf-8")
+        cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-dev-shm-usage", f"--user-data-dir={tmp}/profile",
+               "--no-pdf-header-footer", f"--print-to-pdf={out}", src.as_uri()]
+        try:
+            r = subprocess.run(cmd, capture_output=True, timeout=timeout_s)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RuntimeError(f"cannot print {out} with {CHROMIUM}: {exc}") from None
+    if not out.exists() or out.stat().st_size == 0:
+        raise RuntimeError(f"chromium did not write {out}: {r.stderr.decode()[-500:]}")
+    return out

@@ -1,0 +1,165 @@
+"""Session-end webhooks: a signed JSON POST with retries, and a WeCom group-robot target.
+
+`await deliver(target, report, log_path)` POSTs once per attempt until a 2xx, waiting
+`base_delay_s * 2**k` between attempts, and appends one JSON line per attempt to the
+delivery log. Generic targets get `session_payload(report)` signed with HMAC-SHA256 over
+the exact body bytes: header `X-LGD-Signature: sha256=<hex>` (plus `X-LGD-Event`,
+`X-LGD-Delivery`); receivers verify with `verify_signature`. WeCom group robots get
+`{"msgtype": "markdown", "markdown": {"content": ...}}` (the robot's key is in its URL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from interaction.dimensions import DIMENSIONS
+
+WECOM_MAX_BYTES = 4096  # the robot rejects longer markdown content
+_ZH = {k: zh for k, zh, _ in DIMENSIONS}
+_EN = {k: en for k, _, en in DIMENSIONS}
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookTarget:
+    url: str
+    secret: str | None = None  #: HMAC key; unsigned when None
+    kind: str = "json"  #: json | wecom
+    attempts: int = 4
+    base_delay_s: float = 1.0
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    delivery_id: str
+    ok: bool
+    attempts: int
+    status: int | None  #: the last HTTP status, None if no response
+    error: str | None
+
+
+def sign(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(body: bytes, secret: str, header: str | None) -> bool:
+    return header is not None and hmac.compare_digest(sign(body, secret), header)
+
+
+def session_payload(report: dict[str, Any]) -> dict[str, Any]:
+    """What a generic target receives when a session ends."""
+    return {
+        "event": "session.ended",
+        "schema": report.get("schema"),
+        "session": report["session"],
+        "participants": report["participants"],
+        "portraits": {
+            pid: {
+                "scores": {k: d["score"] for k, d in p["dimensions"].items()},
+                "ranks": {k: d["rank"] for k, d in p["dimensions"].items()},
+                "summary": p["summary"],
+                "metrics": p.get("metrics", {}),
+            }
+            for pid, p in report["portraits"].items()
+        },
+    }
+
+
+def wecom_message(report: dict[str, Any]) -> dict[str, Any]:
+    """A WeCom group-robot markdown message: one line per candidate with their summary and
+    their top dimensions."""
+    s = report["session"]
+    zh = str(s.get("language", "zh")).startswith("zh")
+    names = {p["id"]: p["name"] for p in report["participants"]}
+    lines = [f"## {'讨论结束' if zh else 'Session ended'}: {s['id']}",
+             f"> {'时长' if zh else 'duration'} {s['duration_s'] / 60:.1f} min, "
+             f"{len(names)} {'名候选人' if zh else 'candidates'}"]
+    for pid, p in report["portraits"].items():
+        scored = sorted(((d["score"], k) for k, d in p["dimensions"].items()
+                         if d["score"] is not None), reverse=True)[:3]
+        label = _ZH if zh else _EN
+        top = ", ".join(f"{label[k]} <font color=\"info\">{v:.0f}</font>" for v, k in scored)
+        lines.append(f"**{names.get(pid, pid)}**: {top}\n{p['summary']}")
+    content = "\n".join(lines)
+    while len(content.encode()) > WECOM_MAX_BYTES:
+        content = content[: int(len(content) * 0.9)] + "…"
+    return {"msgtype": "markdown", "markdown": {"content": content}}
+
+
+def _log(path: Path, entry: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+async def deliver(
+    target: WebhookTarget,
+    report: dict[str, Any],
+    log_path: Path | str,
+    session: aiohttp.ClientSession | None = None,
+) -> Delivery:
+    """POST the session-end message to one target, retrying with exponential backoff.
+    Every attempt is appended to `log_path` (JSONL); never raises for delivery failures."""
+    payload = wecom_message(report) if target.kind == "wecom" else session_payload(report)
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    delivery_id = uuid.uuid4().hex
+    headers = {"Content-Type": "application/json", "X-LGD-Event": "session.ended",
+               "X-LGD-Delivery": delivery_id}
+    if target.secret:
+        headers["X-LGD-Signature"] = sign(body, target.secret)
+    own = session is None
+    http = session or aiohttp.ClientSession()
+    status: int | None = None
+    error: str | None = None
+    try:
+        for attempt in range(1, target.attempts + 1):
+            status, error = None, None
+            try:
+                async with http.post(target.url, data=body, headers=headers,
+                                     timeout=aiohttp.ClientTimeout(total=target.timeout_s)
+                                     ) as resp:
+                    status = resp.status
+                    if not 200 <= resp.status < 300:
+                        error = f"HTTP {resp.status}"
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            _log(Path(log_path), {
+                "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "delivery_id": delivery_id, "session": report["session"]["id"],
+                "url": target.url, "kind": target.kind, "attempt": attempt,
+                "status": status, "ok": error is None, "error": error,
+            })
+            if error is None:
+                return Delivery(delivery_id, True, attempt, status, None)
+            if attempt < target.attempts:
+                await asyncio.sleep(target.base_delay_s * 2 ** (attempt - 1))
+        return Delivery(delivery_id, False, target.attempts, status, error)
+    finally:
+        if own:
+            await http.close()
+
+
+async def deliver_all(targets: list[WebhookTarget], report: dict[str, Any],
+                      log_path: Path | str) -> list[Delivery]:
+    async with aiohttp.ClientSession() as http:
+        return list(await asyncio.gather(*(deliver(t, report, log_path, http)
+                                           for t in targets)))
+
+
+async def on_session_end(report: dict[str, Any], targets: list[WebhookTarget],
+                         data_dir: Path | str) -> list[Delivery]:
+    """Deliver an ended session to every configured target (`Settings.webhooks.targets()`),
+    logging to `<data_dir>/webhooks.jsonl`."""
+    if not targets:
+        return []
+    return await deliver_all(targets, report, Path(data_dir) / "webhooks.jsonl")
