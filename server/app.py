@@ -19,6 +19,9 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from dashboard.export import portraits_csv, portraits_json, render_pdf, render_report_html
+from dashboard.feedback import render_feedback_html
+from dashboard.webhooks import on_session_end
 from lgd import codec
 from lgd.bus import Bus, make_bus
 from lgd.settings import Settings
@@ -46,6 +49,7 @@ class Server:
         self.bus = bus or make_bus(settings.redis_url)
         self.secret = self.cfg.secret or _load_secret(Path(settings.data_dir))
         self.live: dict[str, LiveSession] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
         hosts = [h.strip() for h in self.cfg.ice_host_addresses.split(",") if h.strip()]
         use_host_addresses(hosts or None)
         self.recover()
@@ -219,7 +223,18 @@ class Server:
             raise _error(web.HTTPConflict, "this session has already ended")
         report = await live.end()
         del self.live[sid]
+        self._notify(report)
         return web.json_response(report)
+
+    def _notify(self, report: dict[str, Any]) -> None:
+        """Session-end webhooks, retried in the background (owned, awaited on shutdown)."""
+        targets = self.settings.webhooks.targets()
+        if targets:
+            task = asyncio.ensure_future(
+                on_session_end(report, targets, Path(self.settings.data_dir))
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def report(self, request: web.Request) -> web.Response:
         self.auth(request, "assessor", "hr")
@@ -232,6 +247,71 @@ class Server:
         if report is None:
             raise _error(web.HTTPNotFound, f"session {rec.id} has no report (state {rec.state})")
         return web.json_response(report)
+
+    # -- HR export ---------------------------------------------------------------------
+
+    def _report_for_export(self, sid: str) -> dict[str, Any]:
+        live = self.live.get(sid)
+        report = live.partial_report() if live is not None else self.store.report(sid)
+        if report is None:
+            raise _error(web.HTTPNotFound, f"session {sid} has no report yet")
+        return report
+
+    async def export(self, request: web.Request) -> web.StreamResponse:
+        """Portraits as JSON or CSV (one row per candidate × dimension), or the HTML/PDF
+        report page (one candidate with ?candidate=, else the side-by-side comparison)."""
+        self.auth(request, "assessor", "hr")
+        sid, fmt = request.match_info["sid"], request.match_info["fmt"]
+        self.record(sid)
+        report = self._report_for_export(sid)
+        pid = request.query.get("candidate")
+        if pid is not None and pid not in {p["id"] for p in report["participants"]}:
+            raise _error(web.HTTPNotFound, f"no candidate {pid!r} in this session")
+        if fmt == "json":
+            return web.Response(text=portraits_json(report), content_type="application/json")
+        if fmt == "csv":
+            return web.Response(
+                text=portraits_csv(report),
+                content_type="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="{sid}-portraits.csv"'},
+            )
+        html = render_report_html(report, pid)
+        if fmt == "html":
+            return web.Response(text=html, content_type="text/html")
+        out = self.store.dir(sid) / f"report-{pid or 'all'}.pdf"
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, render_pdf, html, out)  # Chromium: seconds
+        return web.FileResponse(out, headers={"Content-Type": "application/pdf"})
+
+    async def release_feedback(self, request: web.Request) -> web.Response:
+        """HR releases one candidate's feedback page; returns the link to send them."""
+        self.auth(request, "hr")
+        sid, pid = request.match_info["sid"], request.match_info["pid"]
+        rec = self.record(sid)
+        if pid not in {p for p, _ in rec.participants}:
+            raise _error(web.HTTPNotFound, f"no candidate {pid!r} in this session")
+        if rec.state != "ended":
+            raise _error(web.HTTPConflict, "feedback can be released once the session has ended")
+        released = rec.options.setdefault("feedback_released", [])
+        if pid not in released:
+            released.append(pid)
+            self.store.save(rec)
+        base = self.cfg.public_url.rstrip("/") or f"{request.scheme}://{request.host}"
+        link = f"{base}/feedback/{sid}/{pid}?token={self.token('candidate', sid, pid)}"
+        return web.json_response({"candidate": pid, "link": link})
+
+    async def feedback_page(self, request: web.Request) -> web.Response:
+        claims = self.auth(request, "candidate", "hr")
+        sid, pid = request.match_info["sid"], request.match_info["pid"]
+        rec = self.record(sid)
+        if claims.role == "candidate" and claims.who != pid:
+            raise _error(web.HTTPForbidden, "this is another candidate's feedback")
+        if pid not in rec.options.get("feedback_released", []):
+            raise _error(web.HTTPForbidden, "this feedback has not been released yet")
+        report = self.store.report(sid)
+        if report is None:
+            raise _error(web.HTTPNotFound, "no report")
+        return web.Response(text=render_feedback_html(report, pid), content_type="text/html")
 
     async def openapi(self, request: web.Request) -> web.Response:
         return web.json_response(OPENAPI)
@@ -300,10 +380,12 @@ class Server:
     async def close(self) -> None:
         for live in list(self.live.values()):
             if live.live:
-                await live.end()
+                self._notify(await live.end())
             else:
                 await live.room.close()
         self.live.clear()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.bus.close()
 
 
@@ -327,6 +409,9 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     r.add_post("/api/sessions/{sid}/end", server.end)
     r.add_get("/api/sessions/{sid}/report", server.report)
     r.add_get("/api/sessions/{sid}/live", server.stream)
+    r.add_get("/api/sessions/{sid}/export.{fmt:json|csv|html|pdf}", server.export)
+    r.add_post("/api/sessions/{sid}/feedback/{pid}/release", server.release_feedback)
+    r.add_get("/feedback/{sid}/{pid}", server.feedback_page)
     r.add_get("/join/{sid}", server.join_page)
     r.add_get("/dashboard/{sid}", server.dashboard_page)
     r.add_static("/static/", STATIC)

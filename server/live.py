@@ -58,7 +58,7 @@ class LiveSession:
             ice_servers=_ice(cfg.ice_servers),
             remb_bps=cfg.remb_bps,
         )
-        self.report = ReportBuilder(session_info(rec))
+        self.report = ReportBuilder(session_info(rec), settings)
         self.client_stats: dict[str, Any] = {}
         self._t0: float | None = None  # monotonic time of session clock 0
         self._packets: queue.SimpleQueue[tuple] = queue.SimpleQueue()
@@ -92,7 +92,7 @@ class LiveSession:
         self._t0 = time.monotonic()
         self.rec.state = "live"
         self.rec.started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
-        self.report = ReportBuilder(session_info(self.rec))
+        self.report = ReportBuilder(session_info(self.rec), self.settings)
         self.store.save(self.rec)
         self._log = self.store.log(self.rec.id)
         self._publisher = asyncio.ensure_future(self._publish())
@@ -122,6 +122,7 @@ class LiveSession:
                 self._loop_watch.cancel()
         if self._log is not None:
             self._log.close()
+        self.report.voice_attributes = getattr(self, "voice_attributes", {})
         report = self.report.build(duration_s=duration)
         self.rec.state = "ended"
         self.rec.ended_at = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -220,6 +221,8 @@ class LiveSession:
                 lost_reported, last_lag = lost, now
             if stopping:
                 events += pipeline.flush()
+                levels = pipeline.mic_levels.levels()  # for the report's fairness section
+                self.voice_attributes = {p: {"mic_level_db": v} for p, v in levels.items()}
             if events:
                 self._deliver_threadsafe(events)
             if stopping:

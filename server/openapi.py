@@ -118,6 +118,20 @@ OPENAPI: dict[str, Any] = {
         "/api/sessions/{sid}/report": {
             "get": _op("lgd.report/1: partial while live, final after the end", "assessor | hr")
         },
+        "/api/sessions/{sid}/export.{fmt}": {
+            "get": _op(
+                "HR export: portraits as json | csv (candidate × dimension rows), or the report"
+                " page as html | pdf (?candidate=ID for one candidate, else a comparison)",
+                "assessor | hr",
+            )
+        },
+        "/api/sessions/{sid}/feedback/{pid}/release": {
+            "post": _op(
+                "Release a candidate's feedback page (strengths, what to develop, no ranks);"
+                " returns the link to send them",
+                "hr",
+            )
+        },
         "/api/sessions/{sid}/live": {
             "get": _op(
                 "WebSocket: every event (lgd codec JSON, {type, ...}) from the start, then live;"

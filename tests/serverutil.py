@@ -37,8 +37,10 @@ class Running:
 
 
 @asynccontextmanager
-async def running_server(data_dir: Path, **server: Any) -> AsyncIterator[Running]:
-    settings = Settings(data_dir=data_dir)
+async def running_server(
+    data_dir: Path, settings: Settings | None = None, **server: Any
+) -> AsyncIterator[Running]:
+    settings = dataclasses.replace(settings or Settings(), data_dir=data_dir)
     server.setdefault("ice_host_addresses", "127.0.0.1")
     cfg = dataclasses.replace(settings.server, **server)
     settings = dataclasses.replace(settings, server=cfg)

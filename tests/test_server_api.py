@@ -3,6 +3,7 @@ and harm no one else (tokens, unknown sessions, hostile SDP, oversized bodies)."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -155,3 +156,99 @@ async def test_restart_loses_nothing_already_analysed(tmp_path):
         async with run.http.get(f"{run.url}/api/sessions/{waiting['id']}", headers=run.hr()) as r:
             assert (await r.json())["state"] == "created"  # still joinable
     assert len(EventLog.read(tmp_path / "sessions" / s["id"] / "events.msgpack")) == 2
+
+
+async def test_hr_export_feedback_release_and_session_end_webhook(tmp_path):
+    import csv
+    import dataclasses
+    import io
+
+    from aiohttp import web
+
+    from dashboard.config import WebhookConfig
+    from dashboard.export import parse_portraits_csv
+    from dashboard.webhooks import verify_signature
+    from lgd.events import Interruption, Turn
+    from lgd.settings import Settings
+
+    got: list[tuple[bytes, str | None]] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        got.append((await request.read(), request.headers.get("X-LGD-Signature")))
+        return web.Response(text="ok")
+
+    hook = web.Application()
+    hook.router.add_post("/hook", receive)
+    runner = web.AppRunner(hook)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    settings = dataclasses.replace(
+        Settings(), webhooks=WebhookConfig(url=f"http://127.0.0.1:{port}/hook", secret="k")
+    )
+    try:
+        async with running_server(tmp_path, settings, auto_start=False) as run:
+            s = await run.create(["p1", "p2", "p3"])
+            sid, assessor = s["id"], bearer(s["assessor_token"])
+            live = run.server.live[sid]
+            await live.start()
+            # what the analysis publishes, through the session's own publisher
+            events = [
+                SpeechStarted("p1", 0.5),
+                SpeechEnded("p1", 0.5, 6.0),
+                Turn("p1", 0.5, 6.0),
+                SpeechStarted("p2", 5.2),
+                Interruption("p2", "p1", 5.2, True),
+                SpeechEnded("p2", 5.2, 9.0),
+                Turn("p2", 6.0, 9.0),
+            ]
+            live._deliver_threadsafe(events)
+            await asyncio.sleep(0.2)
+            base = f"{run.url}/api/sessions/{sid}"
+            async with run.http.get(f"{base}/export.json", headers=assessor) as r:
+                assert r.status == 200
+                as_json = json.loads(await r.text())
+            async with run.http.get(f"{base}/export.csv", headers=assessor) as r:
+                text = await r.text()
+            assert r.status == 200 and len(list(csv.reader(io.StringIO(text)))) == 1 + 3 * 12
+            parsed = parse_portraits_csv(text)
+            for pid, dims in parsed.items():
+                for dim, row in dims.items():
+                    assert row["score"] == as_json["portraits"][pid]["dimensions"][dim]["score"]
+            async with run.http.get(f"{base}/export.html?candidate=p2", headers=assessor) as r:
+                assert r.status == 200 and "name-p2" in await r.text()
+            async with run.http.get(f"{base}/export.html?candidate=zz", headers=assessor) as r:
+                assert r.status == 404
+            async with run.http.get(
+                f"{base}/export.csv", headers=bearer(token_of(s["links"]["join"]["p1"]))
+            ) as r:
+                assert r.status == 403  # candidates do not get the portraits
+            release = f"{base}/feedback/p1/release"
+            async with run.http.post(release, headers=run.hr()) as r:
+                assert r.status == 409  # not before the end
+            async with run.http.post(f"{base}/end", headers=assessor) as r:
+                assert r.status == 200
+            async with run.http.get(f"{base}/export.pdf", headers=run.hr()) as r:
+                assert r.status == 200 and (await r.read()).startswith(b"%PDF")
+            p2_page = f"{run.url}/feedback/{sid}/p2?token={token_of(s['links']['join']['p2'])}"
+            async with run.http.get(p2_page) as r:
+                assert r.status == 403  # not released
+            async with run.http.post(release, headers=run.hr()) as r:
+                link = (await r.json())["link"]
+            async with run.http.get(link) as r:
+                page = await r.text()
+            assert r.status == 200 and "name-p1" in page
+            other = link.replace("/p1?", "/p2?")  # p1's token on p2's page
+            async with run.http.get(other) as r:
+                assert r.status == 403
+            for _ in range(50):
+                if got:
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        await runner.cleanup()
+    body, signature = got[0]
+    assert verify_signature(body, "k", signature)
+    assert json.loads(body)["session"]["id"] == sid
+    assert (tmp_path / "webhooks.jsonl").exists()
