@@ -37,6 +37,9 @@ async function pollConnections() {
 
 function setSession(s) {
   document.getElementById("session").textContent = s.id;
+  S.language = s.language;
+  for (const fmt of ["json", "csv", "html", "pdf"])
+    document.getElementById("x-" + fmt).href = `/api/sessions/${s.id}/export.${fmt}?token=${token}`;
   S.people = s.participants;
   S.people.forEach((p, i) => {
     S.color[p.id] = COLORS[i % COLORS.length];
