@@ -14,8 +14,19 @@ from benchmarks.sessions import make
 from lgd.synth import write_session
 
 REPORT_FIELDS = {
-    "schema", "session", "participants", "speech", "speaking_time_s", "speaking_share",
-    "turns", "overlaps", "interruptions", "backchannels", "transcript", "acts", "graph",
+    "schema",
+    "session",
+    "participants",
+    "speech",
+    "speaking_time_s",
+    "speaking_share",
+    "turns",
+    "overlaps",
+    "interruptions",
+    "backchannels",
+    "transcript",
+    "acts",
+    "graph",
     "portraits",
 }
 
@@ -61,8 +72,14 @@ def test_missing_and_garbage_files_are_clear_errors(recorded, tmp_path):
     _, paths = recorded
     garbage = tmp_path / "garbage.wav"
     garbage.write_bytes(np.random.default_rng(0).bytes(5000))
-    r = lgd("analyze", f"--track=A={paths['A']}", "--track=B=/nope/missing.wav",
-            f"--track=C={garbage}", "--out", str(tmp_path / "r.json"))
+    r = lgd(
+        "analyze",
+        f"--track=A={paths['A']}",
+        "--track=B=/nope/missing.wav",
+        f"--track=C={garbage}",
+        "--out",
+        str(tmp_path / "r.json"),
+    )
     assert r.returncode == 2
     assert "missing.wav" in r.stderr and "garbage.wav" in r.stderr
     assert "Traceback" not in r.stderr
@@ -71,8 +88,13 @@ def test_missing_and_garbage_files_are_clear_errors(recorded, tmp_path):
 
 def test_duplicate_ids_are_rejected(recorded, tmp_path):
     _, paths = recorded
-    r = lgd("analyze", f"--track=A={paths['A']}", f"--track=A={paths['B']}",
-            "--out", str(tmp_path / "r.json"))
+    r = lgd(
+        "analyze",
+        f"--track=A={paths['A']}",
+        f"--track=A={paths['B']}",
+        "--out",
+        str(tmp_path / "r.json"),
+    )
     assert r.returncode == 2 and "A" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -90,21 +112,95 @@ def test_short_track_and_rate_mismatch(tmp_path):
     _write_wav(tmp_path / "b.wav", tone[: 16000 * 2], 16000)
     _write_wav(tmp_path / "c.wav", np.repeat(tone, 3), 48000)
     out = str(tmp_path / "r.json")
-    r = lgd("analyze", f"--track=A={tmp_path / 'a.wav'}", f"--track=B={tmp_path / 'b.wav'}",
-            "--out", out)
+    r = lgd(
+        "analyze",
+        f"--track=A={tmp_path / 'a.wav'}",
+        f"--track=B={tmp_path / 'b.wav'}",
+        "--out",
+        out,
+    )
     assert r.returncode == 2 and "b.wav" in r.stderr and "--pad-short" in r.stderr
-    r = lgd("analyze", f"--track=A={tmp_path / 'a.wav'}", f"--track=B={tmp_path / 'b.wav'}",
-            "--pad-short", "--out", out)
+    r = lgd(
+        "analyze",
+        f"--track=A={tmp_path / 'a.wav'}",
+        f"--track=B={tmp_path / 'b.wav'}",
+        "--pad-short",
+        "--out",
+        out,
+    )
     assert r.returncode == 0, r.stderr
-    r = lgd("analyze", f"--track=A={tmp_path / 'a.wav'}", f"--track=C={tmp_path / 'c.wav'}",
-            "--out", out)
+    r = lgd(
+        "analyze",
+        f"--track=A={tmp_path / 'a.wav'}",
+        f"--track=C={tmp_path / 'c.wav'}",
+        "--out",
+        out,
+    )
     assert r.returncode == 2 and "48000" in r.stderr and "--allow-rate-mismatch" in r.stderr
 
 
 def test_unknown_setting_is_rejected(recorded, tmp_path):
     _, paths = recorded
-    env_cmd = [sys.executable, "-m", "lgd.cli", "analyze", f"--track=A={paths['A']}",
-               "--out", str(tmp_path / "r.json")]
-    r = subprocess.run(env_cmd, capture_output=True, text=True,
-                       env={**os.environ, "LGD_TURNS_BACKCHANEL_MAX_S": "1"})
+    env_cmd = [
+        sys.executable,
+        "-m",
+        "lgd.cli",
+        "analyze",
+        f"--track=A={paths['A']}",
+        "--out",
+        str(tmp_path / "r.json"),
+    ]
+    r = subprocess.run(
+        env_cmd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LGD_TURNS_BACKCHANEL_MAX_S": "1"},
+    )
     assert r.returncode == 2 and "LGD_TURNS_BACKCHANEL_MAX_S" in r.stderr
+
+
+def test_serve_and_token_commands(tmp_path):
+    """`lgd serve` comes up on the given port and accepts an HR token minted by `lgd token`."""
+    import json as _json
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    exe = [sys.executable, "-m", "lgd.cli"]
+    env_dir = ["--data-dir", str(tmp_path)]
+    server = subprocess.Popen(
+        [*exe, "serve", "--port", str(port), *env_dir],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        token = subprocess.run(
+            [*exe, "token", "--role", "hr", *env_dir], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        body = _json.dumps({"participants": [{"id": "a"}, {"id": "b"}]}).encode()
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/sessions",
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(req, timeout=5) as r:
+                    created = _json.loads(r.read())
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("lgd serve did not come up")
+        assert set(created["links"]["join"]) == {"a", "b"}
+        assert created["links"]["join"]["a"].startswith(f"http://127.0.0.1:{port}/join/")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
