@@ -204,3 +204,73 @@ def test_serve_and_token_commands(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_serve_over_tls(tmp_path):
+    """With a certificate configured, `lgd serve` speaks HTTPS (browsers need a secure
+    origin for microphones)."""
+    import os
+    import socket
+    import ssl
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, LGD_SERVER_TLS_CERT=str(cert), LGD_SERVER_TLS_KEY=str(key))
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lgd.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    ctx = ssl.create_default_context(cafile=str(cert))
+    ctx.check_hostname = False
+    try:
+        for _ in range(100):
+            try:
+                url = f"https://127.0.0.1:{port}/api/openapi.json"
+                with urllib.request.urlopen(url, context=ctx, timeout=5) as r:
+                    assert r.status == 200
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("lgd serve did not come up over TLS")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
