@@ -7,6 +7,8 @@ import asyncio
 import json
 import time
 
+import pytest
+
 from lgd.events import SpeechEnded, SpeechStarted
 from server import tokens
 from server.store import EventLog
@@ -252,3 +254,54 @@ async def test_hr_export_feedback_release_and_session_end_webhook(tmp_path):
     assert verify_signature(body, "k", signature)
     assert json.loads(body)["session"]["id"] == sid
     assert (tmp_path / "webhooks.jsonl").exists()
+
+
+@pytest.mark.parametrize("redis_url", [None, "redis://127.0.0.1:6379/0"])
+async def test_live_stream_catches_up_then_follows(tmp_path, redis_url):
+    """A dashboard opened mid-session gets every event from the start, then live ones; a
+    candidate's stream carries speech events only. Same over the Redis Streams bus."""
+    import dataclasses
+
+    from lgd.events import Interruption
+    from lgd.settings import Settings
+
+    settings = dataclasses.replace(Settings(), redis_url=redis_url)
+    async with running_server(tmp_path, settings, auto_start=False) as run:
+        s = await run.create(["p1", "p2"])
+        live = run.server.live[s["id"]]
+        await live.start()
+        live._deliver_threadsafe([SpeechStarted("p1", 1.0), SpeechEnded("p1", 1.0, 2.0)])
+        await asyncio.sleep(0.3)
+        base = run.url.replace("http", "ws") + f"/api/sessions/{s['id']}/live"
+
+        async def read(ws, n: int) -> list[dict]:
+            out: list[dict] = []
+            while len(out) < n:
+                msg = await asyncio.wait_for(ws.receive_json(), 5)
+                # the session's own (silent) analysis publishes horizons and totals too
+                if msg["type"] in ("hello", "SpeechStarted", "SpeechEnded", "Interruption"):
+                    out.append(msg)
+            return out
+
+        async with run.http.ws_connect(f"{base}?token={s['assessor_token']}") as dash:
+            async with run.http.ws_connect(
+                f"{base}?token={token_of(s['links']['join']['p2'])}"
+            ) as cand:
+                first = await read(dash, 3)
+                assert [m["type"] for m in first] == ["hello", "SpeechStarted", "SpeechEnded"]
+                live._deliver_threadsafe([Interruption("p2", "p1", 3.0, False)])
+                assert (await read(dash, 1))[0] == {
+                    "type": "Interruption",
+                    "by": "p2",
+                    "of": "p1",
+                    "at": 3.0,
+                    "successful": False,
+                }
+                seen = [m["type"] for m in await read(cand, 3)]
+                assert seen == ["hello", "SpeechStarted", "SpeechEnded"]  # no analysis
+        import aiohttp
+
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await run.http.ws_connect(f"{base}?token=forged.token")
+        assert refused.value.status == 401
+        await live.end()
