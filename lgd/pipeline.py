@@ -8,40 +8,109 @@ on the bus. Live and offline differ only in where the blocks come from.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from diarize.activity import SpeechActivity
 from interaction.turns import TurnTracker
+from lgd import policy
 from lgd.bus import Bus
 from lgd.events import Event
 from lgd.report import ReportBuilder
 from lgd.settings import Settings
 
+if TYPE_CHECKING:
+    from diarize.face import FaceAnalyzer
+    from diarize.prosody import ProsodyTracker
+    from interaction.reactions import ReactionTracker
+
 
 class Pipeline:
     """media blocks in, typed events out, in one direction."""
 
-    def __init__(self, ids: list[str], settings: Settings | None = None, vad_session=None) -> None:
-        s = settings or Settings()
+    def __init__(
+        self,
+        ids: list[str],
+        settings: Settings | None = None,
+        vad_session=None,
+        affect: str | None = None,
+    ) -> None:
+        """affect: the session's affect-analysis policy, else the deployment's."""
+        self.settings = s = settings or Settings()
         self.ids = list(ids)
         self.activity = SpeechActivity(self.ids, s.activity, s.vad_model, vad_session=vad_session)
         self.turns = TurnTracker(self.ids, s.turns)
+        self.policy = policy.resolve(s.affect_analysis, affect)
+        # Policy "off": the nonverbal stages are never built, so nothing of theirs can run.
+        self.prosody: ProsodyTracker | None = None
+        self.reactions: ReactionTracker | None = None
+        if policy.computes_affect(self.policy):
+            from diarize.prosody import ProsodyTracker
+            from interaction.reactions import ReactionTracker
+
+            self.prosody = ProsodyTracker(self.ids, s.prosody)
+            self.reactions = ReactionTracker(self.ids, s.reactions)
+        # Built on the first video frame (mediapipe loads in ~1 s).
+        self.face: FaceAnalyzer | None = None
+        self._lock = threading.Lock()  # audio and video arrive from different threads
+        self._samples = 0
 
     def push(self, block: np.ndarray) -> list[Event]:
         """block: (n_tracks, n_samples) float32, 16 kHz, the next samples of every track."""
-        return self._chain(self.activity.push(block))
+        speech = self.activity.push(block)
+        self._samples += block.shape[1]
+        voice = self.prosody.push(block, speech) if self.prosody is not None else []
+        out = voice + self._chain(speech)
+        if self.face is not None:
+            out += self.face.check_silence(self._samples / 16000)
+        return out + self._react(out)
+
+    def push_video(self, who: str, at: float, frame: np.ndarray) -> list[Event]:
+        """One video frame (H, W, 3) uint8 RGB of candidate `who` at session time `at`; the
+        caller samples 2-5 fps (`settings.face.fps`) and calls this from an executor."""
+        if not policy.computes_affect(self.policy):
+            return []
+        with self._lock:
+            if self.face is None:
+                from diarize.face import FaceAnalyzer
+
+                self.face = FaceAnalyzer(self.ids, self.settings.face)
+        out: list[Event] = list(self.face.push_frame(who, at, frame))
+        return out + self._react(out)
 
     def flush(self) -> list[Event]:
-        return self._chain(self.activity.flush()) + self.turns.flush()
+        speech = self.activity.flush()
+        voice = (self.prosody.push(np.zeros((len(self.ids), 0), np.float32), speech)
+                 + self.prosody.flush()) if self.prosody is not None else []
+        out = voice + self._chain(speech) + self.turns.flush()
+        if self.face is not None:
+            out += self.face.flush()
+        out += self._react(out)
+        if self.reactions is not None:
+            with self._lock:
+                out += self.reactions.flush()
+        return out
 
     def _chain(self, speech: Iterable[Event]) -> list[Event]:
         out: list[Event] = []
         for ev in speech:
             out.append(ev)
             out += self.turns.push(ev)
+        return out
+
+    def _react(self, events: list[Event]) -> list[Event]:
+        """Feed every event to the reaction stage (voice pieces before the horizons that
+        settle them). Acts from the content stage go through here too."""
+        if self.reactions is None:
+            return []
+        out: list[Event] = []
+        with self._lock:
+            for ev in events:
+                out += self.reactions.push(ev)
         return out
 
 
@@ -51,6 +120,7 @@ class SessionInfo:
     participants: list[tuple[str, str]]  #: (id, display name), in track order
     language: str
     started_at: str  #: ISO-8601
+    affect: str | None = None  #: this session's affect-analysis policy; None = deployment's
 
 
 async def analyze(
@@ -59,8 +129,12 @@ async def analyze(
     settings: Settings | None = None,
     bus: Bus | None = None,
     on_progress: Callable[[float], None] | None = None,
+    frames: Iterator[tuple[str, float, np.ndarray]] | None = None,
 ) -> dict:
     """Run the pipeline over `blocks` and return the `lgd.report/1` document.
+
+    frames: optional video, (who, session time, (H, W, 3) uint8 RGB) in time order
+    (`media.video.sample_frames`); each is analysed once the audio has reached its time.
 
     Stages run in a worker thread (numba and onnxruntime release the GIL), so the event
     loop stays free for the network; events are published on `bus` topic
@@ -68,8 +142,10 @@ async def analyze(
     """
     loop = asyncio.get_running_loop()
     ids = [pid for pid, _ in info.participants]
-    pipeline = await loop.run_in_executor(None, Pipeline, ids, settings)
-    report = ReportBuilder(info)
+    pipeline = await loop.run_in_executor(
+        None, lambda: Pipeline(ids, settings, affect=info.affect)
+    )
+    report = ReportBuilder(info, pipeline.policy)
     topic = f"{info.id}.events"
     samples = 0
 
@@ -79,10 +155,27 @@ async def analyze(
             if bus is not None:
                 await bus.publish(topic, ev)
 
+    pending: list = []  # the next video frame, read ahead of the audio clock
+
+    def video_until(t: float) -> list[Event]:
+        out: list[Event] = []
+        while frames is not None:
+            if not pending:
+                nxt = next(frames, None)
+                if nxt is None:
+                    break
+                pending.append(nxt)
+            if pending[0][1] >= t:
+                break
+            out += pipeline.push_video(*pending.pop())
+        return out
+
     async for block in blocks:
         await emit(await loop.run_in_executor(None, pipeline.push, block))
         samples += block.shape[1]
+        await emit(await loop.run_in_executor(None, video_until, samples / 16000))
         if on_progress is not None:
             on_progress(samples / 16000)
+    await emit(await loop.run_in_executor(None, video_until, float("inf")))
     await emit(await loop.run_in_executor(None, pipeline.flush))
     return report.build(duration_s=samples / 16000)

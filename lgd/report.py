@@ -10,11 +10,15 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from interaction.nonverbal_summary import NonverbalSummary
+from lgd import policy as affect_policy
 from lgd.events import (
     Backchannel,
     Event,
+    FaceCue,
     Interruption,
     Overlap,
+    Reaction,
     SpeechEnded,
     Turn,
 )
@@ -44,16 +48,24 @@ def _r(t: float) -> float:
 
 
 class ReportBuilder:
-    def __init__(self, info: SessionInfo) -> None:
+    def __init__(self, info: SessionInfo, policy: str = affect_policy.DEFAULT_POLICY) -> None:
         self.info = info
+        self.policy = affect_policy.check_policy(policy)
         self.ids = [pid for pid, _ in info.participants]
         self.speech: dict[str, list[list[float]]] = {pid: [] for pid in self.ids}
         self.turns: list[Turn] = []
         self.overlaps: list[Overlap] = []
         self.interruptions: list[Interruption] = []
         self.backchannels: list[Backchannel] = []
+        self.nonverbal = NonverbalSummary(self.ids)
+        self.reactions: list[Reaction] = []
+        self.video = False
 
     def add(self, ev: Event) -> None:
+        self.nonverbal.add(ev)
+        if isinstance(ev, Reaction):
+            self.reactions.append(ev)
+        self.video = self.video or isinstance(ev, FaceCue)
         if isinstance(ev, SpeechEnded):
             self.speech.setdefault(ev.who, []).append([_r(ev.start), _r(ev.end)])
         elif isinstance(ev, Turn):
@@ -101,6 +113,24 @@ class ReportBuilder:
             "acts": [],
             "graph": self._graph(turns),
             "portraits": {pid: self._pending_portrait() for pid in self.ids},
+            **self._affect_sections(),
+        }
+
+    def _affect_sections(self) -> dict[str, Any]:
+        """Extra fields: the policy and signals used, observable cues, reactions."""
+        computed = affect_policy.computes_affect(self.policy)
+        return {
+            "affect": {
+                "policy": self.policy,
+                "signals": affect_policy.signals(self.policy, self.video),
+                "scored": affect_policy.scores_affect(self.policy),
+            },
+            "nonverbal": {pid: self.nonverbal.cues(pid) for pid in self.ids} if computed else {},
+            "reactions": [
+                {"who": r.who, "at": r.at, "trigger": r.trigger, "by": r.by,
+                 "outcome": r.outcome, "composure": r.composure, "cues": r.cues}
+                for r in sorted(self.reactions, key=lambda r: r.at)
+            ],
         }
 
     def _graph(self, turns: list[Turn]) -> dict[str, Any]:
@@ -120,15 +150,20 @@ class ReportBuilder:
             ],
         }
 
-    @staticmethod
-    def _pending_portrait() -> dict[str, Any]:
+    def _pending_portrait(self) -> dict[str, Any]:
         reason = "portrait scoring is not part of this build yet (speech-activity core only)"
+        policy_reason = affect_policy.null_reason(self.policy)
+        scored = affect_policy.scores_affect(self.policy)
         return {
             "dimensions": {
                 key: {
                     "score": None,
                     "rank": None,
-                    "evidence": [{"at": 0.0, "kind": "unavailable", "detail": reason}],
+                    "evidence": [
+                        {"at": 0.0, "kind": "policy", "detail": policy_reason}
+                        if key in affect_policy.AFFECT_DIMENSIONS and not scored
+                        else {"at": 0.0, "kind": "unavailable", "detail": reason}
+                    ],
                 }
                 for key in DIMENSIONS
             },

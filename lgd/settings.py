@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from diarize.config import ActivityConfig
+from diarize.nonverbal_config import FaceConfig, ProsodyConfig
 from interaction.config import TurnConfig
+from interaction.reaction_config import ReactionConfig
+from lgd.policy import DEFAULT_POLICY, check_policy
 
 ENV_PREFIX = "LGD_"
 
@@ -29,6 +32,14 @@ class Settings:
     vad_model: Path | None = None  #: a silero-vad ONNX file; default: the bundled one
     activity: ActivityConfig = field(default_factory=ActivityConfig)
     turns: TurnConfig = field(default_factory=TurnConfig)
+    #: off | observe | score: what may be measured from voices and faces (lgd/policy.py)
+    affect_analysis: str = DEFAULT_POLICY
+    prosody: ProsodyConfig = field(default_factory=ProsodyConfig)
+    face: FaceConfig = field(default_factory=FaceConfig)
+    reactions: ReactionConfig = field(default_factory=ReactionConfig)
+
+    def __post_init__(self) -> None:
+        check_policy(self.affect_analysis)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
