@@ -84,3 +84,36 @@ def test_summary_inputs_from_the_same_events():
     assert s.emotional_stability("a").value < s.emotional_stability("b").value
     assert s.dimension_inputs("a", "observe")["stress_resilience"].value is None
     assert "observe" in s.dimension_inputs("a", "observe")["rapport"].reason
+
+
+def test_face_tension_and_listening_signals():
+    """A frown after a challenge lowers composure; nods, smiles and attention while another
+    candidate holds the floor raise the rapport input; no camera → no face claims."""
+    from lgd.events import Backchannel, FaceCue
+
+    ids = ["a", "b", "c"]
+    s, rt = NonverbalSummary(ids), ReactionTracker(ids)
+    events: list = [FloorTaken("c", 0.0, None)]
+    for i in range(1, 30):
+        t = float(i)
+        tense = 0.9 if 20 < t <= 26 else 0.1
+        events.append(FaceCue("a", t, "ok", {"looking": 1.0, "smile": 0.6, "nod": 1.0,
+                                             "brow_tension": tense, "jaw_tension": tense}))
+        events.append(FaceCue("b", t, "ok", {"looking": 0.2, "smile": 0.0, "nod": 0.0,
+                                             "brow_tension": 0.1, "jaw_tension": 0.1}))
+        events.append(FaceCue("c", t, "camera_off", {}))
+    events += [Backchannel("a", 5.0, "c"), Act("challenge", "c", "a", 20.0, "?", "rule", 1.0),
+               SpeechHorizon(40.0)]
+    for ev in events:
+        s.add(ev)
+        for out in rt.push(ev):
+            s.add(out)
+    (r,) = s.reactions["a"]
+    assert r.cues["face_tension"] > 3 and r.composure is not None and r.composure < 0.5
+    assert r.outcome == "silent"  # no voice in the window
+    a, b = s.rapport("a"), s.rapport("b")
+    assert a.value is not None and b.value is not None and a.value > b.value + 0.3
+    assert any(e["kind"] == "nod" for e in a.evidence)
+    face_c = s.cues("c")["face"]
+    assert face_c["status"] == {"camera_off": 29} and "smile" not in face_c
+    assert s.stress_resilience("b").value is None  # never challenged: no data, with reason
