@@ -14,24 +14,14 @@ status says why (camera_off | dark | no_face | several_faces) and its cues are e
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from diarize.face_geometry import REF_KEYS, Swing, measure_face
 from diarize.nonverbal_config import FaceConfig
 from lgd.events import FaceCue
-
-# Face-mesh landmark indices (mediapipe canonical face model).
-NOSE, FOREHEAD, CHIN = 1, 10, 152
-EYE_R_OUT, EYE_R_IN, EYE_L_IN, EYE_L_OUT = 33, 133, 362, 263
-CHEEK_R, CHEEK_L = 234, 454
-MOUTH_R, MOUTH_L, LIP_TOP, LIP_BOTTOM, LIP_IN_TOP, LIP_IN_BOTTOM = 61, 291, 0, 17, 13, 14
-BROW_R_IN, BROW_L_IN, BROW_R_MID, BROW_L_MID = 55, 285, 105, 334
-LID_R_UP, LID_L_UP = 159, 386
-EAR_R = (160, 144, 158, 153)  # upper/lower lid pairs of the right eye
-EAR_L = (385, 380, 387, 373)
-
-REF_KEYS = ("smile", "brow_gap", "brow_dist", "lips")
 
 
 @dataclass(slots=True)
@@ -50,83 +40,12 @@ class _Candidate:
     last_at: float | None = None
     silent_reported: float | None = None  # when camera_off was last reported
     ref: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in REF_KEYS})
-    nod: _Swing = field(default_factory=lambda: _Swing())
-    shake: _Swing = field(default_factory=lambda: _Swing())
+    nod: Swing = field(default_factory=lambda: Swing())
+    shake: Swing = field(default_factory=lambda: Swing())
     eyes_closed: bool = False
-
-
-class _Swing:
-    """Counts out-and-back excursions of a signal (a nod: the nose goes down and back up).
-
-    Turning points are found with hysteresis (the signal must come back `amp` from an
-    extreme); two turning points no more than `max_s` apart make one swing.
-    """
-
-    def __init__(self) -> None:
-        self.dir = 0  # +1 rising (tracking a maximum), -1 falling, 0 not yet known
-        self.ext = self.lo = self.hi = 0.0
-        self.ext_at = self.lo_at = self.hi_at = 0.0
-        self.started = False
-        self.pending: float | None = None  # time of an unpaired turning point
-
-    def add(self, at: float, v: float, amp: float, max_s: float) -> int:
-        """Feed one sample; returns 1 when it completes a swing, else 0."""
-        if not self.started:
-            self.started = True
-            self.lo = self.hi = v
-            self.lo_at = self.hi_at = at
-            return 0
-        if self.dir == 0:
-            if v < self.lo:
-                self.lo, self.lo_at = v, at
-            if v > self.hi:
-                self.hi, self.hi_at = v, at
-            if v - self.lo >= amp:
-                self.dir, self.ext, self.ext_at = 1, v, at
-            elif self.hi - v >= amp:
-                self.dir, self.ext, self.ext_at = -1, v, at
-            return 0
-        if (v - self.ext) * self.dir > 0:
-            self.ext, self.ext_at = v, at  # still moving away: a new extreme
-            return 0
-        if abs(v - self.ext) < amp:
-            return 0
-        turn = self.ext_at  # the extreme was a turning point
-        self.dir, self.ext, self.ext_at = -self.dir, v, at
-        if self.pending is not None and turn - self.pending <= max_s:
-            self.pending = None
-            return 1
-        self.pending = turn
-        return 0
-
-
-def _dist(p: np.ndarray, a: int, b: int) -> float:
-    return float(np.linalg.norm(p[a, :2] - p[b, :2]))
-
-
-def measure_face(p: np.ndarray) -> dict[str, float]:
-    """Geometry of one face. p: (478, 3) landmarks in pixels (z scaled like x)."""
-    iod = _dist(p, EYE_R_OUT, EYE_L_OUT)
-    cheek = p[CHEEK_L] - p[CHEEK_R]
-    vert = p[CHIN] - p[FOREHEAD]
-    mid_cheek = (p[CHEEK_L, :2] + p[CHEEK_R, :2]) / 2
-    ear = [
-        (_dist(p, a, b) + _dist(p, c, d)) / (2 * _dist(p, o, i))
-        for (a, b, c, d), o, i in ((EAR_R, EYE_R_OUT, EYE_R_IN), (EAR_L, EYE_L_IN, EYE_L_OUT))
-    ]
-    return {
-        "iod": iod,
-        "nose_y": float(p[NOSE, 1] / iod),
-        "nose_x": float((p[NOSE, 0] - mid_cheek[0]) / iod),
-        "yaw": float(np.degrees(np.arctan2(cheek[2], cheek[0]))),
-        "pitch": float(np.degrees(np.arctan2(-vert[2], vert[1]))),
-        "smile": _dist(p, MOUTH_R, MOUTH_L) / iod,
-        "brow_gap": (p[LID_R_UP, 1] - p[BROW_R_MID, 1] + p[LID_L_UP, 1] - p[BROW_L_MID, 1])
-        / (2 * iod),
-        "brow_dist": _dist(p, BROW_R_IN, BROW_L_IN) / iod,
-        "lips": (_dist(p, LIP_TOP, LIP_BOTTOM) - _dist(p, LIP_IN_TOP, LIP_IN_BOTTOM)) / iod,
-        "ear": float(np.mean(ear)),
-    }
+    #: one frame at a time per candidate (a mesh graph is not re-entrant); candidates run
+    #: in parallel, and check_silence from the audio thread waits at most one frame.
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class FaceAnalyzer:
@@ -156,6 +75,10 @@ class FaceAnalyzer:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f"expected (H, W, 3) uint8 RGB, got {frame.shape} {frame.dtype}")
         c = self._c[who]
+        with c.lock:
+            return self._push(who, c, at, frame)
+
+    def _push(self, who: str, c: _Candidate, at: float, frame: np.ndarray) -> list[FaceCue]:
         out = self._close_window(who, at) if c.window_start is not None else []
         if c.window_start is None:
             c.window_start = at
@@ -176,23 +99,25 @@ class FaceAnalyzer:
         window while it lasts); also closes the open windows that `at` has passed."""
         cfg, out = self.config, []
         for who, c in self._c.items():
-            late = cfg.window_s + cfg.camera_off_s
-            if c.window_start is not None and at - c.window_start >= late:
-                out += self._close_window(who, at)
-            since = c.last_at if c.last_at is not None else 0.0
-            if at - since >= cfg.camera_off_s and (
-                c.silent_reported is None or at - c.silent_reported >= cfg.window_s
-            ):
-                c.silent_reported = at
-                out.append(FaceCue(who, round(at, 2), "camera_off", {}))
+            with c.lock:
+                late = cfg.window_s + cfg.camera_off_s
+                if c.window_start is not None and at - c.window_start >= late:
+                    out += self._close_window(who, at)
+                since = c.last_at if c.last_at is not None else 0.0
+                if at - since >= cfg.camera_off_s and (
+                    c.silent_reported is None or at - c.silent_reported >= cfg.window_s
+                ):
+                    c.silent_reported = at
+                    out.append(FaceCue(who, round(at, 2), "camera_off", {}))
         return out
 
     def flush(self) -> list[FaceCue]:
         out: list[FaceCue] = []
         for who, c in self._c.items():
-            if c.frames:
-                out.append(self._cue(who, c.frames[-1].at, c.frames))
-            c.frames, c.window_start = [], None
+            with c.lock:
+                if c.frames:
+                    out.append(self._cue(who, c.frames[-1].at, c.frames))
+                c.frames, c.window_start = [], None
         return out
 
     def _close_window(self, who: str, now: float) -> list[FaceCue]:

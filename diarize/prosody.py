@@ -111,8 +111,11 @@ class ProsodyTracker:
         self.ids = list(ids)
         self.config = cfg = config or ProsodyConfig()
         self._keep = int(cfg.history_s * SAMPLE_RATE)
-        self._audio = np.zeros((len(self.ids), 0), np.float32)  # (n_tracks, ≤ keep) float32
-        self._base = 0  # session sample index of _audio[:, 0]
+        # (n_tracks, capacity) float32; the first _len columns hold audio from sample _base.
+        # Shifted when full (every ~2 s), so appending 20 ms blocks costs no full copy.
+        self._buf = np.zeros((len(self.ids), self._keep + 2 * SAMPLE_RATE), np.float32)
+        self._len = 0
+        self._base = 0
         self._tail = int(np.ceil((cfg.yin_window_s + 1 / cfg.f0_min_hz) * SAMPLE_RATE)) + HOP
         self._open: dict[str, float] = {}  # who -> start of the next piece of an open stretch
         self._horizon = 0.0
@@ -121,12 +124,26 @@ class ProsodyTracker:
 
     @property
     def now(self) -> float:
-        return (self._base + self._audio.shape[1]) / SAMPLE_RATE
+        return (self._base + self._len) / SAMPLE_RATE
+
+    def _append(self, block: np.ndarray) -> None:
+        k = block.shape[1]
+        if self._len + k > self._buf.shape[1]:
+            drop = max(0, self._len - self._keep)
+            self._buf[:, : self._len - drop] = self._buf[:, drop : self._len]
+            self._len -= drop
+            self._base += drop
+            if self._len + k > self._buf.shape[1]:  # a block longer than the slack
+                grown = np.zeros((self._buf.shape[0], self._len + k), np.float32)
+                grown[:, : self._len] = self._buf[:, : self._len]
+                self._buf = grown
+        self._buf[:, self._len : self._len + k] = block
+        self._len += k
 
     def push(self, block: np.ndarray, events: list[Event]) -> list[Event]:
         """block: (n_tracks, n_samples) float32 16 kHz (what the speech stage got);
         events: what the speech stage returned for it."""
-        self._audio = np.concatenate([self._audio, np.asarray(block, np.float32)], axis=1)
+        self._append(np.asarray(block, np.float32))
         out: list[Event] = []
         for ev in events:
             if isinstance(ev, SpeechStarted):
@@ -138,10 +155,6 @@ class ProsodyTracker:
                 self._horizon = ev.until
                 for who, start in list(self._open.items()):
                     out += self._pieces(who, start, ev.until, final=False)
-        drop = self._audio.shape[1] - self._keep
-        if drop > 0:
-            self._audio = self._audio[:, drop:]
-            self._base += drop
         return out
 
     def flush(self) -> list[Event]:
@@ -169,7 +182,7 @@ class ProsodyTracker:
         i = self.ids.index(who)
         a = int(round(start * SAMPLE_RATE)) - self._base
         b = int(round(end * SAMPLE_RATE)) - self._base + self._tail
-        x = self._audio[i, max(0, a) : max(0, min(b, self._audio.shape[1]))]
+        x = self._buf[i, max(0, a) : max(0, min(b, self._len))]
         feats = measure(x, self.config)
         if not feats:
             return None

@@ -79,8 +79,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         started_at=args.started_at or datetime.now(UTC).isoformat(timespec="seconds"),
         affect=getattr(args, "affect", None),
     )
+    from lgd import policy
+
+    videos = getattr(args, "video", None) or []
+    if videos and not policy.computes_affect(policy.resolve(settings.affect_analysis,
+                                                            info.affect)):
+        print("lgd analyze: note: --video ignored: the affect-analysis policy is 'off' "
+              "(--affect observe|score or LGD_AFFECT_ANALYSIS to analyse faces)",
+              file=sys.stderr)
+        videos = []
     try:
-        frames = _video_frames(getattr(args, "video", None) or [], loaded.ids, settings)
+        frames = _video_frames(videos, loaded.ids, settings)
     except ValueError as exc:
         print(f"lgd analyze: {exc}", file=sys.stderr)
         return 2

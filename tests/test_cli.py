@@ -123,5 +123,9 @@ def test_analyze_with_video_and_affect_policy(recorded, tmp_path):
     assert face["nods"] >= 8  # 0.8 Hz from 4 s to 20 s: ~12 nods
     b = report["nonverbal"]["B"]["face"]  # no camera given for B: reported, nothing made up
     assert set(b["status"]) == {"camera_off"} and "smile" not in b and b["nods"] == 0
-    bad = lgd("analyze", *tracks, f"--video=Z={video}", "--out", str(out))
+    bad = lgd("analyze", *tracks, f"--video=Z={video}", "--affect=score", "--out", str(out))
     assert bad.returncode == 2 and "no audio track with id 'Z'" in bad.stderr
+    off = lgd("analyze", *tracks, f"--video=A={video}", "--out", str(out))  # default: off
+    assert off.returncode == 0 and "--video ignored" in off.stderr
+    report = json.loads(out.read_text())
+    assert report["affect"] == {"policy": "off", "signals": [], "scored": False}

@@ -123,8 +123,33 @@ def test_tracker_measures_only_own_speech_in_pieces_and_learns_a_baseline():
     assert out and all(isinstance(e, ProsodyTurn) and e.who == "a" for e in out)
     assert out[0].start == 1.0 and abs(out[-1].end - end) < 0.02
     assert all(e.end - e.start <= cfg.segment_s + cfg.min_segment_s for e in out)
-    assert tr._audio.shape[1] <= cfg.history_s * SR  # bounded memory
+    assert tr._buf.shape[1] <= (cfg.history_s + 2) * SR  # bounded memory
     ready = [e for e in out if e.baseline_ready]
     assert ready and not out[0].baseline_ready
     assert all(abs(e.z["pitch_hz"]) < 3 for e in ready)  # same voice: no big deviation
     assert 150 < np.median([e.features["pitch_hz"] for e in out]) < 300
+
+
+def test_live_frames_and_file_blocks_give_the_same_voice_pieces():
+    """The same speech events delivered with 20 ms or 1 s audio blocks give the same pieces
+    (the events come from one speech-activity run, whose own block-size behaviour is
+    tested in test_activity.py)."""
+    from benchmarks.sessions import make
+    from diarize.activity import SpeechActivity
+
+    s = make(3, "zh", 11)
+    ids = [p for p, _ in s.participants]
+    x = np.stack([s.tracks[p] for p in ids])[:, : SR * 30].astype(np.float32)
+    act = SpeechActivity(ids)
+    events = [act.push(x[:, k : k + SR]) for k in range(0, x.shape[1], SR)]
+    events[-1] += act.flush()
+    cfg = ProsodyConfig(baseline_speech_s=5.0)
+    runs = []
+    for block in (320, SR):
+        tr, out = ProsodyTracker(ids, cfg), []
+        for i, evs in enumerate(events):
+            for j in range(i * SR, (i + 1) * SR, block):
+                out += tr.push(x[:, j : j + block], evs if j + block >= (i + 1) * SR else [])
+        runs.append(out + tr.flush())
+    assert len(runs[0]) > 10 and runs[0] == runs[1]
+    assert any(e.baseline_ready for e in runs[0])
