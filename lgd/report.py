@@ -125,7 +125,7 @@ class ReportBuilder:
                 "signals": affect_policy.signals(self.policy, self.video),
                 "scored": affect_policy.scores_affect(self.policy),
             },
-            "nonverbal": {pid: self.nonverbal.cues(pid) for pid in self.ids} if computed else {},
+            "nonverbal": {pid: self._nonverbal(pid) for pid in self.ids} if computed else {},
             "reactions": [
                 {"who": r.who, "at": r.at, "trigger": r.trigger, "by": r.by,
                  "outcome": r.outcome, "composure": r.composure, "cues": r.cues}
@@ -149,6 +149,16 @@ class ReportBuilder:
                 for (s, d, t), w in sorted(weights.items())
             ],
         }
+
+    def _nonverbal(self, pid: str) -> dict[str, Any]:
+        """Observable cues; under `score` also the three dimension inputs (0..1)."""
+        out = self.nonverbal.cues(pid)
+        if affect_policy.scores_affect(self.policy):
+            out["inputs"] = {
+                dim: {"value": d.value, "reason": d.reason, "evidence": d.evidence}
+                for dim, d in self.nonverbal.dimension_inputs(pid, self.policy).items()
+            }
+        return out
 
     def _pending_portrait(self) -> dict[str, Any]:
         reason = "portrait scoring is not part of this build yet (speech-activity core only)"

@@ -54,6 +54,13 @@ def test_raised_voice_lowers_composure(scripted):
 
 def test_dimension_inputs_rank_the_calm_candidate_higher(scripted):
     _, report = scripted
+    inputs = {p: report["nonverbal"][p]["inputs"] for p in ("A", "B")}
+    for dim in ("stress_resilience", "emotional_stability"):
+        a, b = inputs["A"][dim]["value"], inputs["B"][dim]["value"]
+        assert a is not None and b is not None and a < b, dim
+    assert inputs["A"]["stress_resilience"]["value"] < 0.5 < inputs["B"]["stress_resilience"][
+        "value"]
+    assert len(inputs["A"]["stress_resilience"]["evidence"]) == 3  # one per interruption
     assert report["affect"] == {"policy": "score", "scored": True,
                                 "signals": ["voice_pitch", "voice_loudness", "speech_rate",
                                             "pauses"]}
