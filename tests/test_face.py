@@ -89,3 +89,28 @@ def test_y4m_clip_decodes_to_frames_on_the_session_clock(photo, tmp_path):
         return x.astype(float) @ [0.299, 0.587, 0.114]
 
     assert np.abs(luma(frames[0][1]) - luma(shifted(small, 0, 0))).mean() < 3  # same picture
+
+
+def test_video_from_another_thread_while_audio_flows(photo):
+    """The live tap calls push_video from an executor while audio blocks are pushed: both
+    share the pipeline; a candidate whose camera stays off is reported, not a crash."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lgd.events import FaceCue
+    from lgd.pipeline import Pipeline
+    from lgd.settings import Settings
+
+    p = Pipeline(["a", "b"], Settings(affect_analysis="observe"))
+    rng = np.random.default_rng(0)
+    frames = list(clip(photo[::2, ::2], nod(start_s=1.0), FPS, 8.0))
+    audio, video, pushed = [], [], 0
+    with ThreadPoolExecutor(1) as pool:
+        for t, f in frames:  # each frame is analysed while the audio up to it is pushed
+            fut = pool.submit(p.push_video, "a", t, f)
+            while pushed * 0.02 < t + 0.25:
+                audio += p.push((0.01 * rng.standard_normal((2, 320))).astype(np.float32))
+                pushed += 1
+            video += fut.result()
+    cues = [e for e in audio + video + p.flush() if isinstance(e, FaceCue)]
+    assert {c.status for c in cues if c.who == "a"} == {"ok"}
+    assert {c.status for c in cues if c.who == "b"} == {"camera_off"}
