@@ -3,7 +3,8 @@
 Three candidates: A and B each hold the floor and are interrupted by C (a failed
 interruption: C's 1-2 s interjection overlaps the holder, who goes on). After a calm
 baseline phase, A answers every interruption with a raised voice (espeak pitch +35,
-speed +15 %, +8 dB) while B goes on in their usual voice. The truth lists each
+speed +15 %, +8 dB) while B goes on in their usual voice. A last round has C take the floor
+from each of them (a successful interruption), and they answer after C's turn. The truth lists each
 interruption and how its target was scripted to react.
 """
 
@@ -15,7 +16,7 @@ from .room import DEFAULT_ROOM, RoomConfig, apply_room
 from .session import Session
 from .texts import INTERJECTIONS, TURNS
 from .truth import Event, Floor, build_truth, speech_intervals
-from .voices import Voice, render
+from .voices import Voice, fade_out, render
 
 SR = 16000
 AGITATED_GAIN = 10 ** (8 / 20)
@@ -38,7 +39,8 @@ def reaction_session(
     lang: str = "zh", seed: int = 0, rounds: int = 3, baseline_s: float = 24.0,
     room: RoomConfig = DEFAULT_ROOM,
 ) -> Session:
-    """~(3 * baseline_s + rounds * 25) s; truth["reactions"] = [{who, by, at, style}]."""
+    """~(3 * baseline_s + rounds * 25 + 30) s; truth["reactions"] = [{who, by, at, style,
+    outcome}]: `rounds` failed interruptions of A and of B, then one successful one each."""
     rng = np.random.default_rng(seed)
     voices = _voices(lang)
     lines = [say for _, say in TURNS[lang]]
@@ -81,8 +83,30 @@ def reaction_session(
             at = round(t + max(1.0, cut - 0.8), 2)
             clips.append(("C", at, ject))
             events.append(Event("fail", "C", who, at))
-            reactions.append({"who": who, "by": "C", "at": at, "style": style})
+            reactions.append({"who": who, "by": "C", "at": at, "style": style,
+                              "outcome": "kept_floor"})
             t = end + rng.uniform(0.5, 0.9)
+    for who, style in (("A", "agitated"), ("B", "calm")):  # C takes the floor; they answer
+        first = say(who, voices[who])
+        on = max(1.0, len(first) / SR - 1.5)
+        first = fade_out(first, SR, on + 0.6, 0.025)  # cut off 0.6 s after C's onset
+        clips.append((who, t, first))
+        floors.append(Floor(who, t, t + len(first) / SR))
+        at = round(t + on, 2)
+        c_turn = fade_out(say("C", voices["C"]), SR, 3.5, 0.05)
+        clips.append(("C", at, c_turn))
+        floors.append(Floor("C", at, at + len(c_turn) / SR))
+        events.append(Event("succ", "C", who, at))
+        v = agitated(voices[who]) if style == "agitated" else voices[who]
+        gain = AGITATED_GAIN if style == "agitated" else 1.0
+        reply = np.concatenate([say(who, v, gain), np.zeros(int(0.2 * SR), np.float32),
+                                say(who, v, gain)])
+        start = at + len(c_turn) / SR + 0.4
+        clips.append((who, start, reply))
+        floors.append(Floor(who, start, start + len(reply) / SR))
+        reactions.append({"who": who, "by": "C", "at": at, "style": style,
+                          "outcome": "responded"})
+        t = start + len(reply) / SR + rng.uniform(0.5, 0.9)
     n = int((t + 0.5) * SR)
     dry = {p: np.zeros(n, np.float32) for p in voices}
     for who, start, x in clips:
