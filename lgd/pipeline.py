@@ -82,6 +82,12 @@ class Pipeline:
         out: list[Event] = list(self.face.push_frame(who, at, frame))
         return out + self._react(out)
 
+    def push_events(self, events: list[Event]) -> list[Event]:
+        """Events produced outside this pipeline's audio path (the content stage's Acts:
+        a challenge addressed to a candidate is a reaction trigger) → the reactions they
+        settle. Thread-safe; returns [] under policy off."""
+        return self._react(events)
+
     def flush(self) -> list[Event]:
         speech = self.activity.flush()
         voice = (self.prosody.push(np.zeros((len(self.ids), 0), np.float32), speech)

@@ -124,3 +124,16 @@ def test_face_tension_and_listening_signals():
     face_c = s.cues("c")["face"]
     assert face_c["status"] == {"camera_off": 29} and "smile" not in face_c
     assert s.stress_resilience("b").value is None  # never challenged: no data, with reason
+
+
+def test_a_challenge_act_fed_to_the_pipeline_becomes_a_reaction():
+    from lgd.pipeline import Pipeline
+
+    p = Pipeline(["a", "b"], Settings(affect_analysis="observe"))
+    assert p.push_events([Act("challenge", "b", "a", 1.0, "我不同意", "rule", 0.9)]) == []
+    (r,) = p.push_events([SpeechHorizon(20.0)])
+    assert (r.who, r.by, r.trigger, r.outcome, r.composure) == ("a", "b", "challenged",
+                                                                "silent", None)
+    off = Pipeline(["a", "b"])  # policy off: no reaction stage at all
+    assert off.push_events([Act("challenge", "b", "a", 1.0, "x", "rule", 0.9),
+                            SpeechHorizon(20.0)]) == []
