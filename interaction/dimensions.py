@@ -179,6 +179,10 @@ def _stability(x: _Ctx, p: str, c: CandidateTally) -> Level:
 
 
 def _rapport(x: _Ctx, p: str, c: CandidateTally) -> Level:
+    # one of the three affect-related dimensions: scored only where the deployment (or
+    # session) opted in, like the other two (issue 7, lgd/policy.py)
+    if x.affect != "score":
+        return None, AFFECT_OFF.format(policy=x.affect)
     if x.speech_total <= 0:
         return None, "nobody has spoken yet"
     bc = sat(x.rate(c.bc_given), 8.0)

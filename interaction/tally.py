@@ -206,6 +206,8 @@ class SessionTally:
                     f"vocal arousal {a:.2f} SD from own baseline")
 
     def _reaction(self, ev: Reaction) -> None:
+        if ev.composure is None:  # nothing measurable (silent, no camera): no evidence
+            return
         self.has_reactions = True
         c = self._cand(ev.who)
         c.reactions += 1

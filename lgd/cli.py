@@ -78,7 +78,22 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         participants=[(pid, names[pid]) for pid in loaded.ids],
         language=args.language or settings.language,
         started_at=args.started_at or datetime.now(UTC).isoformat(timespec="seconds"),
+        affect=getattr(args, "affect", None),
     )
+    from lgd import policy
+
+    videos = getattr(args, "video", None) or []
+    if videos and not policy.computes_affect(policy.resolve(settings.affect_analysis,
+                                                            info.affect)):
+        print("lgd analyze: note: --video ignored: the affect-analysis policy is 'off' "
+              "(--affect observe|score or LGD_AFFECT_ANALYSIS to analyse faces)",
+              file=sys.stderr)
+        videos = []
+    try:
+        frames = _video_frames(videos, loaded.ids, settings)
+    except ValueError as exc:
+        print(f"lgd analyze: {exc}", file=sys.stderr)
+        return 2
 
     async def run() -> dict:
         bus = make_bus(settings.redis_url)
@@ -89,6 +104,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 settings,
                 bus=bus,
                 on_progress=_progress_bar(loaded.duration_s),
+                frames=frames,
             )
         finally:
             await bus.close()
@@ -100,6 +116,25 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     print(_summary(report))
     print(f"report written to {out}")
     return 0
+
+
+def _video_frames(items: list[str], ids: list[str], settings: Settings):
+    """--video ID=FILE → one time-ordered stream of sampled frames (None without video)."""
+    if not items:
+        return None
+    from media.video import merged, sample_frames
+
+    streams = {}
+    for item in items:
+        pid, sep, path = item.partition("=")
+        if not sep or not path:
+            raise ValueError(f"--video expects ID=FILE, got {item!r}")
+        if pid not in ids:
+            raise ValueError(f"--video {item!r}: no audio track with id {pid!r}")
+        if not Path(path).is_file():
+            raise ValueError(f"--video {item!r}: no such file")
+        streams[pid] = sample_frames(path, settings.face.fps)
+    return merged(streams)
 
 
 def _summary(report: dict) -> str:
@@ -346,6 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="accept tracks recorded at different sample rates")
     a.add_argument("--pad-short", action="store_true",
                    help="pad tracks shorter than the longest with silence")
+    a.add_argument("--video", action="append", metavar="ID=FILE",
+                   help="a candidate's camera recording (y4m/webm/mp4), same start as the audio")
+    a.add_argument("--affect", choices=["off", "observe", "score"],
+                   help="affect-analysis policy for this session (default LGD_AFFECT_ANALYSIS)")
     a.set_defaults(func=cmd_analyze)
 
     s = sub.add_parser("synth", help="generate a scripted discussion (espeak-ng) with truth")

@@ -168,7 +168,7 @@ class Reaction:
     by: str
     outcome: str  #: kept_floor | responded | yielded | silent
     cues: dict[str, float]  #: deviations from baseline (pitch_z, loudness_z, rate_z, face_tension…)
-    composure: float  #: 0..1, 1 = no measurable deviation from the candidate's baseline
+    composure: float | None  #: 0..1, 1 = no deviation from baseline; None = nothing measured
 
 
 @dataclass(frozen=True, slots=True)

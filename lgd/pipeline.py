@@ -9,8 +9,11 @@ where the blocks come from.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+import dataclasses
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,31 +22,98 @@ from interaction.fairness import MicLevels
 from interaction.portrait_config import portrait_config
 from interaction.portraits import PortraitModel
 from interaction.turns import TurnTracker
+from lgd import policy
 from lgd.bus import Bus
 from lgd.events import Event, SpeechEnded
 from lgd.report import ReportBuilder
 from lgd.settings import Settings
 
+if TYPE_CHECKING:
+    from diarize.face import FaceAnalyzer
+    from diarize.prosody import ProsodyTracker
+    from interaction.reactions import ReactionTracker
+
 
 class Pipeline:
     """media blocks in, typed events out, in one direction."""
 
-    def __init__(self, ids: list[str], settings: Settings | None = None, vad_session=None,
-                 language: str | None = None) -> None:
-        s = settings or Settings()
+    def __init__(
+        self,
+        ids: list[str],
+        settings: Settings | None = None,
+        vad_session=None,
+        affect: str | None = None,
+        language: str | None = None,
+    ) -> None:
+        """affect: the session's affect-analysis policy, else the deployment's;
+        language: the session's (summaries), else the deployment's."""
+        self.settings = s = settings or Settings()
         self.ids = list(ids)
         self.activity = SpeechActivity(self.ids, s.activity, s.vad_model, vad_session=vad_session)
         self.turns = TurnTracker(self.ids, s.turns)
-        self.portraits = PortraitModel(self.ids, language or s.language, portrait_config(s))
+        self.policy = policy.resolve(s.affect_analysis, affect)
+        # Policy "off": the nonverbal stages are never built, so nothing of theirs can run.
+        self.prosody: ProsodyTracker | None = None
+        self.reactions: ReactionTracker | None = None
+        if policy.computes_affect(self.policy):
+            from diarize.prosody import ProsodyTracker
+            from interaction.reactions import ReactionTracker
+
+            self.prosody = ProsodyTracker(self.ids, s.prosody)
+            self.reactions = ReactionTracker(self.ids, s.reactions)
+        # Built on the first video frame (mediapipe loads in ~1 s).
+        self.face: FaceAnalyzer | None = None
+        cfg = dataclasses.replace(portrait_config(s), affect_policy=self.policy)
+        self.portraits = PortraitModel(self.ids, language or s.language, cfg)
         self.mic_levels = MicLevels(self.ids)
+        self._lock = threading.Lock()  # audio and video may arrive from different threads
+        self._samples = 0
 
     def push(self, block: np.ndarray) -> list[Event]:
         """block: (n_tracks, n_samples) float32, 16 kHz, the next samples of every track."""
+        speech = self.activity.push(block)
+        self._samples += block.shape[1]
         self.mic_levels.push(block)
-        return self._portraits(self._chain(self.activity.push(block)))
+        voice = self.prosody.push(block, speech) if self.prosody is not None else []
+        out = voice + self._chain(speech)
+        if self.face is not None:
+            out += self.face.check_silence(self._samples / 16000)
+        return self._portraits(out + self._react(out))
+
+    def push_video(self, who: str, at: float, frame: np.ndarray) -> list[Event]:
+        """One video frame (H, W, 3) uint8 RGB of candidate `who` at session time `at`; the
+        caller samples 2-5 fps (`settings.face.fps`) and calls this from an executor."""
+        if not policy.computes_affect(self.policy):
+            return []
+        with self._lock:
+            if self.face is None:
+                from diarize.face import FaceAnalyzer
+
+                self.face = FaceAnalyzer(self.ids, self.settings.face)
+        out: list[Event] = list(self.face.push_frame(who, at, frame))
+        return self._portraits(out + self._react(out))
+
+    def push_events(self, events: list[Event]) -> list[Event]:
+        """Events produced outside this pipeline's audio path (the content stage's Acts:
+        a challenge addressed to a candidate is a reaction trigger) → the reactions they
+        settle. Thread-safe; returns [] under policy off."""
+        return self._portraits(self._react(events))
 
     def flush(self) -> list[Event]:
-        out = self._chain(self.activity.flush()) + self.turns.flush()
+        speech = self.activity.flush()
+        voice = (
+            self.prosody.push(np.zeros((len(self.ids), 0), np.float32), speech)
+            + self.prosody.flush()
+            if self.prosody is not None
+            else []
+        )
+        out = voice + self._chain(speech) + self.turns.flush()
+        if self.face is not None:
+            out += self.face.flush()
+        out += self._react(out)
+        if self.reactions is not None:
+            with self._lock:
+                out += self.reactions.flush()
         return self._portraits(out) + self.portraits.flush()
 
     def _chain(self, speech: Iterable[Event]) -> list[Event]:
@@ -53,15 +123,27 @@ class Pipeline:
             out += self.turns.push(ev)
         return out
 
+    def _react(self, events: list[Event]) -> list[Event]:
+        """Feed every event to the reaction stage (voice pieces before the horizons that
+        settle them). Acts from the content stage go through here too."""
+        if self.reactions is None:
+            return []
+        out: list[Event] = []
+        with self._lock:
+            for ev in events:
+                out += self.reactions.push(ev)
+        return out
+
     def _portraits(self, events: list[Event]) -> list[Event]:
         """Every event the stages produced, in order, each followed by the live portrait
         update it triggered (if any); the mic levels learn from the own-speech stretches."""
         out: list[Event] = []
-        for ev in events:
-            out.append(ev)
-            if isinstance(ev, SpeechEnded):
-                self.mic_levels.add_speech(ev.who, ev.start, ev.end)
-            out += self.portraits.push(ev)
+        with self._lock:
+            for ev in events:
+                out.append(ev)
+                if isinstance(ev, SpeechEnded):
+                    self.mic_levels.add_speech(ev.who, ev.start, ev.end)
+                out += self.portraits.push(ev)
         return out
 
 
@@ -71,6 +153,7 @@ class SessionInfo:
     participants: list[tuple[str, str]]  #: (id, display name), in track order
     language: str
     started_at: str  #: ISO-8601
+    affect: str | None = None  #: this session's affect-analysis policy; None = deployment's
 
 
 async def analyze(
@@ -79,8 +162,12 @@ async def analyze(
     settings: Settings | None = None,
     bus: Bus | None = None,
     on_progress: Callable[[float], None] | None = None,
+    frames: Iterator[tuple[str, float, np.ndarray]] | None = None,
 ) -> dict:
     """Run the pipeline over `blocks` and return the `lgd.report/1` document.
+
+    frames: optional video, (who, session time, (H, W, 3) uint8 RGB) in time order
+    (`media.video.sample_frames`); each is analysed once the audio has reached its time.
 
     Stages run in a worker thread (numba and onnxruntime release the GIL), so the event
     loop stays free for the network; events are published on `bus` topic
@@ -89,7 +176,7 @@ async def analyze(
     loop = asyncio.get_running_loop()
     ids = [pid for pid, _ in info.participants]
     pipeline = await loop.run_in_executor(
-        None, lambda: Pipeline(ids, settings, language=info.language)
+        None, lambda: Pipeline(ids, settings, affect=info.affect, language=info.language)
     )
     report = ReportBuilder(info, settings)
     topic = f"{info.id}.events"
@@ -101,11 +188,28 @@ async def analyze(
             if bus is not None:
                 await bus.publish(topic, ev)
 
+    pending: list = []  # the next video frame, read ahead of the audio clock
+
+    def video_until(t: float) -> list[Event]:
+        out: list[Event] = []
+        while frames is not None:
+            if not pending:
+                nxt = next(frames, None)
+                if nxt is None:
+                    break
+                pending.append(nxt)
+            if pending[0][1] >= t:
+                break
+            out += pipeline.push_video(*pending.pop())
+        return out
+
     async for block in blocks:
         await emit(await loop.run_in_executor(None, pipeline.push, block))
         samples += block.shape[1]
+        await emit(await loop.run_in_executor(None, video_until, samples / 16000))
         if on_progress is not None:
             on_progress(samples / 16000)
+    await emit(await loop.run_in_executor(None, video_until, float("inf")))
     await emit(await loop.run_in_executor(None, pipeline.flush))
     levels = pipeline.mic_levels.levels()
     report.voice_attributes = {p: {"mic_level_db": v} for p, v in levels.items()}

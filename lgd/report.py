@@ -15,13 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 from interaction.dimensions import KEYS as DIMENSIONS
 from interaction.fairness import fairness_section
+from interaction.nonverbal_summary import NonverbalSummary
 from interaction.portrait_config import portrait_config
 from interaction.portraits import PortraitModel
+from lgd import policy as affect_policy
 from lgd.events import (
     Backchannel,
     Event,
+    FaceCue,
     Interruption,
     Overlap,
+    Reaction,
     SpeechEnded,
     Turn,
 )
@@ -34,6 +38,12 @@ SCHEMA = "lgd.report/1"
 __all__ = ["DIMENSIONS", "SCHEMA", "ReportBuilder"]
 
 
+def session_policy(info: SessionInfo, settings: Settings | None) -> str:
+    """The affect-analysis policy of this session: its own, else the deployment's."""
+    deployment = settings.affect_analysis if settings is not None else affect_policy.DEFAULT_POLICY
+    return affect_policy.resolve(deployment, info.affect)
+
+
 def _r(t: float) -> float:
     return round(float(t), 2)
 
@@ -41,10 +51,13 @@ def _r(t: float) -> float:
 class ReportBuilder:
     def __init__(self, info: SessionInfo, settings: Settings | None = None) -> None:
         self.info = info
+        self.policy = session_policy(info, settings)
         self.ids = [pid for pid, _ in info.participants]
         # the report reads the model when it is built; live updates come from the pipeline's
         # own model, so this one never computes one (add() stays O(1) on the event loop)
-        cfg = dataclasses.replace(portrait_config(settings), update_every_s=math.inf)
+        cfg = dataclasses.replace(
+            portrait_config(settings), update_every_s=math.inf, affect_policy=self.policy
+        )
         self.portraits = PortraitModel(self.ids, info.language, cfg)
         #: pid -> {attribute: value}: voice/mic attributes for the fairness section
         self.voice_attributes: dict[str, dict[str, float]] = {}
@@ -53,9 +66,16 @@ class ReportBuilder:
         self.overlaps: list[Overlap] = []
         self.interruptions: list[Interruption] = []
         self.backchannels: list[Backchannel] = []
+        self.nonverbal = NonverbalSummary(self.ids)
+        self.reactions: list[Reaction] = []
+        self.video = False
 
     def add(self, ev: Event) -> None:
         self.portraits.push(ev)
+        self.nonverbal.add(ev)
+        if isinstance(ev, Reaction):
+            self.reactions.append(ev)
+        self.video = self.video or isinstance(ev, FaceCue)
         if isinstance(ev, SpeechEnded):
             self.speech.setdefault(ev.who, []).append([_r(ev.start), _r(ev.end)])
         elif isinstance(ev, Turn):
@@ -104,6 +124,7 @@ class ReportBuilder:
             "graph": self.portraits.graph.to_report(),
             "portraits": (portraits := self.portraits.portraits()),
             "fairness": fairness_section(portraits, self._attributes()),
+            **self._affect_sections(),
         }
 
     def _attributes(self) -> dict[str, dict[str, float]]:
@@ -112,3 +133,30 @@ class ReportBuilder:
             if c.pitch_n:
                 attrs.setdefault(p, {})["mean_pitch_hz"] = c.pitch_sum / c.pitch_n
         return attrs
+
+    def _affect_sections(self) -> dict[str, Any]:
+        """Extra fields: the policy and signals used, observable cues, reactions."""
+        computed = affect_policy.computes_affect(self.policy)
+        return {
+            "affect": {
+                "policy": self.policy,
+                "signals": affect_policy.signals(self.policy, self.video),
+                "scored": affect_policy.scores_affect(self.policy),
+            },
+            "nonverbal": {pid: self._nonverbal(pid) for pid in self.ids} if computed else {},
+            "reactions": [
+                {"who": r.who, "at": r.at, "trigger": r.trigger, "by": r.by,
+                 "outcome": r.outcome, "composure": r.composure, "cues": r.cues}
+                for r in sorted(self.reactions, key=lambda r: r.at)
+            ],
+        }
+
+    def _nonverbal(self, pid: str) -> dict[str, Any]:
+        """Observable cues; under `score` also the three dimension inputs (0..1)."""
+        out = self.nonverbal.cues(pid)
+        if affect_policy.scores_affect(self.policy):
+            out["inputs"] = {
+                dim: {"value": d.value, "reason": d.reason, "evidence": d.evidence}
+                for dim, d in self.nonverbal.dimension_inputs(pid, self.policy).items()
+            }
+        return out

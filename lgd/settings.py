@@ -17,8 +17,11 @@ from typing import Any
 
 from dashboard.config import WebhookConfig
 from diarize.config import ActivityConfig
+from diarize.nonverbal_config import FaceConfig, ProsodyConfig
 from interaction.config import TurnConfig
 from interaction.portrait_config import PortraitConfig
+from interaction.reaction_config import ReactionConfig
+from lgd.policy import DEFAULT_POLICY, check_policy
 from server.config import ServerConfig
 
 ENV_PREFIX = "LGD_"
@@ -35,6 +38,14 @@ class Settings:
     server: ServerConfig = field(default_factory=ServerConfig)
     portraits: PortraitConfig = field(default_factory=PortraitConfig)
     webhooks: WebhookConfig = field(default_factory=WebhookConfig)
+    #: off | observe | score: what may be measured from voices and faces (lgd/policy.py)
+    affect_analysis: str = DEFAULT_POLICY
+    prosody: ProsodyConfig = field(default_factory=ProsodyConfig)
+    face: FaceConfig = field(default_factory=FaceConfig)
+    reactions: ReactionConfig = field(default_factory=ReactionConfig)
+
+    def __post_init__(self) -> None:
+        check_policy(self.affect_analysis)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -274,3 +274,28 @@ def test_serve_over_tls(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_analyze_with_video_and_affect_policy(recorded, tmp_path):
+    from lgd.synth.video import clip, face_photo, nod, write_y4m
+
+    _, paths = recorded
+    video = write_y4m(tmp_path / "A.y4m",
+                      (f for _, f in clip(face_photo()[::2, ::2], nod(start_s=4.0), 5, 20.0)), 5)
+    tracks = [f"--track={pid}={p}" for pid, p in paths.items()]
+    out = tmp_path / "r.json"
+    r = lgd("analyze", *tracks, f"--video=A={video}", "--affect", "observe", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    report = json.loads(out.read_text())
+    assert report["affect"]["policy"] == "observe" and "head_nod" in report["affect"]["signals"]
+    face = report["nonverbal"]["A"]["face"]
+    assert face["status"]["ok"] >= 8 and face["status"]["camera_off"] >= 1  # clip ends at 20 s
+    assert face["nods"] >= 8  # 0.8 Hz from 4 s to 20 s: ~12 nods
+    b = report["nonverbal"]["B"]["face"]  # no camera given for B: reported, nothing made up
+    assert set(b["status"]) == {"camera_off"} and "smile" not in b and b["nods"] == 0
+    bad = lgd("analyze", *tracks, f"--video=Z={video}", "--affect=score", "--out", str(out))
+    assert bad.returncode == 2 and "no audio track with id 'Z'" in bad.stderr
+    off = lgd("analyze", *tracks, f"--video=A={video}", "--out", str(out))  # default: off
+    assert off.returncode == 0 and "--video ignored" in off.stderr
+    report = json.loads(out.read_text())
+    assert report["affect"] == {"policy": "off", "signals": [], "scored": False}

@@ -66,6 +66,7 @@ SAMPLES: dict[str, list[Event]] = {
     ],
     "Reaction": [
         Reaction("p1", 5.0, "interrupted", "p2", "kept_floor", {"pitch_z": 2.1}, 0.4),
+        Reaction("p2", 9.0, "challenged", "p1", "silent", {"spoken_s": 0.0}, None),
     ],
     "PortraitUpdate": [
         PortraitUpdate(
