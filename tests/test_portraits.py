@@ -98,9 +98,9 @@ def test_without_transcript_content_dimensions_are_null_with_the_reason():
                     "influence"):
             assert dims[key]["score"] is None
             assert dims[key]["evidence"][0]["detail"] == NO_TRANSCRIPT
-        for key in ("stress_resilience", "emotional_stability"):
+        for key in ("stress_resilience", "emotional_stability", "rapport"):
             assert dims[key]["score"] is None and "affect" in dims[key]["evidence"][0]["detail"]
-        for key in ("participation", "turn_taking", "support", "teamwork", "rapport"):
+        for key in ("participation", "turn_taking", "support", "teamwork"):
             assert dims[key]["score"] is not None
         assert portrait["metrics"]["questions_asked"] is None
     assert _ranks(report, "support")[role["supporter"]] == 1  # backchannels alone

@@ -1,6 +1,6 @@
 """Portraits end to end: espeak audio of the role script through a room (bleed, noise, mic
 gains) → the speech-activity pipeline → report. Without ASR in this build, the dimensions
-that speech activity supports are checked: participation, turn-taking, support/rapport
+that speech activity supports are checked: participation, turn-taking, support
 (backchannels), and the graph's responds/interrupts edges. Fairness: the same script in
 permuted voices with every mic gain changed scores each role (nearly) the same."""
 
@@ -68,7 +68,7 @@ def test_roles_from_audio(runs, name):
     for dim, who in (("participation", "quiet"), ("turn_taking", "interrupter")):
         s = {r: d[r][dim]["score"] for r in d}
         assert s[who] < min(v for r, v in s.items() if r != who), (dim, s)
-    for dim in ("support", "rapport"):  # backchannels only: no acts without ASR
+    for dim in ("support",):  # backchannels only: no acts without ASR
         assert d["supporter"][dim]["rank"] == 1, (dim, {r: d[r][dim]["score"] for r in d})
     for r in d:
         for key in KEYS:
