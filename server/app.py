@@ -23,7 +23,9 @@ from dashboard.export import portraits_csv, portraits_json, render_pdf, render_r
 from dashboard.feedback import render_feedback_html
 from dashboard.webhooks import on_session_end
 from lgd import codec
+from lgd import policy as affect_policy
 from lgd.bus import Bus, make_bus
+from lgd.policy import candidate_notice
 from lgd.settings import Settings
 from media.passthrough import check_version, use_host_addresses
 from media.room import OfferError
@@ -94,6 +96,9 @@ class Server:
         if sid is not None and claims.role != "hr" and claims.session != sid:
             raise _error(web.HTTPForbidden, "this token belongs to another session")
         return claims
+
+    def session_policy(self, rec: SessionRecord) -> str:
+        return affect_policy.resolve(self.settings.affect_analysis, rec.affect)
 
     def record(self, sid: str) -> SessionRecord:
         if sid in self.live:
@@ -173,7 +178,8 @@ class Server:
                 "language": rec.language,
                 "participants": [{"id": p, "name": n} for p, n in rec.participants],
                 "ice_servers": json.loads(self.cfg.ice_servers or "[]"),
-                "notice": consent_notice(rec.language),
+                "notice": consent_notice(rec.language, self.session_policy(rec)),
+                "affect_policy": self.session_policy(rec),
             }
         )
 
@@ -433,19 +439,23 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     return ctx
 
 
-def consent_notice(language: str) -> str:
+def consent_notice(language: str, affect: str) -> str:
+    """What the candidate reads before joining: what is received, what is stored, and what
+    is analysed under the session's affect-analysis policy (lgd/policy.py)."""
     if language.startswith("zh"):
-        return (
+        head = (
             "本次无领导小组讨论将被实时分析：服务器接收你的麦克风音频和摄像头画面，"
             "测量发言时长、轮次、打断、附和与互动关系，供评估人员参考。"
             "音视频仅用于本次评估的分析，分析结果（事件记录与报告）会被保存。"
         )
-    return (
-        "This group discussion is analysed live: the server receives your microphone audio "
-        "and camera video and measures speaking time, turns, interruptions, backchannels and "
-        "who engages with whom, for the assessors. Audio and video are used only for this "
-        "assessment's analysis; the results (event log and report) are stored."
-    )
+    else:
+        head = (
+            "This group discussion is analysed live: the server receives your microphone audio "
+            "and camera video and measures speaking time, turns, interruptions, backchannels "
+            "and who engages with whom, for the assessors. Audio and video are used only for "
+            "this assessment's analysis; the results (event log and report) are stored."
+        )
+    return head + "\n\n" + candidate_notice(affect, language)
 
 
 def _session_json(rec: SessionRecord) -> dict[str, Any]:

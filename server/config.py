@@ -28,6 +28,5 @@ class ServerConfig:
     #: live audio is analysed once every sending track has delivered it, waiting at most
     #: this long for a late one (a frozen tab, a dropped connection): its audio is then lost
     max_wait_s: float = 1.0
-    video_fps: float = 2.0  #: video frames tapped per candidate for the nonverbal stage
     remb_bps: int = 250_000  #: fixed receive bitrate announced to browsers (NOTES.md)
     auto_start: bool = True  #: a session starts when its first candidate connects

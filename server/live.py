@@ -22,6 +22,7 @@ import numpy as np
 from lgd.bus import Bus
 from lgd.events import AnalysisLag, Event
 from lgd.pipeline import Pipeline, SessionInfo
+from lgd.policy import computes_affect, resolve
 from lgd.report import ReportBuilder
 from lgd.settings import Settings
 from media.frames import FRAME_SAMPLES, SAMPLE_RATE
@@ -37,7 +38,7 @@ VIDEO_BACKLOG = 2  # per candidate; older frames are dropped (audio never is)
 
 
 def session_info(rec: SessionRecord) -> SessionInfo:
-    return SessionInfo(rec.id, rec.participants, rec.language, rec.started_at or "")
+    return SessionInfo(rec.id, rec.participants, rec.language, rec.started_at or "", rec.affect)
 
 
 class LiveSession:
@@ -48,13 +49,14 @@ class LiveSession:
         self.bus = bus
         self.topic = f"{rec.id}.events"
         self.ids = [pid for pid, _ in rec.participants]
+        self.policy = resolve(settings.affect_analysis, rec.affect)
         cfg = settings.server
         self.room = Room(
             self.ids,
             audio_sink=self._on_audio,
             video_sink=self._on_video,
-            # decode video only for a pipeline with a nonverbal stage
-            video_fps=cfg.video_fps if hasattr(Pipeline, "push_video") else 0.0,
+            # video is decoded only when the session's policy lets the face stage run
+            video_fps=settings.face.fps if computes_affect(self.policy) else 0.0,
             ice_servers=_ice(cfg.ice_servers),
             remb_bps=cfg.remb_bps,
         )
@@ -187,10 +189,15 @@ class LiveSession:
 
     def _analyse(self, ready: threading.Event) -> None:
         try:
-            pipeline = Pipeline(self.ids, self.settings)
+            def make() -> Pipeline:
+                return Pipeline(
+                    self.ids, self.settings, affect=self.rec.affect, language=self.rec.language
+                )
+
+            pipeline = make()
             # Compile/load every kernel now, not on the first live block, then start afresh.
             pipeline.push(np.zeros((len(self.ids), FRAME_SAMPLES * 50), np.float32))
-            pipeline = Pipeline(self.ids, self.settings)
+            pipeline = make()
             self.timeline = LiveTimeline(self.ids)
         finally:
             ready.set()

@@ -13,6 +13,7 @@ const S = window.lgdDashboard = {
   people: [], color: {}, clock: 0, live: false, ended: false,
   time: {}, share: {}, turns: {}, speaking: {}, speech: {},
   interruptions: [], backchannels: [], overlaps: [], events: 0, renders: 0,
+  face: {}, voice: {}, reactions: [],
   extensions: [],  // later stages register (state, event) handlers and renderers here
 };
 
@@ -64,6 +65,7 @@ function connect() {
 function reset() {
   for (const p of S.people) { S.time[p.id] = 0; S.share[p.id] = 0; S.turns[p.id] = 0; S.speech[p.id] = []; }
   S.speaking = {}; S.interruptions = []; S.backchannels = []; S.overlaps = []; S.events = 0;
+  S.face = {}; S.voice = {}; S.reactions = [];
 }
 
 function apply(ev) {
@@ -80,6 +82,10 @@ function apply(ev) {
     case "Backchannel": S.backchannels.push(ev); break;
     case "Overlap": S.overlaps.push(ev); break;
     case "AnalysisLag": S.lag = ev; break;
+    // nonverbal cues (sessions whose affect policy is observe or score)
+    case "FaceCue": S.face[ev.who] = ev; break;
+    case "ProsodyTurn": if (ev.baseline_ready) S.voice[ev.who] = ev; break;
+    case "Reaction": S.reactions.push(ev); break;
   }
   if (ev.type !== "clock" && ev.type !== "hello") S.events += 1;
   for (const ext of S.extensions) if (ext.apply) ext.apply(S, ev);
@@ -127,11 +133,30 @@ function renderCounts() {
     const cells = [p.name, (S.time[p.id] || 0).toFixed(1), S.turns[p.id] || 0,
       `${made.length} (${made.filter((i) => i.successful).length})`,
       S.interruptions.filter((i) => i.of === p.id).length,
-      S.backchannels.filter((b) => b.who === p.id).length];
+      S.backchannels.filter((b) => b.who === p.id).length, cueStrip(p.id)];
     const tr = document.createElement("tr"); tr.id = "count-" + p.id;
     for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
     body.appendChild(tr);
   }
+}
+
+function cueStrip(pid) {
+  // observable cues only (policy observe/score): face present, smile, nod, voice vs own baseline
+  const f = S.face[pid], v = S.voice[pid];
+  const parts = [];
+  if (f) {
+    if (f.status !== "ok") parts.push({ camera_off: "📷✕", no_face: "👤?", dark: "🌑", several_faces: "👥" }[f.status] || f.status);
+    else {
+      parts.push("👤");
+      if ((f.cues.smile || 0) > 0.5) parts.push("🙂");
+      if ((f.cues.nod || 0) > 0) parts.push("↕");
+    }
+  }
+  if (v) {
+    const z = ((v.z.pitch_hz || 0) + (v.z.loudness_db || 0)) / 2;
+    parts.push(`🔊${z >= 0 ? "+" : ""}${z.toFixed(1)}σ`);
+  }
+  return parts.join(" ") || "—";
 }
 
 function renderTimeline() {
@@ -154,6 +179,8 @@ function renderTimeline() {
   }
   for (const i of S.interruptions) if (i.at > t0 && row[i.by] !== undefined)
     parts.push(`<text x="${x(i.at) - 5}" y="${row[i.by] + 2}" fill="${i.successful ? "#c00" : "#888"}">${i.successful ? "▲" : "△"}</text>`);
+  for (const r of S.reactions) if (r.at > t0 && row[r.who] !== undefined)
+    parts.push(`<text x="${x(r.at) - 5}" y="${row[r.who] + 20}" fill="${r.composure === null ? "#888" : r.composure >= 0.5 ? "#2f9e58" : "#c60"}">◆</text>`);
   for (const b of S.backchannels) if (b.at > t0 && row[b.who] !== undefined)
     parts.push(`<circle cx="${x(b.at)}" cy="${row[b.who] + 11}" r="3" fill="#000"/>`);
   for (let t = Math.ceil(t0 / 10) * 10; t <= t1; t += 10)
