@@ -157,3 +157,37 @@ async def test_a_reconnecting_candidate_is_heard_again_on_the_same_timeline(tmp_
         assert report["session"]["duration_s"] > 8.0
         await pa.close()
         await pb.close()
+
+
+async def test_live_video_tap_feeds_the_face_stage_and_camera_off_breaks_nothing(tmp_path):
+    """Policy observe: one candidate sends video (aiortc's synthetic frames: no face in
+    them), one has the camera off. The face stage reports both, audio analysis goes on."""
+    from aiortc.mediastreams import VideoStreamTrack
+
+    async with running_server(tmp_path) as run:
+        s = await run.create(["a", "b"], affect="observe")
+        pc_a = RTCPeerConnection()
+        pc_a.addTransceiver(ToneTrack(300, 0.5, 1.0), direction="sendonly")
+        pc_a.addTransceiver(VideoStreamTrack(), direction="sendonly")
+        await pc_a.setLocalDescription(await pc_a.createOffer())
+        token = s["links"]["join"]["a"].split("token=")[1]
+        async with run.http.post(
+            f"{run.url}/api/sessions/{s['id']}/offer",
+            json={"type": "offer", "sdp": pc_a.localDescription.sdp, "slots": {}},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as r:
+            answer = await r.json()
+        await pc_a.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        pc_b, _ = await join(run, s, "b", ["a"], ToneTrack(500, 0.3, 0.6))  # no camera
+        await asyncio.sleep(7)
+        live = run.server.live[s["id"]]
+        assert live.stats()["audio_frames_in"]["b"] > 100
+        report = await live.end()
+        await pc_a.close()
+        await pc_b.close()
+    assert report["affect"]["policy"] == "observe"
+    face_a = report["nonverbal"]["a"]["face"]
+    assert face_a["windows"] > 0 and "ok" not in face_a["status"]  # frames seen, no face in them
+    assert report["nonverbal"]["b"]["face"]["status"].get("camera_off", 0) > 0
+    for dim in ("stress_resilience", "emotional_stability", "rapport"):
+        assert report["portraits"]["a"]["dimensions"][dim]["score"] is None  # observe: no score
