@@ -11,12 +11,14 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from lgd.events import (
+    Act,
     Backchannel,
     Event,
     Interruption,
     Overlap,
     SpeechEnded,
     Turn,
+    Utterance,
 )
 
 if TYPE_CHECKING:
@@ -52,6 +54,8 @@ class ReportBuilder:
         self.overlaps: list[Overlap] = []
         self.interruptions: list[Interruption] = []
         self.backchannels: list[Backchannel] = []
+        self.utterances: list[Utterance] = []
+        self.acts: list[Act] = []
 
     def add(self, ev: Event) -> None:
         if isinstance(ev, SpeechEnded):
@@ -64,6 +68,10 @@ class ReportBuilder:
             self.interruptions.append(ev)
         elif isinstance(ev, Backchannel):
             self.backchannels.append(ev)
+        elif isinstance(ev, Utterance):
+            self.utterances.append(ev)
+        elif isinstance(ev, Act):
+            self.acts.append(ev)
 
     def build(self, duration_s: float) -> dict[str, Any]:
         speech = {pid: sorted(v) for pid, v in self.speech.items()}
@@ -97,8 +105,20 @@ class ReportBuilder:
                 {"who": b.who, "at": b.at, "to": b.to}
                 for b in sorted(self.backchannels, key=lambda b: b.at)
             ],
-            "transcript": [],
-            "acts": [],
+            "transcript": [
+                {
+                    "who": u.who, "start": _r(u.start), "end": _r(u.end), "text": u.text,
+                    "words": [{"w": w, "start": _r(a), "end": _r(b)} for w, a, b in u.words],
+                }
+                for u in sorted(self.utterances, key=lambda u: (u.start, u.who))
+            ],
+            "acts": [
+                {
+                    "type": a.kind, "by": a.by, "to": a.to, "at": _r(a.at), "text": a.text,
+                    "cue": a.cue, "strength": a.strength,
+                }
+                for a in sorted(self.acts, key=lambda a: (a.at, a.by))
+            ],
             "graph": self._graph(turns),
             "portraits": {pid: self._pending_portrait() for pid in self.ids},
         }

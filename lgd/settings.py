@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from diarize.asr_config import AsrConfig
 from diarize.config import ActivityConfig
+from interaction.acts_config import ActConfig
 from interaction.config import TurnConfig
 
 ENV_PREFIX = "LGD_"
@@ -29,6 +31,8 @@ class Settings:
     vad_model: Path | None = None  #: a silero-vad ONNX file; default: the bundled one
     activity: ActivityConfig = field(default_factory=ActivityConfig)
     turns: TurnConfig = field(default_factory=TurnConfig)
+    asr: AsrConfig = field(default_factory=AsrConfig)  #: LGD_ASR_MODEL, LGD_ASR_ENABLED, ...
+    acts: ActConfig = field(default_factory=ActConfig)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
