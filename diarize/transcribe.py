@@ -36,9 +36,9 @@ class AudioHistory:
 
     def append(self, block: np.ndarray) -> None:
         n = block.shape[1]
-        if n >= self.cap:
+        if n > self.cap:  # only the newest `cap` samples can be held
+            self.total += n - self.cap
             block, n = block[:, -self.cap :], self.cap
-            self.total += block.shape[1] - n
         k = self.total % self.cap
         first = min(n, self.cap - k)
         self.buf[:, k : k + first] = block[:, :first]
@@ -73,6 +73,8 @@ class Transcriber:
         self.jobs: dict[int, AsrJob] = {}
         self.next_id = 0
         self.audio_s = 0.0  # audio sent to ASR, for the real-time factor
+        self.compute_s = 0.0  # worker time spent on it
+        self.errors: list[str] = []  # chunks the model failed on (kept, never silent)
 
     @property
     def now(self) -> float:
@@ -150,6 +152,10 @@ class Transcriber:
         out: list[Event] = []
         for r in results:
             job = self.jobs.pop(r.id)
+            self.compute_s += r.compute_s
+            if r.error:
+                a, b = job.span
+                self.errors.append(f"{job.who} {a:.2f}-{b:.2f} s: {r.error}")
             text = normalize_text(r.text, self.language)
             if not text:
                 continue

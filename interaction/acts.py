@@ -69,6 +69,8 @@ class ActTagger:
 
         if seq in self.lex.backchannel and u.end - u.start <= self.cfg.backchannel_max_s:
             return [act("backchannel", u.text, 1.0)]
+        if u.end - u.start < self.cfg.min_act_s:
+            return []
         acts = [act(kind, cue, strength) for kind, cue, strength in self.lex.match(seq)]
         score = self.novelty.novelty(u.text)
         if self._long_enough(seq) and score >= self.cfg.novelty_min:

@@ -21,3 +21,6 @@ class ActConfig:
     #: a short utterance made only of backchannel words ("嗯", "对", "mm-hmm") is tagged
     #: `backchannel` (refines the timing-only detector) when it is at most this long.
     backchannel_max_s: float = 1.0
+    #: utterances shorter than this carry no other act: half a second is too little for
+    #: a real move, and Whisper invents words on such clips (often a neighbour's bleed).
+    min_act_s: float = 0.5

@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,6 +60,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from media.files import AudioInputError, load_tracks, parse_track_args
 
     settings = Settings.from_env()
+    if getattr(args, "asr", None) is not None:  # --asr / --no-asr beat LGD_ASR_ENABLED
+        settings = replace(settings, asr=replace(settings.asr, enabled=args.asr))
     try:
         tracks = parse_track_args(args.track)
         loaded = load_tracks(
@@ -173,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="accept tracks recorded at different sample rates")
     a.add_argument("--pad-short", action="store_true",
                    help="pad tracks shorter than the longest with silence")
+    a.add_argument("--asr", action=argparse.BooleanOptionalAction, default=None,
+                   help="transcribe and tag discourse acts (default: LGD_ASR_ENABLED, on)")
     a.set_defaults(func=cmd_analyze)
 
     s = sub.add_parser("synth", help="generate a scripted discussion (espeak-ng) with truth")

@@ -1,9 +1,9 @@
 """A scripted discussion whose lines carry known discourse acts, in English and Mandarin.
 
 Each line: (speaker, text, acts) with acts as "kind>addressee" ("support>B") or "kind" (to
-the group). Addressees follow the tagger's contract: a named candidate, else the previous
-speaker for acts aimed at a person, else the group. Candidates: A, B, C, D (names in
-ACT_NAMES). The Mandarin text is spoken from its pinyin (made with pypinyin).
+the group). Addressees follow the tagger's contract: a candidate named in the line (for all
+its acts), else the previous speaker for acts aimed at a person, else the group.
+Candidates: A, B, C, D (names in ACT_NAMES). Mandarin is spoken from pinyin (pypinyin).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ ACT_LINES: dict[str, tuple[ActLine, ...]] = {
               "challenge>C evidence"),
         ("A", "Alice, you haven't said much, what is your view on staffing?",
               "invite>B question>B"),
-        ("B", "Ben is right, research from other banks shows six people are enough.",
-              "support>A evidence"),
+        ("B", "Exactly, Ben, research from other banks shows six people are enough.",
+              "support>A evidence>A"),
         ("C", "We are running out of time, let's make a decision now.", "time_keeping guide"),
         ("D", "Let me summarize: the metro, a car park, and six staff.", "summary"),
         ("A", "Great, I support that, it is a good plan.", "support>D"),
@@ -54,7 +54,7 @@ ACT_LINES: dict[str, tuple[ActLine, ...]] = {
         ("B", "Two minutes left. In summary, metro, car park, six staff and longer hours.",
               "time_keeping summary"),
         ("D", "Tom, we only have a minute left, do you want to say anything?",
-              "invite>C question>C time_keeping"),
+              "invite>C question>C time_keeping>C"),
         ("C", "To sum up, the metro location matters most.", "summary"),
     ),
     "zh": (
@@ -76,7 +76,7 @@ ACT_LINES: dict[str, tuple[ActLine, ...]] = {
         ("C", "我们回到人员安排，需要多少员工？", "guide question>B"),
         ("D", "问题是预算，报告显示只够六个员工。", "challenge>C evidence"),
         ("A", "李娜，你还没发言，你的意见呢？", "invite>B question>B"),
-        ("B", "张伟说得对，研究发现六个员工就够了。", "support>A evidence"),
+        ("B", "张伟说得对，研究发现六个员工就够了。", "support>A evidence>A"),
         ("C", "时间不多了，我们先做个决定吧。", "time_keeping guide"),
         ("D", "我来总结一下：地铁附近，停车场，六个员工。", "summary"),
         ("A", "我支持这个方案，这是个好计划。", "support>D"),
@@ -85,7 +85,7 @@ ACT_LINES: dict[str, tuple[ActLine, ...]] = {
         ("D", "时间快到了，我简单归纳一下：地铁，停车场和员工。", "time_keeping summary"),
         ("A", "大家对这个方案满意吗？王芳，你怎么看？", "question>D invite>D"),
         ("B", "还有两分钟，总的来说，地铁，停车场，六个员工。", "time_keeping summary"),
-        ("D", "刘洋，还有一分钟，你还有什么要说的吗？", "invite>C question>C time_keeping"),
+        ("D", "刘洋，还有一分钟，你还有什么要说的吗？", "invite>C question>C time_keeping>C"),
         ("C", "总而言之，地铁附近最重要。", "summary"),
     ),
 }

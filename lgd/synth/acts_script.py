@@ -18,8 +18,12 @@ from .truth import Floor, build_truth, speech_intervals
 from .voices import VOICES, Voice, render
 
 GAP_S = (0.6, 0.9)
-#: distinct voices: male/female alternating, spread pitches.
-_VOICE_PICK = {"A": ("m", 0), "B": ("f", 0), "C": ("m", 2), "D": ("f", 1)}
+#: distinct voices: male/female alternating, spread pitches. (English: the very low m1 and
+#: very high f3 voices were the ones base misheard most: "I agree" -> "I breathe".)
+_VOICE_PICK = {
+    "en": {"A": ("m", 0), "B": ("f", 3), "C": ("m", 2), "D": ("f", 1)},
+    "zh": {"A": ("m", 0), "B": ("f", 0), "C": ("m", 2), "D": ("f", 1)},
+}
 
 
 def speakable(text: str, language: str) -> str:
@@ -44,7 +48,7 @@ def acts_session(lang: str, seed: int = 0, room: RoomConfig = DEFAULT_ROOM) -> S
     names = ACT_NAMES[lang]
     pids = list(names)
     voices: dict[str, Voice] = {
-        p: VOICES[lang][g][k] for p, (g, k) in _VOICE_PICK.items() if p in names
+        p: VOICES[lang][g][k] for p, (g, k) in _VOICE_PICK[lang].items() if p in names
     }
     script = Script()
     acts: list[dict] = []
