@@ -9,6 +9,7 @@ import json
 import sys
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -60,6 +61,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from media.files import AudioInputError, load_tracks, parse_track_args
 
     settings = Settings.from_env()
+    if getattr(args, "asr", None) is not None:  # --asr / --no-asr beat LGD_ASR_ENABLED
+        settings = replace(settings, asr=replace(settings.asr, enabled=args.asr))
     try:
         tracks = parse_track_args(args.track)
         loaded = load_tracks(
@@ -385,6 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a candidate's camera recording (y4m/webm/mp4), same start as the audio")
     a.add_argument("--affect", choices=["off", "observe", "score"],
                    help="affect-analysis policy for this session (default LGD_AFFECT_ANALYSIS)")
+    a.add_argument("--asr", action=argparse.BooleanOptionalAction, default=None,
+                   help="transcribe and tag discourse acts (default: LGD_ASR_ENABLED, on)")
     a.set_defaults(func=cmd_analyze)
 
     s = sub.add_parser("synth", help="generate a scripted discussion (espeak-ng) with truth")

@@ -1,9 +1,11 @@
 """The analysis pipeline, shared by live rooms and `lgd analyze`.
 
-`Pipeline` chains the synchronous stages (speech activity → turn-taking), and the portrait
-model reads everything they emit; `analyze()` drives it off the event loop from any async
-source of blocks and publishes every event on the bus. Live and offline differ only in
-where the blocks come from.
+`Pipeline` chains the synchronous stages: speech activity → turn-taking; the content
+stages (ASR → discourse acts, when `asr.enabled`); the nonverbal stages (voice prosody,
+face cues → reactions, when the affect policy allows); and the portrait model, which reads
+everything they emit. `analyze()` drives it off the event loop from any async source of
+blocks and publishes every event on the bus. Live and offline differ only in where the
+blocks come from.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from lgd.settings import Settings
 if TYPE_CHECKING:
     from diarize.face import FaceAnalyzer
     from diarize.prosody import ProsodyTracker
+    from diarize.transcribe import Transcriber
+    from interaction.acts import ActTagger
     from interaction.reactions import ReactionTracker
 
 
@@ -44,13 +48,24 @@ class Pipeline:
         vad_session=None,
         affect: str | None = None,
         language: str | None = None,
+        names: list[tuple[str, str]] | None = None,
     ) -> None:
-        """affect: the session's affect-analysis policy, else the deployment's;
-        language: the session's (summaries), else the deployment's."""
-        self.settings = s = settings or Settings()
+        """settings: default `Settings.from_env()`; affect: the session's affect-analysis
+        policy, else the deployment's; language: the session's, else the deployment's;
+        names: (id, display name), so acts can tell who is addressed."""
+        self.settings = s = settings or Settings.from_env()
         self.ids = list(ids)
+        self.language = language or s.language
         self.activity = SpeechActivity(self.ids, s.activity, s.vad_model, vad_session=vad_session)
         self.turns = TurnTracker(self.ids, s.turns)
+        self.transcriber: Transcriber | None = None
+        self.acts: ActTagger | None = None
+        if s.asr.enabled:
+            from diarize.transcribe import Transcriber
+            from interaction.acts import ActTagger
+
+            self.transcriber = Transcriber(self.ids, self.language, s.asr, s.data_dir)
+            self.acts = ActTagger(names or [(p, p) for p in self.ids], self.language, s.acts)
         self.policy = policy.resolve(s.affect_analysis, affect)
         # Policy "off": the nonverbal stages are never built, so nothing of theirs can run.
         self.prosody: ProsodyTracker | None = None
@@ -64,7 +79,7 @@ class Pipeline:
         # Built on the first video frame (mediapipe loads in ~1 s).
         self.face: FaceAnalyzer | None = None
         cfg = dataclasses.replace(portrait_config(s), affect_policy=self.policy)
-        self.portraits = PortraitModel(self.ids, language or s.language, cfg)
+        self.portraits = PortraitModel(self.ids, self.language, cfg)
         self.mic_levels = MicLevels(self.ids)
         self._lock = threading.Lock()  # audio and video may arrive from different threads
         self._samples = 0
@@ -76,6 +91,8 @@ class Pipeline:
         self.mic_levels.push(block)
         voice = self.prosody.push(block, speech) if self.prosody is not None else []
         out = voice + self._chain(speech)
+        if self.transcriber is not None:
+            out += self._content(self.transcriber.push(block, speech))
         if self.face is not None:
             out += self.face.check_silence(self._samples / 16000)
         return self._portraits(out + self._react(out))
@@ -94,10 +111,10 @@ class Pipeline:
         return self._portraits(out + self._react(out))
 
     def push_events(self, events: list[Event]) -> list[Event]:
-        """Events produced outside this pipeline's audio path (the content stage's Acts:
+        """Events produced outside this pipeline (e.g. Acts from an external content stage:
         a challenge addressed to a candidate is a reaction trigger) → the reactions they
-        settle. Thread-safe; returns [] under policy off."""
-        return self._portraits(self._react(events))
+        settle. Returns [] under policy off."""
+        return self._react(events)
 
     def flush(self) -> list[Event]:
         speech = self.activity.flush()
@@ -107,7 +124,12 @@ class Pipeline:
             if self.prosody is not None
             else []
         )
-        out = voice + self._chain(speech) + self.turns.flush()
+        out = voice + self._chain(speech) + self._content(self.turns.flush())
+        if self.transcriber is not None:
+            tail = np.zeros((len(self.ids), 0), np.float32)
+            out += self._content(self.transcriber.push(tail, speech))
+            out += self._content(self.transcriber.flush())
+            self.transcriber.close()
         if self.face is not None:
             out += self.face.flush()
         out += self._react(out)
@@ -116,11 +138,26 @@ class Pipeline:
                 out += self.reactions.flush()
         return self._portraits(out) + self.portraits.flush()
 
+    def close(self) -> None:
+        """Stop the ASR worker (flush does it too); for a session abandoned midway."""
+        if self.transcriber is not None:
+            self.transcriber.close()
+
     def _chain(self, speech: Iterable[Event]) -> list[Event]:
         out: list[Event] = []
         for ev in speech:
             out.append(ev)
-            out += self.turns.push(ev)
+            out += self._content(self.turns.push(ev))
+        return out
+
+    def _content(self, events: list[Event]) -> list[Event]:
+        """events, each followed by the acts it gives rise to."""
+        if self.acts is None:
+            return events
+        out: list[Event] = []
+        for ev in events:
+            out.append(ev)
+            out += self.acts.push(ev)
         return out
 
     def _react(self, events: list[Event]) -> list[Event]:
@@ -176,7 +213,10 @@ async def analyze(
     loop = asyncio.get_running_loop()
     ids = [pid for pid, _ in info.participants]
     pipeline = await loop.run_in_executor(
-        None, lambda: Pipeline(ids, settings, affect=info.affect, language=info.language)
+        None,
+        lambda: Pipeline(
+            ids, settings, affect=info.affect, language=info.language, names=info.participants
+        ),
     )
     report = ReportBuilder(info, settings)
     topic = f"{info.id}.events"

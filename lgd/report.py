@@ -20,6 +20,7 @@ from interaction.portrait_config import portrait_config
 from interaction.portraits import PortraitModel
 from lgd import policy as affect_policy
 from lgd.events import (
+    Act,
     Backchannel,
     Event,
     FaceCue,
@@ -28,6 +29,7 @@ from lgd.events import (
     Reaction,
     SpeechEnded,
     Turn,
+    Utterance,
 )
 
 if TYPE_CHECKING:
@@ -40,8 +42,11 @@ __all__ = ["DIMENSIONS", "SCHEMA", "ReportBuilder"]
 
 def session_policy(info: SessionInfo, settings: Settings | None) -> str:
     """The affect-analysis policy of this session: its own, else the deployment's."""
-    deployment = settings.affect_analysis if settings is not None else affect_policy.DEFAULT_POLICY
-    return affect_policy.resolve(deployment, info.affect)
+    if settings is None:
+        from lgd.settings import Settings
+
+        settings = Settings.from_env()
+    return affect_policy.resolve(settings.affect_analysis, info.affect)
 
 
 def _r(t: float) -> float:
@@ -69,6 +74,8 @@ class ReportBuilder:
         self.nonverbal = NonverbalSummary(self.ids)
         self.reactions: list[Reaction] = []
         self.video = False
+        self.utterances: list[Utterance] = []
+        self.acts: list[Act] = []
 
     def add(self, ev: Event) -> None:
         self.portraits.push(ev)
@@ -86,6 +93,10 @@ class ReportBuilder:
             self.interruptions.append(ev)
         elif isinstance(ev, Backchannel):
             self.backchannels.append(ev)
+        elif isinstance(ev, Utterance):
+            self.utterances.append(ev)
+        elif isinstance(ev, Act):
+            self.acts.append(ev)
 
     def build(self, duration_s: float) -> dict[str, Any]:
         speech = {pid: sorted(v) for pid, v in self.speech.items()}
@@ -119,8 +130,20 @@ class ReportBuilder:
                 {"who": b.who, "at": b.at, "to": b.to}
                 for b in sorted(self.backchannels, key=lambda b: b.at)
             ],
-            "transcript": [],
-            "acts": [],
+            "transcript": [
+                {
+                    "who": u.who, "start": _r(u.start), "end": _r(u.end), "text": u.text,
+                    "words": [{"w": w, "start": _r(a), "end": _r(b)} for w, a, b in u.words],
+                }
+                for u in sorted(self.utterances, key=lambda u: (u.start, u.who))
+            ],
+            "acts": [
+                {
+                    "type": a.kind, "by": a.by, "to": a.to, "at": _r(a.at), "text": a.text,
+                    "cue": a.cue, "strength": a.strength,
+                }
+                for a in sorted(self.acts, key=lambda a: (a.at, a.by))
+            ],
             "graph": self.portraits.graph.to_report(),
             "portraits": (portraits := self.portraits.portraits()),
             "fairness": fairness_section(portraits, self._attributes()),

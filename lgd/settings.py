@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.config import WebhookConfig
+from diarize.asr_config import AsrConfig
 from diarize.config import ActivityConfig
 from diarize.nonverbal_config import FaceConfig, ProsodyConfig
+from interaction.acts_config import ActConfig
 from interaction.config import TurnConfig
 from interaction.portrait_config import PortraitConfig
 from interaction.reaction_config import ReactionConfig
@@ -46,6 +48,8 @@ class Settings:
 
     def __post_init__(self) -> None:
         check_policy(self.affect_analysis)
+    asr: AsrConfig = field(default_factory=AsrConfig)  #: LGD_ASR_MODEL, LGD_ASR_ENABLED, ...
+    acts: ActConfig = field(default_factory=ActConfig)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

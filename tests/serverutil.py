@@ -40,7 +40,7 @@ class Running:
 async def running_server(
     data_dir: Path, settings: Settings | None = None, **server: Any
 ) -> AsyncIterator[Running]:
-    settings = dataclasses.replace(settings or Settings(), data_dir=data_dir)
+    settings = dataclasses.replace(settings or Settings.from_env(), data_dir=data_dir)
     server.setdefault("ice_host_addresses", "127.0.0.1")
     cfg = dataclasses.replace(settings.server, **server)
     settings = dataclasses.replace(settings, server=cfg)

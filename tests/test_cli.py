@@ -32,8 +32,10 @@ REPORT_FIELDS = {
 
 
 def lgd(*args: str) -> subprocess.CompletedProcess:
+    # Speech-activity checks: ASR off (tests/test_transcribe.py covers the content stages).
     return subprocess.run(
-        [sys.executable, "-m", "lgd.cli", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "lgd.cli", *args], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "LGD_ASR_ENABLED": "0"},
     )
 
 

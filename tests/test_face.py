@@ -4,9 +4,12 @@ head motion: face found, nods counted, absent / dark / several faces / camera of
 import numpy as np
 import pytest
 
+from diarize.asr_config import AsrConfig
 from diarize.face import FaceAnalyzer
 from diarize.nonverbal_config import FaceConfig
 from lgd.synth.video import clip, face_photo, nod, shifted, still, write_y4m
+
+NO_ASR = AsrConfig(enabled=False)  # speech-only: these tests are about the nonverbal stages
 
 FPS = 4.0
 
@@ -85,6 +88,7 @@ def test_y4m_clip_decodes_to_frames_on_the_session_clock(photo, tmp_path):
     assert times[0] == pytest.approx(1.0) and len(frames) == 12
     assert np.allclose(np.diff(times), 1 / FPS, atol=0.051)
     assert frames[0][1].shape == (256, 256, 3) and frames[0][1].dtype == np.uint8
+
     def luma(x):
         return x.astype(float) @ [0.299, 0.587, 0.114]
 
@@ -100,7 +104,7 @@ def test_video_from_another_thread_while_audio_flows(photo):
     from lgd.pipeline import Pipeline
     from lgd.settings import Settings
 
-    p = Pipeline(["a", "b"], Settings(affect_analysis="observe"))
+    p = Pipeline(["a", "b"], Settings(affect_analysis="observe", asr=NO_ASR))
     rng = np.random.default_rng(0)
     frames = list(clip(photo[::2, ::2], nod(start_s=1.0), FPS, 8.0))
     audio, video, pushed = [], [], 0

@@ -11,10 +11,13 @@ import diarize.face
 import diarize.prosody
 import interaction.reactions
 from benchmarks.sessions import make
+from diarize.asr_config import AsrConfig
 from lgd import policy
 from lgd.pipeline import Pipeline, SessionInfo, analyze
 from lgd.settings import Settings
 from lgd.synth.video import face_photo
+
+NO_ASR = AsrConfig(enabled=False)  # speech-only: these tests are about the nonverbal stages
 
 
 @pytest.fixture
@@ -62,7 +65,7 @@ def _run(audio, affect, settings):
 
 
 def test_off_computes_nothing_and_nulls_the_three_dimensions(audio, counted):
-    report = _run(audio, None, Settings())  # the default policy is off
+    report = _run(audio, None, Settings.from_env())  # the default policy is off
     assert counted == {"prosody": 0, "face": 0, "reactions": 0}
     assert report["affect"] == {"policy": "off", "signals": [], "scored": False}
     assert report["nonverbal"] == {} and report["reactions"] == []
@@ -75,20 +78,21 @@ def test_off_computes_nothing_and_nulls_the_three_dimensions(audio, counted):
 
 
 def test_observe_computes_cues_but_does_not_score(audio, counted):
-    report = _run(audio, "observe", Settings())  # a session overriding the deployment
+    report = _run(audio, "observe", Settings.from_env())  # a session overriding the deployment
     assert counted["prosody"] > 0 and counted["face"] > 0 and counted["reactions"] == 1
     assert report["affect"]["policy"] == "observe" and not report["affect"]["scored"]
     assert "face_present" in report["affect"]["signals"]
     assert {"voice", "face"} <= set(report["nonverbal"]["A"])
-    assert report["nonverbal"]["A"]["face"]["status"] == {"ok": report["nonverbal"]["A"]["face"]
-                                                          ["windows"]}
+    assert report["nonverbal"]["A"]["face"]["status"] == {
+        "ok": report["nonverbal"]["A"]["face"]["windows"]
+    }
     for portrait in report["portraits"].values():
         d = portrait["dimensions"]["rapport"]
         assert d["score"] is None and "'observe'" in d["evidence"][0]["detail"]
 
 
 def test_session_off_overrides_a_scoring_deployment(counted):
-    p = Pipeline(["a", "b"], Settings(affect_analysis="score"), affect="off")
+    p = Pipeline(["a", "b"], Settings(affect_analysis="score", asr=NO_ASR), affect="off")
     assert p.push_video("a", 0.0, np.zeros((48, 64, 3), np.uint8)) == []
     p.push(np.zeros((2, 16000), np.float32))
     assert counted == {"prosody": 0, "face": 0, "reactions": 0}

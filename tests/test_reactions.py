@@ -7,6 +7,7 @@ import asyncio
 import numpy as np
 import pytest
 
+from diarize.asr_config import AsrConfig
 from diarize.nonverbal_config import ProsodyConfig
 from interaction.nonverbal_summary import NonverbalSummary
 from interaction.reactions import ReactionTracker
@@ -15,13 +16,17 @@ from lgd.pipeline import SessionInfo, analyze
 from lgd.settings import Settings
 from lgd.synth.reactions import reaction_session
 
+NO_ASR = AsrConfig(enabled=False)  # speech-only: these tests are about the nonverbal stages
+
 
 @pytest.fixture(scope="module")
 def scripted():
     session = reaction_session("zh", seed=0, baseline_s=16)
     ids = [p for p, _ in session.participants]
     x = np.stack([session.tracks[p] for p in ids]).astype(np.float32)
-    settings = Settings(affect_analysis="score", prosody=ProsodyConfig(baseline_speech_s=14))
+    settings = Settings(
+        affect_analysis="score", prosody=ProsodyConfig(baseline_speech_s=14), asr=NO_ASR
+    )
 
     async def blocks():
         for k in range(0, x.shape[1], 16000):
@@ -58,12 +63,15 @@ def test_dimension_inputs_rank_the_calm_candidate_higher(scripted):
     for dim in ("stress_resilience", "emotional_stability"):
         a, b = inputs["A"][dim]["value"], inputs["B"][dim]["value"]
         assert a is not None and b is not None and a < b, dim
-    assert inputs["A"]["stress_resilience"]["value"] < 0.5 < inputs["B"]["stress_resilience"][
-        "value"]
+    assert (
+        inputs["A"]["stress_resilience"]["value"] < 0.5 < inputs["B"]["stress_resilience"]["value"]
+    )
     assert len(inputs["A"]["stress_resilience"]["evidence"]) == 4  # one per interruption
-    assert report["affect"] == {"policy": "score", "scored": True,
-                                "signals": ["voice_pitch", "voice_loudness", "speech_rate",
-                                            "pauses"]}
+    assert report["affect"] == {
+        "policy": "score",
+        "scored": True,
+        "signals": ["voice_pitch", "voice_loudness", "speech_rate", "pauses"],
+    }
     assert report["nonverbal"]["A"]["voice"]["pieces"] > 10
     assert 70 < report["nonverbal"]["A"]["voice"]["pitch_hz"] < 150  # a male voice
     assert 130 < report["nonverbal"]["B"]["voice"]["pitch_hz"] < 300  # a female voice
@@ -76,12 +84,31 @@ def test_summary_inputs_from_the_same_events():
     events = [FloorTaken("a", 0.0, None)]
     for i in range(10):
         loud = 3.0 if i >= 6 else 0.1
-        events.append(ProsodyTurn("a", 2.0 * i, 2.0 * i + 2, {"pitch_hz": 100.0},
-                                  {"pitch_hz": loud, "loudness_db": loud}, True))
-        events.append(ProsodyTurn("b", 2.0 * i, 2.0 * i + 2, {"pitch_hz": 200.0},
-                                  {"pitch_hz": 0.1, "loudness_db": -0.1}, True))
-    events += [Act("challenge", "b", "a", 12.0, "不对", "rule", 0.9),
-               Act("challenge", "a", "b", 12.0, "不对", "rule", 0.9), SpeechHorizon(40.0)]
+        events.append(
+            ProsodyTurn(
+                "a",
+                2.0 * i,
+                2.0 * i + 2,
+                {"pitch_hz": 100.0},
+                {"pitch_hz": loud, "loudness_db": loud},
+                True,
+            )
+        )
+        events.append(
+            ProsodyTurn(
+                "b",
+                2.0 * i,
+                2.0 * i + 2,
+                {"pitch_hz": 200.0},
+                {"pitch_hz": 0.1, "loudness_db": -0.1},
+                True,
+            )
+        )
+    events += [
+        Act("challenge", "b", "a", 12.0, "不对", "rule", 0.9),
+        Act("challenge", "a", "b", 12.0, "不对", "rule", 0.9),
+        SpeechHorizon(40.0),
+    ]
     for ev in events:
         s.add(ev)
         for out in rt.push(ev):
@@ -104,13 +131,34 @@ def test_face_tension_and_listening_signals():
     for i in range(1, 30):
         t = float(i)
         tense = 0.9 if 20 < t <= 26 else 0.1
-        events.append(FaceCue("a", t, "ok", {"looking": 1.0, "smile": 0.6, "nod": 1.0,
-                                             "brow_tension": tense, "jaw_tension": tense}))
-        events.append(FaceCue("b", t, "ok", {"looking": 0.2, "smile": 0.0, "nod": 0.0,
-                                             "brow_tension": 0.1, "jaw_tension": 0.1}))
+        events.append(
+            FaceCue(
+                "a",
+                t,
+                "ok",
+                {
+                    "looking": 1.0,
+                    "smile": 0.6,
+                    "nod": 1.0,
+                    "brow_tension": tense,
+                    "jaw_tension": tense,
+                },
+            )
+        )
+        events.append(
+            FaceCue(
+                "b",
+                t,
+                "ok",
+                {"looking": 0.2, "smile": 0.0, "nod": 0.0, "brow_tension": 0.1, "jaw_tension": 0.1},
+            )
+        )
         events.append(FaceCue("c", t, "camera_off", {}))
-    events += [Backchannel("a", 5.0, "c"), Act("challenge", "c", "a", 20.0, "?", "rule", 1.0),
-               SpeechHorizon(40.0)]
+    events += [
+        Backchannel("a", 5.0, "c"),
+        Act("challenge", "c", "a", 20.0, "?", "rule", 1.0),
+        SpeechHorizon(40.0),
+    ]
     for ev in events:
         s.add(ev)
         for out in rt.push(ev):
@@ -129,11 +177,18 @@ def test_face_tension_and_listening_signals():
 def test_a_challenge_act_fed_to_the_pipeline_becomes_a_reaction():
     from lgd.pipeline import Pipeline
 
-    p = Pipeline(["a", "b"], Settings(affect_analysis="observe"))
+    p = Pipeline(["a", "b"], Settings(affect_analysis="observe", asr=NO_ASR))
     assert p.push_events([Act("challenge", "b", "a", 1.0, "我不同意", "rule", 0.9)]) == []
     (r,) = p.push_events([SpeechHorizon(20.0)])
-    assert (r.who, r.by, r.trigger, r.outcome, r.composure) == ("a", "b", "challenged",
-                                                                "silent", None)
+    assert (r.who, r.by, r.trigger, r.outcome, r.composure) == (
+        "a",
+        "b",
+        "challenged",
+        "silent",
+        None,
+    )
     off = Pipeline(["a", "b"])  # policy off: no reaction stage at all
-    assert off.push_events([Act("challenge", "b", "a", 1.0, "x", "rule", 0.9),
-                            SpeechHorizon(20.0)]) == []
+    assert (
+        off.push_events([Act("challenge", "b", "a", 1.0, "x", "rule", 0.9), SpeechHorizon(20.0)])
+        == []
+    )

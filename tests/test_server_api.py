@@ -187,7 +187,7 @@ async def test_hr_export_feedback_release_and_session_end_webhook(tmp_path):
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     settings = dataclasses.replace(
-        Settings(), webhooks=WebhookConfig(url=f"http://127.0.0.1:{port}/hook", secret="k")
+        Settings.from_env(), webhooks=WebhookConfig(url=f"http://127.0.0.1:{port}/hook", secret="k")
     )
     try:
         async with running_server(tmp_path, settings, auto_start=False) as run:
@@ -265,7 +265,7 @@ async def test_live_stream_catches_up_then_follows(tmp_path, redis_url):
     from lgd.events import Interruption
     from lgd.settings import Settings
 
-    settings = dataclasses.replace(Settings(), redis_url=redis_url)
+    settings = dataclasses.replace(Settings.from_env(), redis_url=redis_url)
     async with running_server(tmp_path, settings, auto_start=False) as run:
         s = await run.create(["p1", "p2"])
         live = run.server.live[s["id"]]

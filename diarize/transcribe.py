@@ -1,0 +1,179 @@
+"""The transcription stage: each candidate's own audio, per speech stretch, to `Utterance`s.
+
+`Transcriber.push(block, events)` keeps a bounded per-track audio history, follows the
+speech events the activity stage produced for the same block, and cuts each candidate's
+speech into ASR jobs:
+- stretches of one candidate closer than `hold_s` are sent together (more context);
+- pending speech is sent once it reaches `chunk_s`, and a stretch with no pause is cut at
+  its quietest 20 ms after `max_stretch_s`, so text shows while the candidate still talks.
+Jobs run in the ASR worker process; `push` only collects what has finished, in job order,
+so the event order is the same on every run. `flush()` sends the rest and waits for all.
+Every decision is taken on the session clock (samples pushed), never the wall clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from diarize.asr_config import AsrConfig
+from diarize.asr_model import resolve_model_dir
+from diarize.asr_worker import AsrJob, AsrResult, AsrWorker
+from lgd.events import Event, SpeechEnded, SpeechStarted, Utterance
+
+SR = 16000
+
+
+class AudioHistory:
+    """The last `seconds` of every track, in a ring buffer; read by absolute sample index."""
+
+    def __init__(self, n_tracks: int, seconds: float) -> None:
+        self.cap = int(seconds * SR)
+        self.buf = np.zeros((n_tracks, self.cap), np.float32)  # (n_tracks, cap) float32
+        self.total = 0  # samples written per track so far
+
+    def append(self, block: np.ndarray) -> None:
+        n = block.shape[1]
+        if n > self.cap:  # only the newest `cap` samples can be held
+            self.total += n - self.cap
+            block, n = block[:, -self.cap :], self.cap
+        k = self.total % self.cap
+        first = min(n, self.cap - k)
+        self.buf[:, k : k + first] = block[:, :first]
+        self.buf[:, : n - first] = block[:, first:]
+        self.total += n
+
+    def read(self, track: int, a: int, b: int) -> np.ndarray:
+        """Samples [a, b) of one track, clipped to what is still held. (n,) float32"""
+        a, b = max(a, self.total - self.cap, 0), min(b, self.total)
+        if b <= a:
+            return np.zeros(0, np.float32)
+        idx = np.arange(a, b) % self.cap
+        return self.buf[track, idx].copy()
+
+
+@dataclass
+class _Speaker:
+    pending: list[tuple[float, float]] = field(default_factory=list)  # closed stretches
+    open_since: float | None = None  # start of the stretch in progress (or of its rest)
+
+
+class Transcriber:
+    def __init__(
+        self, ids: list[str], language: str, cfg: AsrConfig | None = None, data_dir: Path = Path()
+    ) -> None:
+        self.ids, self.language = list(ids), language
+        self.cfg = cfg or AsrConfig()
+        self.track = {pid: k for k, pid in enumerate(self.ids)}
+        self.history = AudioHistory(len(self.ids), self.cfg.history_s)
+        self.speakers = {pid: _Speaker() for pid in self.ids}
+        self.worker = AsrWorker(resolve_model_dir(self.cfg.model, Path(data_dir)), self.cfg)
+        self.jobs: dict[int, AsrJob] = {}
+        self.next_id = 0
+        self.audio_s = 0.0  # audio sent to ASR, for the real-time factor
+        self.compute_s = 0.0  # worker time spent on it
+        self.errors: list[str] = []  # chunks the model failed on (kept, never silent)
+
+    @property
+    def now(self) -> float:
+        return self.history.total / SR
+
+    def push(self, block: np.ndarray, events: list[Event]) -> list[Event]:
+        """block: (n_tracks, n_samples) float32 16 kHz; events: what the activity stage
+        emitted for it. Returns the utterances finished since the last call."""
+        self.history.append(block)
+        for ev in events:
+            if isinstance(ev, SpeechStarted) and ev.who in self.speakers:
+                self.speakers[ev.who].open_since = ev.at
+            elif isinstance(ev, SpeechEnded) and ev.who in self.speakers:
+                sp = self.speakers[ev.who]
+                start = max(ev.start, sp.open_since) if sp.open_since is not None else ev.start
+                sp.open_since = None
+                if ev.end - start >= self.cfg.min_speech_s:
+                    sp.pending.append((start, ev.end))
+        for pid, sp in self.speakers.items():
+            self._schedule(pid, sp)
+        return self._collect(self.worker.poll())
+
+    def flush(self) -> list[Event]:
+        for pid, sp in self.speakers.items():
+            if sp.open_since is not None and self.now - sp.open_since >= self.cfg.min_speech_s:
+                sp.pending.append((sp.open_since, self.now))
+            sp.open_since = None
+            self._send(pid, sp)
+        return self._collect(self.worker.wait_all())
+
+    def close(self) -> None:
+        self.worker.close()
+
+    # --- cutting ----------------------------------------------------------------------
+    def _schedule(self, pid: str, sp: _Speaker) -> None:
+        c = self.cfg
+        if sp.open_since is not None and self.now - sp.open_since > c.max_stretch_s + 1.0:
+            cut = self._quietest(pid, sp.open_since + c.max_stretch_s, self.now - 0.3)
+            sp.pending.append((sp.open_since, cut))
+            sp.open_since = cut
+            self._send(pid, sp)
+            return
+        if not sp.pending:
+            return
+        length = sum(b - a for a, b in sp.pending)
+        silent = sp.open_since is None and self.now - sp.pending[-1][1] >= c.hold_s
+        if silent or length >= c.chunk_s:
+            self._send(pid, sp)
+
+    def _quietest(self, pid: str, a: float, b: float) -> float:
+        """Session time of the quietest 20 ms frame in [a, b] of pid's track."""
+        x = self.history.read(self.track[pid], int(a * SR), int(b * SR))
+        hop = SR // 50
+        n = len(x) // hop
+        if n < 2:
+            return b
+        rms = np.sqrt(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1))  # (n,) 20 ms RMS
+        return a + (int(np.argmin(rms)) + 0.5) * hop / SR
+
+    def _send(self, pid: str, sp: _Speaker) -> None:
+        if not sp.pending:
+            return
+        a, b = sp.pending[0][0], sp.pending[-1][1]
+        sp.pending = []
+        lo = max(a - self.cfg.pad_s, 0.0)
+        audio = self.history.read(self.track[pid], int(lo * SR), int((b + self.cfg.pad_s) * SR))
+        offset = max(lo, (self.history.total - self.history.cap) / SR)
+        job = AsrJob(self.next_id, pid, offset, audio, self.language, (a, b))
+        self.next_id += 1
+        self.jobs[job.id] = job
+        self.audio_s += len(audio) / SR
+        self.worker.submit(job)
+
+    def _collect(self, results: list[AsrResult]) -> list[Event]:
+        out: list[Event] = []
+        for r in results:
+            job = self.jobs.pop(r.id)
+            self.compute_s += r.compute_s
+            if r.error:
+                a, b = job.span
+                self.errors.append(f"{job.who} {a:.2f}-{b:.2f} s: {r.error}")
+            text = normalize_text(r.text, self.language)
+            if not text:
+                continue
+            a, b = job.span
+            words = tuple(
+                (w.strip(), round(job.offset + s, 2), round(job.offset + e, 2))
+                for w, s, e in r.words
+                if w.strip()
+            )
+            out.append(Utterance(job.who, round(a, 2), round(b, 2), text, words, self.language))
+        return out
+
+
+def normalize_text(text: str, language: str) -> str:
+    """Whisper's text, tidied: Simplified characters for zh, no echoed prompt."""
+    text = text.strip()
+    if language == "zh":
+        from diarize.zh_text import to_simplified
+
+        text = to_simplified(text)
+    return text

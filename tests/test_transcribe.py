@@ -1,0 +1,164 @@
+"""The content chain on real audio: espeak-ng scripted discussions -> speech activity ->
+faster-whisper (embedded base, worker process) -> act tagger, scored against the script."""
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from diarize.asr_config import AsrConfig
+from diarize.asr_model import EMBEDDED_SIZE, ModelError, embedded_model_dir, resolve_model_dir
+from diarize.transcribe import AudioHistory
+from diarize.zh_text import to_simplified
+from lgd.evaluate_content import error_rate, score_acts
+from lgd.pipeline import Pipeline, SessionInfo
+from lgd.report import ReportBuilder
+from lgd.settings import Settings
+from lgd.synth.acts_script import acts_session
+
+REQUIRED = ("support", "challenge", "question", "guide", "time_keeping", "summary", "invite",
+            "evidence")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("lgd-data")
+
+
+def analyse(session, settings: Settings, seconds: float | None = None) -> dict:
+    ids = [p for p, _ in session.participants]
+    x = np.stack([session.tracks[p] for p in ids]).astype(np.float32)  # (n, samples)
+    if seconds is not None:
+        x = x[:, : int(seconds * 16000)]
+    pipeline = Pipeline(ids, settings, language=session.language, names=session.participants)
+    report = ReportBuilder(SessionInfo("t", session.participants, session.language, ""))
+    for k in range(0, x.shape[1], 16000):
+        for ev in pipeline.push(x[:, k : k + 16000]):
+            report.add(ev)
+    for ev in pipeline.flush():
+        report.add(ev)
+    return report.build(x.shape[1] / 16000)
+
+
+@pytest.fixture(scope="module", params=["zh", "en"])
+def analysed(request, data_dir):
+    session = acts_session(request.param)
+    return session, analyse(session, Settings(data_dir=data_dir))
+
+
+def test_acts_precision_and_recall_through_the_real_chain(analysed):
+    session, report = analysed
+    lang = session.language
+    scores, _ = score_acts(report["acts"], session.truth["acts"])
+    print(f"\n[{lang}] act precision / recall through espeak -> whisper base -> tagger")
+    for kind, s in scores.items():
+        print(f"  {kind:13s} P {s.precision:.2f}  R {s.recall:.2f}  ({s.tp} tp, {s.fp} fp, "
+              f"{s.fn} fn)")
+    low = {k: (round(scores[k].precision, 2), round(scores[k].recall, 2)) for k in REQUIRED
+           if scores[k].precision < 0.8 or scores[k].recall < 0.8}
+    assert not low, low
+
+
+def test_named_support_and_invites_reach_the_named_candidate(analysed):
+    session, report = analysed
+    names = dict(session.participants)
+    _, found = score_acts(report["acts"], session.truth["acts"])
+    named = [(t, to) for t, to in found
+             if t["type"] in ("support", "invite") and t["to"] and names[t["to"]] in t["text"]]
+    assert len(named) >= 6
+    wrong = [(t["text"], t["to"], to) for t, to in named if to != t["to"]]
+    assert len(wrong) <= len(named) // 5, wrong
+
+
+def test_transcript_error_rate_is_reported_and_words_are_on_the_session_clock(analysed):
+    session, report = analysed
+    lang = session.language
+    script = session.truth["script"]
+    transcript = report["transcript"]
+    rate = error_rate([s["text"] for s in script], [u["text"] for u in transcript], lang)
+    print(f"\n[{lang}] transcript {'CER' if lang == 'zh' else 'WER'} against the script: "
+          f"{rate:.1%} ({len(transcript)} utterances for {len(script)} lines)")
+    assert {u["who"] for u in transcript} == {p for p, _ in session.participants}
+    for u in transcript:
+        assert u["text"] and u["start"] < u["end"]
+        for w in u["words"]:
+            assert u["start"] - 0.5 <= w["start"] <= w["end"] <= u["end"] + 0.5, (u, w)
+        if lang == "zh":
+            assert to_simplified(u["text"]) == u["text"]  # Simplified characters only
+    # Each scripted line is transcribed by its own speaker, at its own time.
+    for line in script:
+        mine = [u for u in transcript if u["who"] == line["who"]
+                and u["start"] < line["end"] and u["end"] > line["start"]]
+        assert mine, line
+
+
+def test_same_input_same_transcript(data_dir):
+    session = acts_session("en")
+    settings = Settings(data_dir=data_dir)
+    a, b = (analyse(session, settings, seconds=25.0) for _ in range(2))
+    assert a["transcript"] and a["transcript"] == b["transcript"] and a["acts"] == b["acts"]
+
+
+def test_embedded_model_loads_with_the_network_cut(tmp_path):
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("unshare(1) not available")
+    ok = subprocess.run([unshare, "-n", "true"], capture_output=True)
+    cmd = [unshare, "-n"] if ok.returncode == 0 else [unshare, "-rn"]
+    script = textwrap.dedent(f"""
+        import socket
+        from pathlib import Path
+        try:
+            socket.create_connection(("1.1.1.1", 443), timeout=2)
+            raise SystemExit("network is reachable: the test proves nothing")
+        except OSError:
+            pass
+        from diarize.asr_model import embedded_model_dir, load_whisper
+        from lgd.synth.voices import VOICES, render
+        model = load_whisper(embedded_model_dir(Path({str(tmp_path)!r})))
+        x = render(VOICES["en"]["m"][0], "We have ten minutes left, so let us decide.")
+        segments, _ = model.transcribe(x, language="en", beam_size=5)
+        print("TEXT:" + " ".join(s.text for s in segments))
+    """)
+    env = {**os.environ, "HF_HUB_OFFLINE": "0"}  # no offline crutch: the network is gone
+    r = subprocess.run([*cmd, sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=300, env=env, cwd=Path(__file__).parent.parent)
+    assert r.returncode == 0, r.stderr[-2000:]
+    text = r.stdout.split("TEXT:", 1)[1].lower()
+    assert "minutes" in text and "left" in text, text
+
+
+def test_embedded_model_is_joined_once_and_verified(data_dir):
+    path = embedded_model_dir(data_dir)
+    assert (path / "model.bin").stat().st_size == EMBEDDED_SIZE
+    assert resolve_model_dir(None, data_dir) == path
+    mtime = (path / "model.bin").stat().st_mtime_ns
+    assert embedded_model_dir(data_dir) == path and (path / "model.bin").stat().st_mtime_ns \
+        == mtime
+
+
+def test_a_model_dir_without_weights_is_a_clear_error(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ModelError, match="model.bin"):
+        resolve_model_dir(tmp_path, tmp_path)
+    s = Settings.from_env({"LGD_ASR_MODEL": str(tmp_path), "LGD_ASR_ENABLED": "off"})
+    assert s.asr == AsrConfig(enabled=False, model=tmp_path)
+
+
+def test_audio_history_reads_what_was_written_across_the_wrap():
+    rng = np.random.default_rng(0)
+    hist = AudioHistory(2, 1.0)  # 16000 samples per track
+    x = rng.standard_normal((2, 40000)).astype(np.float32)
+    k = 0
+    for n in (320, 7000, 16000, 333, 16347):  # uneven blocks, one as long as the buffer
+        hist.append(x[:, k : k + n])
+        k += n
+    assert hist.total == k
+    np.testing.assert_array_equal(hist.read(1, k - 16000, k), x[1, k - 16000 : k])
+    np.testing.assert_array_equal(hist.read(0, k - 500, k - 100), x[0, k - 500 : k - 100])
+    assert len(hist.read(0, 0, k)) == 16000  # older samples are gone, not made up
