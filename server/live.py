@@ -9,6 +9,7 @@ adds them to the live report and publishes them on the bus.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import queue
 import threading
@@ -189,15 +190,27 @@ class LiveSession:
 
     def _analyse(self, ready: threading.Event) -> None:
         try:
-            def make() -> Pipeline:
-                return Pipeline(
-                    self.ids, self.settings, affect=self.rec.affect, language=self.rec.language
-                )
+            self._analyse_loop(ready)
+        except Exception:  # never silent: the log says why the analysis stopped
+            logger.exception("session %s: live analysis stopped", self.rec.id)
+            ready.set()
 
-            pipeline = make()
-            # Compile/load every kernel now, not on the first live block, then start afresh.
-            pipeline.push(np.zeros((len(self.ids), FRAME_SAMPLES * 50), np.float32))
-            pipeline = make()
+    def _analyse_loop(self, ready: threading.Event) -> None:
+        try:
+            # Compile/load the speech kernels now, not on the first live block (a throwaway
+            # speech-only pipeline: no ASR worker to start twice).
+            quiet = dataclasses.replace(
+                self.settings, asr=dataclasses.replace(self.settings.asr, enabled=False)
+            )
+            warm = Pipeline(self.ids, quiet, affect="off", language=self.rec.language)
+            warm.push(np.zeros((len(self.ids), FRAME_SAMPLES * 50), np.float32))
+            pipeline = Pipeline(
+                self.ids,
+                self.settings,
+                affect=self.rec.affect,
+                language=self.rec.language,
+                names=self.rec.participants,
+            )
             self.timeline = LiveTimeline(self.ids)
         finally:
             ready.set()

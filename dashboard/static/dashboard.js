@@ -13,7 +13,7 @@ const S = window.lgdDashboard = {
   people: [], color: {}, clock: 0, live: false, ended: false,
   time: {}, share: {}, turns: {}, speaking: {}, speech: {},
   interruptions: [], backchannels: [], overlaps: [], events: 0, renders: 0,
-  face: {}, voice: {}, reactions: [],
+  face: {}, voice: {}, reactions: [], utterances: [], acts: [], transcriptDirty: false,
   extensions: [],  // later stages register (state, event) handlers and renderers here
 };
 
@@ -65,7 +65,7 @@ function connect() {
 function reset() {
   for (const p of S.people) { S.time[p.id] = 0; S.share[p.id] = 0; S.turns[p.id] = 0; S.speech[p.id] = []; }
   S.speaking = {}; S.interruptions = []; S.backchannels = []; S.overlaps = []; S.events = 0;
-  S.face = {}; S.voice = {}; S.reactions = [];
+  S.face = {}; S.voice = {}; S.reactions = []; S.utterances = []; S.acts = [];
 }
 
 function apply(ev) {
@@ -86,6 +86,9 @@ function apply(ev) {
     case "FaceCue": S.face[ev.who] = ev; break;
     case "ProsodyTurn": if (ev.baseline_ready) S.voice[ev.who] = ev; break;
     case "Reaction": S.reactions.push(ev); break;
+    // speech content (when ASR is on)
+    case "Utterance": S.utterances.push(ev); S.transcriptDirty = true; break;
+    case "Act": S.acts.push(ev); S.transcriptDirty = true; break;
   }
   if (ev.type !== "clock" && ev.type !== "hello") S.events += 1;
   for (const ext of S.extensions) if (ext.apply) ext.apply(S, ev);
@@ -101,7 +104,7 @@ function render() {
   const lost = Math.max(S.framesLost || 0, S.lag ? S.lag.frames_lost : 0);
   warn.hidden = !lost && !(S.lag && S.lag.behind_s > 2);
   warn.textContent = lost ? `⚠ ${lost} audio frames not analysed` : S.lag ? `⚠ analysis ${S.lag.behind_s.toFixed(1)} s behind` : "";
-  renderBars(); renderCounts(); renderTimeline();
+  renderBars(); renderCounts(); renderTimeline(); renderTranscript();
   for (const ext of S.extensions) if (ext.render) ext.render(S);
 }
 
@@ -186,6 +189,29 @@ function renderTimeline() {
   for (let t = Math.ceil(t0 / 10) * 10; t <= t1; t += 10)
     parts.push(`<text x="${x(t) - 12}" y="${24 + rowH * S.people.length}" fill="#888">${fmt(t)}</text>`);
   svg.innerHTML = parts.join("");
+}
+
+const ACT_LABELS = { support: "支持 support", build_on: "补充 builds on", challenge: "质疑 challenge",
+  question: "提问 question", guide: "引导 guide", time_keeping: "控时 time", summary: "总结 summary",
+  invite: "邀请 invite", evidence: "论据 evidence", new_idea: "新观点 new idea" };
+
+function renderTranscript() {
+  const box = document.getElementById("transcript");
+  const query = document.getElementById("search").value.trim().toLowerCase();
+  if (!S.transcriptDirty && box.dataset.query === query) return;
+  S.transcriptDirty = false; box.dataset.query = query;
+  const atBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 20;
+  const rows = [];
+  for (const u of [...S.utterances].sort((a, b) => a.start - b.start)) {
+    const acts = S.acts.filter((a) => a.by === u.who && Math.abs(a.at - u.start) < 0.05);
+    const hay = (u.text + " " + name(u.who) + " " + acts.map((a) => a.kind).join(" ")).toLowerCase();
+    if (query && !hay.includes(query)) continue;
+    const tags = acts.map((a) => `<span class="tag" title="${escapeHtml(a.cue)}">${escapeHtml(ACT_LABELS[a.kind] || a.kind)}${a.to ? " → " + escapeHtml(name(a.to)) : ""}</span>`).join("");
+    rows.push(`<div class="utt" style="border-color:${S.color[u.who]}"><span class="t">${fmt(u.start)}</span>` +
+      `<span class="who" style="color:${S.color[u.who]}">${escapeHtml(name(u.who))}</span>${escapeHtml(u.text)}${tags}</div>`);
+  }
+  box.innerHTML = rows.join("");
+  if (atBottom) box.scrollTop = box.scrollHeight;
 }
 
 function escapeHtml(s) { return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]); }
