@@ -27,6 +27,6 @@ class ServerConfig:
     max_body_bytes: int = 256 * 1024  #: REST bodies (offers, session creation)
     #: live audio is analysed once every sending track has delivered it, waiting at most
     #: this long for a late one (a frozen tab, a dropped connection): its audio is then lost
-    max_wait_s: float = 1.0
+    max_wait_s: float = 2.0
     remb_bps: int = 250_000  #: fixed receive bitrate announced to browsers (NOTES.md)
     auto_start: bool = True  #: a session starts when its first candidate connects

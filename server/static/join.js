@@ -119,7 +119,7 @@ async function connect() {
     } else {
       tile.audio.srcObject = ms;    // Chrome feeds WebAudio only from played remote streams
       tile.analyser = ctx.createAnalyser();
-      tile.analyser.fftSize = 1024;
+      tile.analyser.fftSize = 2048;  // ~43 ms at 48 kHz: about the 50 ms sampling step
       ctx.createMediaStreamSource(ms).connect(tile.analyser);
     }
   };
