@@ -7,7 +7,9 @@ For 4 and 6 simulated candidates (headless Chromium, audio + video), prints:
 - speech onset → dashboard event latency p50/p95 (goal p95 ≤ 300 ms): the onset is the
   scripted onset on the wall clock (each browser's fake-microphone start + lead-in +
   script time); the event time is when a dashboard WebSocket client received the
-  matching SpeechStarted.
+  matching SpeechStarted;
+- with --asr: utterance end → transcript on the dashboard p50/p95 (ASR worker running next
+  to the SFU and the browsers).
 
     .venv/bin/python benchmarks/live.py [--candidates 4 6] [--duration 40]
 """
@@ -16,11 +18,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import resource
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
@@ -28,6 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from lgd.settings import Settings  # noqa: E402
 from lgd.simulate import LEAD_IN_S, start_simulation  # noqa: E402
 from lgd.synth import RoomConfig, synthesize_session, write_session  # noqa: E402
 from tests.serverutil import running_server  # noqa: E402
@@ -51,17 +56,24 @@ async def watch_dashboard(url: str, sid: str, token: str, seen: list, stop: asyn
             if msg.type != aiohttp.WSMsgType.TEXT:
                 break
             ev = json.loads(msg.data)
-            if ev["type"] == "SpeechStarted":
-                seen.append((time.time(), ev["who"], ev["at"]))
+            if ev["type"] in ("SpeechStarted", "Utterance"):
+                seen.append((time.time(), ev["who"], ev.get("at", ev.get("end")), ev["type"]))
 
 
-async def one(n: int, duration: float, seed: int) -> dict:
+async def one(n: int, duration: float, seed: int, asr: bool) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="lgd-bench-live-"))
     session = synthesize_session(n, "en", seed, ROOM, duration)
     paths = write_session(session, tmp / "tracks")
-    async with running_server(tmp / "data") as run:
+    settings = Settings.from_env()
+    settings = dataclasses.replace(settings, asr=dataclasses.replace(settings.asr, enabled=asr))
+    async with running_server(tmp / "data", settings) as run:
         sim = await start_simulation(
-            run.http, run.url, run.server.token("hr"), paths, dict(session.participants), None,
+            run.http,
+            run.url,
+            run.server.token("hr"),
+            paths,
+            dict(session.participants),
+            None,
             "en",
         )
         seen: list = []
@@ -77,6 +89,7 @@ async def one(n: int, duration: float, seed: int) -> dict:
             info = await sim.get(run.http, "")
             stats = info["stats"]
             await sim.end(run.http)
+            started = datetime.fromisoformat(info["started_at"]).timestamp()
         finally:
             stop.set()
             await watcher
@@ -98,9 +111,15 @@ async def one(n: int, duration: float, seed: int) -> dict:
             continue
         for s, _ in spans:
             onset_wall = capture[pid] + LEAD_IN_S + s
-            got = [t for t, who, _at in seen if who == pid and 0 <= t - onset_wall < 2.0]
+            got = [
+                t
+                for t, who, _at, kind in seen
+                if kind == "SpeechStarted" and who == pid and 0 <= t - onset_wall < 2.0
+            ]
             if got:
                 lat.append(min(got) - onset_wall)
+    # turn end → transcript: when the dashboard got an Utterance, after its end
+    asr_lat = [t - (started + end) for t, _who, end, kind in seen if kind == "Utterance"]
     lost = sum(stats["analysis_frames_lost"].values())
     return {
         "candidates": n,
@@ -116,13 +135,19 @@ async def one(n: int, duration: float, seed: int) -> dict:
         "relay_video_fps_per_receiver": round(float(np.median(video_fps)), 1)
         if video_fps
         else None,
-        "onset_to_dashboard_ms_p50": round(1000 * float(np.percentile(lat, 50)))
-        if lat
-        else None,
-        "onset_to_dashboard_ms_p95": round(1000 * float(np.percentile(lat, 95)))
-        if lat
-        else None,
+        "onset_to_dashboard_ms_p50": round(1000 * float(np.percentile(lat, 50))) if lat else None,
+        "onset_to_dashboard_ms_p95": round(1000 * float(np.percentile(lat, 95))) if lat else None,
         "onsets_matched": f"{len(lat)}/{sum(len(v) for v in session.truth['speech'].values())}",
+        "loop_stall_max_s": stats["loop_stall_max_s"],
+        **(
+            {
+                "utterances": len(asr_lat),
+                "utterance_end_to_dashboard_s_p50": round(float(np.percentile(asr_lat, 50)), 2),
+                "utterance_end_to_dashboard_s_p95": round(float(np.percentile(asr_lat, 95)), 2),
+            }
+            if asr_lat
+            else {}
+        ),
     }
 
 
@@ -130,9 +155,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--candidates", type=int, nargs="+", default=[4, 6])
     ap.add_argument("--duration", type=float, default=40.0)
+    ap.add_argument("--asr", action="store_true", help="transcribe live (faster-whisper base)")
     args = ap.parse_args()
     for n in args.candidates:
-        print(json.dumps(asyncio.run(one(n, args.duration, seed=20 + n))), flush=True)
+        print(json.dumps(asyncio.run(one(n, args.duration, 20 + n, args.asr))), flush=True)
 
 
 if __name__ == "__main__":
