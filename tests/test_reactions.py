@@ -77,6 +77,18 @@ def test_dimension_inputs_rank_the_calm_candidate_higher(scripted):
     assert 130 < report["nonverbal"]["B"]["voice"]["pitch_hz"] < 300  # a female voice
 
 
+def test_the_agitated_candidate_scores_lower_on_stress_resilience(scripted):
+    """The portrait itself (policy score): A answers interruptions with raised pitch and
+    loudness, B calmly; A's stress_resilience and emotional_stability are lower."""
+    _, report = scripted
+    dims = {p: report["portraits"][p]["dimensions"] for p in ("A", "B")}
+    for dim in ("stress_resilience", "emotional_stability"):
+        a, b = dims["A"][dim]["score"], dims["B"][dim]["score"]
+        assert a is not None and b is not None and a < b, (dim, a, b)
+        assert dims["A"][dim]["rank"] > dims["B"][dim]["rank"]
+        assert dims["A"][dim]["evidence"]
+
+
 def test_summary_inputs_from_the_same_events():
     """Stress resilience and steadiness: the reaction and voice pieces of two candidates."""
     s = NonverbalSummary(["a", "b"])
