@@ -50,6 +50,10 @@ def _transcribe(model: Any, cfg: AsrConfig, job: AsrJob) -> AsrResult:
         initial_prompt=prompt or None,
         condition_on_previous_text=False,
         vad_filter=False,  # the speech-activity stage already cut the speech
+        # base loops on unclear Mandarin ("处处处处…", 30 s of it): no 3-gram twice, and no
+        # more tokens than fast speech could fill.
+        no_repeat_ngram_size=3,
+        max_new_tokens=int(20 + 12 * len(job.audio) / 16000),
     )
     text_parts: list[str] = []
     words: list[tuple[str, float, float]] = []
