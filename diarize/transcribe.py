@@ -74,7 +74,8 @@ class Transcriber:
         self.jobs: dict[int, AsrJob] = {}
         self.next_id = 0
         self.audio_s = 0.0  # audio sent to ASR, for the real-time factor
-        self.compute_s = 0.0  # worker time spent on it
+        self.compute_s = 0.0  # worker wall time spent on it
+        self.cpu_s = 0.0  # worker CPU time (all threads) spent on it
         self.errors: list[str] = []  # chunks the model failed on (kept, never silent)
 
     @property
@@ -156,6 +157,7 @@ class Transcriber:
         for r in results:
             job = self.jobs.pop(r.id)
             self.compute_s += r.compute_s
+            self.cpu_s += r.cpu_s
             if r.error:
                 a, b = job.span
                 self.errors.append(f"{job.who} {a:.2f}-{b:.2f} s: {r.error}")
