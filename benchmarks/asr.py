@@ -5,7 +5,8 @@
 A scripted turn-taking session is fed through the whole Pipeline (speech activity, turns,
 transcription in the ASR worker process, acts) in 20 ms blocks at real-time pace, from a
 thread, as a live room does. Printed per size:
-- ASR RTF: worker compute time / audio sent to ASR;
+- ASR RTF: worker wall time / audio sent to ASR; CPU RTF: worker CPU seconds (both
+  threads) per audio second, which depends less on other jobs sharing the cores;
 - latency: wall clock from the moment the block holding an utterance's last sample was
   pushed to the moment its `Utterance` came out of `push` (p50 / p95 / max);
 - act tagging: wall time per utterance of `ActTagger` (rules + novelty).
@@ -16,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import os
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +40,8 @@ def live_run(session, data_dir: Path) -> dict:
 
     ids = [p for p, _ in session.participants]
     x = np.stack([session.tracks[p] for p in ids]).astype(np.float32)  # (n, samples)
-    pipeline = Pipeline(ids, Settings(data_dir=data_dir), language=session.language,
-                        names=session.participants)
+    settings = replace(Settings.from_env(), data_dir=data_dir)  # LGD_ASR_* apply
+    pipeline = Pipeline(ids, settings, language=session.language, names=session.participants)
     pushed_t: list[float] = []  # session time at the end of each pushed block
     pushed_wall: list[float] = []  # wall clock right after it was pushed
     latencies: list[float] = []
@@ -75,6 +78,7 @@ def live_run(session, data_dir: Path) -> dict:
     assert tr is not None
     return {"latencies": latencies, "utterances": utterances, "acts": acts,
             "rtf": tr.compute_s / max(tr.audio_s, 1e-9), "audio_s": tr.audio_s,
+            "cpu_rtf": tr.cpu_s / max(tr.audio_s, 1e-9),
             "errors": tr.errors}
 
 
@@ -95,7 +99,12 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--language", default="zh", choices=["zh", "en"])
     args = ap.parse_args()
-    print(f"{'cands':>5}{'audio s':>9}{'ASR s':>7}{'ASR RTF':>9}{'utts':>6}"
+    from lgd.settings import Settings
+
+    asr = Settings.from_env().asr
+    print(f"language {args.language}, beam {asr.beam_size}, {asr.threads} ASR threads, "
+          f"load average before: {os.getloadavg()[0]:.1f} (other jobs share these 2 cores)")
+    print(f"{'cands':>5}{'audio s':>9}{'ASR s':>7}{'ASR RTF':>9}{'CPU RTF':>9}{'utts':>6}"
           f"{'lat p50':>9}{'lat p95':>9}{'lat max':>9}{'tag ms/utt':>12}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in (4, 6):
@@ -104,6 +113,7 @@ def main() -> None:
             lat = np.array(r["latencies"]) if r["latencies"] else np.array([np.nan])
             tag = tagging_cost(s, r["utterances"]) * 1000
             print(f"{n:>5}{s.duration_s:>9.0f}{r['audio_s']:>7.0f}{r['rtf']:>9.2f}"
+                  f"{r['cpu_rtf']:>9.2f}"
                   f"{len(r['utterances']):>6}{np.percentile(lat, 50):>9.2f}"
                   f"{np.percentile(lat, 95):>9.2f}{lat.max():>9.2f}{tag:>12.2f}")
             for e in r["errors"]:

@@ -13,6 +13,7 @@ Every decision is taken on the session clock (samples pushed), never the wall cl
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,7 +74,8 @@ class Transcriber:
         self.jobs: dict[int, AsrJob] = {}
         self.next_id = 0
         self.audio_s = 0.0  # audio sent to ASR, for the real-time factor
-        self.compute_s = 0.0  # worker time spent on it
+        self.compute_s = 0.0  # worker wall time spent on it
+        self.cpu_s = 0.0  # worker CPU time (all threads) spent on it
         self.errors: list[str] = []  # chunks the model failed on (kept, never silent)
 
     @property
@@ -120,6 +122,8 @@ class Transcriber:
         if not sp.pending:
             return
         length = sum(b - a for a, b in sp.pending)
+        if sp.open_since is not None:  # the speaker resumed: the closed part goes at chunk_s
+            length += self.now - sp.open_since
         silent = sp.open_since is None and self.now - sp.pending[-1][1] >= c.hold_s
         if silent or length >= c.chunk_s:
             self._send(pid, sp)
@@ -153,10 +157,12 @@ class Transcriber:
         for r in results:
             job = self.jobs.pop(r.id)
             self.compute_s += r.compute_s
+            self.cpu_s += r.cpu_s
             if r.error:
                 a, b = job.span
                 self.errors.append(f"{job.who} {a:.2f}-{b:.2f} s: {r.error}")
-            text = normalize_text(r.text, self.language)
+            prompt = self.cfg.prompt_zh if self.language == "zh" else self.cfg.prompt_en
+            text = normalize_text(r.text, self.language, prompt)
             if not text:
                 continue
             a, b = job.span
@@ -169,11 +175,21 @@ class Transcriber:
         return out
 
 
-def normalize_text(text: str, language: str) -> str:
-    """Whisper's text, tidied: Simplified characters for zh, no echoed prompt."""
+_LOOP = re.compile(r"(.{1,6}?)(?:[ ,，]*\1){4,}")
+
+
+def normalize_text(text: str, language: str, prompt: str = "") -> str:
+    """Whisper's text, tidied: Simplified characters for zh, the initial prompt removed where
+    the model echoed it (base does on unclear audio), runaway repetition ("处处处处…")
+    collapsed to one copy."""
     text = text.strip()
     if language == "zh":
         from diarize.zh_text import to_simplified
 
         text = to_simplified(text)
-    return text
+    core = prompt.strip().rstrip("。.")
+    # the whole prompt, then any tail of it of 4+ characters (a partial echo)
+    for k in range(len(core) - 4 + 1 if core else 0):
+        text = text.replace(core[k:] + "。", "").replace(core[k:], "")
+    text = _LOOP.sub(r"\1", text)
+    return text.strip(" ,，。")

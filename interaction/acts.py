@@ -71,7 +71,12 @@ class ActTagger:
             return [act("backchannel", u.text, 1.0)]
         if u.end - u.start < self.cfg.min_act_s:
             return []
-        acts = [act(kind, cue, strength) for kind, cue, strength in self.lex.match(seq)]
+        hits = self.lex.match(seq)
+        kinds = {k for k, _, _ in hits}
+        if named is not None and "question" in kinds and "invite" not in kinds:
+            # a question put to a candidate by name hands them the floor
+            hits.append(("invite", "named question", 0.8))
+        acts = [act(kind, cue, strength) for kind, cue, strength in hits]
         score = self.novelty.novelty(u.text)
         if self._long_enough(seq) and score >= self.cfg.novelty_min:
             acts.append(act("new_idea", f"novelty {score:.2f}", score))
@@ -90,7 +95,10 @@ class ActTagger:
         for pid, alias in self.names:
             if pid == speaker:
                 continue
-            i = find(sounds, pinyin(alias) if self.lex.language == "zh" else alias)
+            if self.lex.language == "zh":
+                i = find(sounds, pinyin(alias))
+            else:
+                i = find_name(seq, alias)
             if i >= 0 and (best is None or i < best[0]):
                 best = (i, pid)
         return best[1] if best else None
@@ -109,6 +117,27 @@ class ActTagger:
             if self.floor_who[j] != speaker:
                 return self.floor_who[j]
         return None
+
+
+def find_name(seq: Tokens, alias: Tokens) -> int:
+    """Like `find`, but a word of 4+ letters may differ by one edit (ASR spells names
+    its own way: Sara/Sarah, Chloe/Cloe)."""
+    n = len(alias)
+    for i in range(len(seq) - n + 1):
+        if all(_close(a, t) for a, t in zip(alias, seq[i : i + n], strict=True)):
+            return i
+    return -1
+
+
+def _close(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 4 or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:k] + long_[k + 1 :] == short for k in range(len(long_)))
 
 
 def _aliases(name: str, language: str) -> list[str]:
