@@ -177,8 +177,20 @@ def launch_chromium(url: str, profile: Path, wav: Path, video: Path | None) -> s
     if video is not None:
         flags.append(f"--use-file-for-fake-video-capture={video}")
     return subprocess.Popen(
-        [chromium_path(), *flags, url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [chromium_path(), *flags, url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,
     )
+
+
+def die_with_parent() -> None:
+    """In the child before exec: a browser must not outlive a killed simulation (Linux)."""
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 async def run(

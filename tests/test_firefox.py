@@ -19,7 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lgd.simulate import LEAD_IN_S, auto_join_options, launch_chromium, write_fake_wav
+from lgd.simulate import (
+    LEAD_IN_S,
+    auto_join_options,
+    launch_chromium,
+    write_fake_wav,
+)
 from lgd.synth import RoomConfig, synthesize_session
 from tests.serverutil import running_server
 
@@ -62,6 +67,7 @@ def launch_firefox(url: str, profile: Path) -> subprocess.Popen:
         [FIREFOX, "--headless", "--no-remote", "--profile", str(profile), url],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,
     )
 
 
