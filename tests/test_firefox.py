@@ -22,6 +22,7 @@ import pytest
 from lgd.simulate import (
     LEAD_IN_S,
     auto_join_options,
+    die_with_parent,
     launch_chromium,
     write_fake_wav,
 )
