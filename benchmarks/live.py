@@ -91,9 +91,9 @@ async def one(n: int, duration: float, seed: int, asr: bool) -> dict:
             await sim.end(run.http)
             started = datetime.fromisoformat(info["started_at"]).timestamp()
         finally:
-            stop.set()
-            await watcher
             sim.close()
+            stop.set()
+            await asyncio.gather(watcher, return_exceptions=True)
     clients = stats["clients"]
     capture = {p: c["capture_started_ms"] / 1000 for p, c in clients.items()}
     # relay rate per receiver: what each browser decoded, over the session
@@ -118,6 +118,9 @@ async def one(n: int, duration: float, seed: int, asr: bool) -> dict:
             ]
             if got:
                 lat.append(min(got) - onset_wall)
+    # the server's share: from where the analysis placed the onset on the session clock
+    # to the dashboard (analysis decision delay + queues + WebSocket)
+    server_lat = [t - (started + at) for t, _who, at, kind in seen if kind == "SpeechStarted"]
     # turn end → transcript: when the dashboard got an Utterance, after its end
     asr_lat = [t - (started + end) for t, _who, end, kind in seen if kind == "Utterance"]
     lost = sum(stats["analysis_frames_lost"].values())
@@ -138,7 +141,13 @@ async def one(n: int, duration: float, seed: int, asr: bool) -> dict:
         "onset_to_dashboard_ms_p50": round(1000 * float(np.percentile(lat, 50))) if lat else None,
         "onset_to_dashboard_ms_p95": round(1000 * float(np.percentile(lat, 95))) if lat else None,
         "onsets_matched": f"{len(lat)}/{sum(len(v) for v in session.truth['speech'].values())}",
+        "detected_onset_to_dashboard_ms_p50_p95": [
+            round(1000 * float(v)) for v in np.percentile(server_lat, [50, 95])
+        ]
+        if server_lat
+        else None,
         "loop_stall_max_s": stats["loop_stall_max_s"],
+        "audio_arrival_to_analysis_ms": stats["analysis_delay_ms"],
         **(
             {
                 "utterances": len(asr_lat),

@@ -76,6 +76,7 @@ class LiveSession:
         self._ended = asyncio.Event()
         self.timeline: LiveTimeline | None = None
         self.loop_stall_max_s = 0.0
+        self.delays: deque[float] = deque(maxlen=3000)  #: recent analysis delays (s)
         self._loop_watch: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -167,6 +168,7 @@ class LiveSession:
             "resyncs": dict(tl.resyncs) if tl else {},
             "video_frames_dropped": self._video_dropped,
             "loop_stall_max_s": round(self.loop_stall_max_s, 3),
+            "analysis_delay_ms": _percentiles(self.delays),
             "room": self.room.stats(),
             "clients": self.client_stats,
         }
@@ -233,6 +235,8 @@ class LiveSession:
             if until - tl.read_head >= FRAME_SAMPLES:
                 block = tl.read(until)  # (n_tracks, k*320) float32 16 kHz
                 events += pipeline.push(block)
+                # how far behind the session clock analysed audio is (transport + wait)
+                self.delays.append(now - tl.read_head / SAMPLE_RATE)
             events += self._video_step(pipeline)
             lost = sum(tl.frames_lost.values())
             behind = now - tl.read_head / SAMPLE_RATE
@@ -283,6 +287,14 @@ class LiveSession:
             for ev in events:
                 self.report.add(ev)
                 await self.bus.publish(self.topic, ev)
+
+
+def _percentiles(values: deque[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    a = np.asarray(values) * 1000
+    p50, p95 = np.percentile(a, [50, 95])
+    return {"p50": round(float(p50), 1), "p95": round(float(p95), 1)}
 
 
 def _ice(raw: str) -> list[dict]:

@@ -51,8 +51,8 @@ function audioConstraints(deviceId) {
 async function openDevices() {
   if (stream) stream.getTracks().forEach((t) => t.stop());
   const mic = $("mic").value, cam = $("cam").value;
-  // simulate asks for small video: many browsers share one machine there
-  const size = q.get("video") === "low" ? { width: 320, height: 240, frameRate: 15 } : { width: 640, height: 480 };
+  // simulate asks for small video: all its browsers share one machine
+  const size = q.get("video") === "low" ? { width: 160, height: 120, frameRate: 10 } : { width: 640, height: 480 };
   const video = cam ? { ...size, deviceId: { exact: cam } } : size;
   try {
     stream = await navigator.mediaDevices.getUserMedia({ audio: audioConstraints(mic), video });
