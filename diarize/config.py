@@ -25,12 +25,13 @@ class ActivityConfig:
     #: runs of own-speech frames shorter than this are ignored: single-frame blips from
     #: noise or a neighbour's reverb tail would otherwise be bridged onto real onsets.
     min_run_s: float = 0.03
-    #: speech stretches shorter than this are dropped (clicks, breaths).
-    min_speech_s: float = 0.08
+    #: speech stretches shorter than this are dropped (clicks, breaths). Also the
+    #: confirmation delay of a live onset: 50 ms scores as 80 ms did on the benchmarks.
+    min_speech_s: float = 0.05
     #: decision delay: lets a mic be compared with others whose copy of a voice arrives
-    #: later (room bleed 5-15 ms, relayed echo up to lookahead + max_lag). 60 ms scores the
-    #: same as 100 ms on the hard benchmark sessions and cuts live onset latency by ~50 ms.
-    lookahead_s: float = 0.06
+    #: later (room bleed 5-15 ms, relayed echo up to lookahead + max_lag). 40 ms scores the
+    #: same as 100 ms on the hard benchmark sessions and cuts live onset latency by ~60 ms.
+    lookahead_s: float = 0.04
     #: longest bleed/echo lag searched between two mics (speaker echo: 150-400 ms).
     max_lag_s: float = 0.5
     #: couplings, lags and noise floors are re-estimated this often, from this much history.
