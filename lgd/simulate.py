@@ -77,8 +77,12 @@ class Simulation:
         await asyncio.sleep(max(0.0, self.start_at + self.duration_s - TAIL_S + 0.6 - time.time()))
 
     async def end(self, http: aiohttp.ClientSession) -> dict[str, Any]:
+        """End the session; the answer waits for every stage to finish (ASR may be minutes
+        behind on a small machine that also runs all the browsers)."""
         async with http.post(
-            f"{self.server}/api/sessions/{self.sid}/end", headers=self.assessor
+            f"{self.server}/api/sessions/{self.sid}/end",
+            headers=self.assessor,
+            timeout=aiohttp.ClientTimeout(total=None, sock_read=3600),
         ) as r:
             r.raise_for_status()
             return await r.json()
@@ -209,6 +213,8 @@ async def run(
             if on_ready is not None:
                 on_ready(sim)
             await sim.wait_played()
+            print("the recordings have played; ending the session (the analysis finishes "
+                  "its backlog first)", flush=True)
             report = await sim.end(http)
         finally:
             sim.close()
