@@ -17,6 +17,9 @@ class AsrConfig:
     compute_type: str = "int8"
     #: CPU threads of the ASR worker process (this machine has 2 cores).
     threads: int = 2
+    #: scheduling niceness of the worker (0-19): under CPU pressure the live audio path and
+    #: the relay keep real time and the transcript falls behind instead.
+    nice: int = 10
     #: beam 5 (faster-whisper's default; greedy misheard "I agree" as "I breathe" on espeak
     #: speech); no temperature fallback (it once cost
     #: RTF 0.8 and dropped 30 s), so the cost of a chunk is bounded.

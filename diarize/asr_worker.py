@@ -7,6 +7,7 @@ would only contend). Jobs go in over a queue and results come back in submission
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 import time
 from dataclasses import asdict, dataclass
@@ -74,6 +75,9 @@ def serve(model_dir: str, cfg_fields: dict, jobs: mp.Queue, results: mp.Queue) -
     from diarize.asr_model import load_whisper
 
     cfg = AsrConfig(**cfg_fields)
+    # Transcripts may lag; live audio analysis and the media relay may not: the worker
+    # yields the CPU to them.
+    os.nice(cfg.nice)
     model = load_whisper(Path(model_dir), cfg.threads, cfg.compute_type)
     results.put("ready")
     while (job := jobs.get()) is not None:
