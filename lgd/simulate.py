@@ -139,6 +139,7 @@ async def start_simulation(
     videos: dict[str, Path] | None = None,
     language: str = "zh",
     launch_s: float | None = None,
+    camera: bool = True,
 ) -> Simulation:
     """Create a session on `server` and launch one headless Chromium per track."""
     loaded = load_tracks(tracks, pad_short=True)
@@ -155,21 +156,21 @@ async def start_simulation(
         session = await r.json()
     workdir = Path(tempfile.mkdtemp(prefix="lgd-simulate-"))
     # Browsers start in turn; give them time to be ready before the common start.
-    start_at = time.time() + (launch_s if launch_s is not None else 3.0 + 1.0 * len(loaded.ids))
+    start_at = time.time() + (launch_s if launch_s is not None else 4.0 + 1.5 * len(loaded.ids))
     sim = Simulation(server, session, start_at, loaded.duration_s + LEAD_IN_S + TAIL_S, workdir)
     for i, pid in enumerate(loaded.ids):
         wav = workdir / f"{pid}.wav"
         write_fake_wav(loaded.samples[i], wav)
-        url = f"{session['links']['join'][pid]}&{auto_join_options(start_at)}"
+        url = f"{session['links']['join'][pid]}&{auto_join_options(start_at, camera)}"
         video = videos.get(pid) if videos else None
         sim.browsers.append(launch_chromium(url, workdir / f"profile-{pid}", wav, video))
     return sim
 
 
-def auto_join_options(start_at: float) -> str:
+def auto_join_options(start_at: float, video: bool = True) -> str:
     """Join-link options of a simulated candidate: no consent click, raw levels, small
-    video, devices opened at `start_at` (epoch s)."""
-    return f"auto=1&raw=1&video=low&startAt={int(start_at * 1000)}"
+    video (or camera off), devices opened at `start_at` (epoch s)."""
+    return f"auto=1&raw=1&video={'low' if video else 'none'}&startAt={int(start_at * 1000)}"
 
 
 def launch_chromium(url: str, profile: Path, wav: Path, video: Path | None) -> subprocess.Popen:

@@ -30,7 +30,7 @@ from lgd.settings import Settings
 from media.passthrough import check_version, use_host_addresses
 from media.room import OfferError
 from server import tokens
-from server.live import LiveSession
+from server.live import LiveSession, warm_up
 from server.openapi import OPENAPI
 from server.store import EventLog, SessionRecord, SessionStore, valid_id
 
@@ -150,6 +150,11 @@ class Server:
         )
         self.store.save(rec)
         self.live[rec.id] = LiveSession(rec, self.settings, self.store, self.bus)
+        self._own(
+            asyncio.get_running_loop().run_in_executor(
+                None, warm_up, [p for p, _ in participants], self.settings
+            )
+        )
         out = _session_json(rec)
         out["links"] = self.links(request, rec)
         out["assessor_token"] = self.token("assessor", rec.id)
@@ -236,11 +241,13 @@ class Server:
         """Session-end webhooks, retried in the background (owned, awaited on shutdown)."""
         targets = self.settings.webhooks.targets()
         if targets:
-            task = asyncio.ensure_future(
-                on_session_end(report, targets, Path(self.settings.data_dir))
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._own(on_session_end(report, targets, Path(self.settings.data_dir)))
+
+    def _own(self, work: Any) -> None:
+        """Background work the server waits for on shutdown."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def report(self, request: web.Request) -> web.Response:
         self.auth(request, "assessor", "hr")

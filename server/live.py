@@ -38,6 +38,14 @@ CLIENT_ENVELOPE_MAX = 20 * 60 * 20  # 20 minutes of 50 ms level points per sourc
 VIDEO_BACKLOG = 2  # per candidate; older frames are dropped (audio never is)
 
 
+def warm_up(ids: list[str], settings: Settings) -> None:
+    """Load the VAD and compile the numba kernels (cached on disk) before anyone joins: on a
+    fresh install that takes seconds of CPU the first browsers need to start up."""
+    quiet = dataclasses.replace(settings, asr=dataclasses.replace(settings.asr, enabled=False))
+    warm = Pipeline(ids, quiet, affect="off")
+    warm.push(np.zeros((len(ids), FRAME_SAMPLES * 50), np.float32))
+
+
 def session_info(rec: SessionRecord) -> SessionInfo:
     return SessionInfo(rec.id, rec.participants, rec.language, rec.started_at or "", rec.affect)
 
@@ -199,13 +207,7 @@ class LiveSession:
 
     def _analyse_loop(self, ready: threading.Event) -> None:
         try:
-            # Compile/load the speech kernels now, not on the first live block (a throwaway
-            # speech-only pipeline: no ASR worker to start twice).
-            quiet = dataclasses.replace(
-                self.settings, asr=dataclasses.replace(self.settings.asr, enabled=False)
-            )
-            warm = Pipeline(self.ids, quiet, affect="off", language=self.rec.language)
-            warm.push(np.zeros((len(self.ids), FRAME_SAMPLES * 50), np.float32))
+            warm_up(self.ids, self.settings)  # quick when the server did it at creation
             pipeline = Pipeline(
                 self.ids,
                 self.settings,

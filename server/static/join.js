@@ -55,6 +55,7 @@ async function openDevices() {
   const size = q.get("video") === "low" ? { width: 160, height: 120, frameRate: 10 } : { width: 640, height: 480 };
   const video = cam ? { ...size, deviceId: { exact: cam } } : size;
   try {
+    if (q.get("video") === "none") throw new Error("camera off");  // simulate --no-video
     stream = await navigator.mediaDevices.getUserMedia({ audio: audioConstraints(mic), video });
   } catch (e) { // camera refused or absent: audio only, the room works without video
     stream = await navigator.mediaDevices.getUserMedia({ audio: audioConstraints(mic) });
