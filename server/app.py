@@ -32,7 +32,7 @@ from media.room import OfferError
 from server import tokens
 from server.live import LiveSession, warm_up
 from server.openapi import OPENAPI
-from server.store import EventLog, SessionRecord, SessionStore, valid_id
+from server.store import SessionRecord, SessionStore, valid_id
 
 logger = logging.getLogger(__name__)
 
@@ -346,7 +346,9 @@ class Server:
             return not speech_only or d["type"] in ("SpeechStarted", "SpeechEnded")
 
         if live is None:  # ended (or from before a restart): replay the log
-            for ev in EventLog.read(self.store.dir(sid) / "events.msgpack"):
+            loop = asyncio.get_running_loop()
+            logged = await loop.run_in_executor(None, self.store.events, sid)  # file I/O
+            for ev in logged:
                 if visible(d := codec.to_dict(ev)):
                     await ws.send_json(d)
             await ws.send_json({"type": "ended", "report": bool(self.store.report(sid))})

@@ -55,3 +55,25 @@ async def running_server(
             yield Running(f"http://127.0.0.1:{port}", app, http)
         finally:
             await runner.cleanup()
+
+
+async def webhook_receiver(fail_first: int = 0):
+    """A webhook endpoint on 127.0.0.1 that answers 503 to its first `fail_first` POSTs;
+    returns (runner, url, received [{body, headers}])."""
+    got: list[dict] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        body = await request.read()
+        got.append({"body": body, "headers": dict(request.headers)})
+        if len(got) <= fail_first:
+            return web.Response(status=503)
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}/hook", got

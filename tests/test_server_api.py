@@ -12,7 +12,7 @@ import pytest
 from lgd.events import SpeechEnded, SpeechStarted
 from server import tokens
 from server.store import EventLog
-from tests.serverutil import running_server
+from tests.serverutil import running_server, webhook_receiver
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -165,30 +165,14 @@ async def test_hr_export_feedback_release_and_session_end_webhook(tmp_path):
     import dataclasses
     import io
 
-    from aiohttp import web
-
     from dashboard.config import WebhookConfig
     from dashboard.export import parse_portraits_csv
     from dashboard.webhooks import verify_signature
     from lgd.events import Interruption, Turn
     from lgd.settings import Settings
 
-    got: list[tuple[bytes, str | None]] = []
-
-    async def receive(request: web.Request) -> web.Response:
-        got.append((await request.read(), request.headers.get("X-LGD-Signature")))
-        return web.Response(text="ok")
-
-    hook = web.Application()
-    hook.router.add_post("/hook", receive)
-    runner = web.AppRunner(hook)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    settings = dataclasses.replace(
-        Settings.from_env(), webhooks=WebhookConfig(url=f"http://127.0.0.1:{port}/hook", secret="k")
-    )
+    runner, url, got = await webhook_receiver()
+    settings = dataclasses.replace(Settings.from_env(), webhooks=WebhookConfig(url=url, secret="k"))
     try:
         async with running_server(tmp_path, settings, auto_start=False) as run:
             s = await run.create(["p1", "p2", "p3"])
@@ -250,7 +234,7 @@ async def test_hr_export_feedback_release_and_session_end_webhook(tmp_path):
                 await asyncio.sleep(0.1)
     finally:
         await runner.cleanup()
-    body, signature = got[0]
+    body, signature = got[0]["body"], got[0]["headers"].get("X-LGD-Signature")
     assert verify_signature(body, "k", signature)
     assert json.loads(body)["session"]["id"] == sid
     assert (tmp_path / "webhooks.jsonl").exists()
@@ -305,3 +289,10 @@ async def test_live_stream_catches_up_then_follows(tmp_path, redis_url):
             await run.http.ws_connect(f"{base}?token=forged.token")
         assert refused.value.status == 401
         await live.end()
+        del run.server.live[s["id"]]
+        # after the end the stream replays the session's log, then says so
+        async with run.http.ws_connect(f"{base}?token={s['assessor_token']}") as after:
+            kinds = []
+            while not kinds or kinds[-1] != "ended":
+                kinds.append((await asyncio.wait_for(after.receive_json(), 5))["type"])
+        assert kinds[0] == "hello" and "Interruption" in kinds and "SpeechEnded" in kinds

@@ -5,11 +5,11 @@ target gets a markdown message; every attempt is in the delivery log."""
 import json
 
 import pytest
-from aiohttp import web
 
 from dashboard.webhooks import WebhookTarget, deliver, verify_signature
 from lgd.synth.roles import role_session
 from lgd.synth.truth_events import truth_report
+from tests.serverutil import webhook_receiver
 
 SECRET = "s3cret"
 
@@ -19,28 +19,8 @@ def report():
     return truth_report(role_session("en"))
 
 
-async def _receiver(fail_first: int):
-    got: list[dict] = []
-
-    async def hook(request: web.Request) -> web.Response:
-        body = await request.read()
-        got.append({"body": body, "headers": dict(request.headers)})
-        if len(got) <= fail_first:
-            return web.Response(status=503)
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}/hook", got
-
-
 async def test_signed_payload_arrives(report, tmp_path):
-    runner, url, got = await _receiver(0)
+    runner, url, got = await webhook_receiver(0)
     try:
         d = await deliver(WebhookTarget(url, SECRET), report, tmp_path / "webhooks.jsonl")
     finally:
@@ -51,12 +31,14 @@ async def test_signed_payload_arrives(report, tmp_path):
     assert not verify_signature(body + b" ", SECRET, headers["X-LGD-Signature"])
     payload = json.loads(body)
     assert payload["event"] == "session.ended"
-    assert payload["portraits"]["A"]["scores"]["leadership"] == (
-        report["portraits"]["A"]["dimensions"]["leadership"]["score"])
+    assert (
+        payload["portraits"]["A"]["scores"]["leadership"]
+        == (report["portraits"]["A"]["dimensions"]["leadership"]["score"])
+    )
 
 
 async def test_receiver_failing_twice_gets_it_on_retry(report, tmp_path):
-    runner, url, got = await _receiver(2)
+    runner, url, got = await webhook_receiver(2)
     log = tmp_path / "webhooks.jsonl"
     try:
         d = await deliver(WebhookTarget(url, SECRET, base_delay_s=0.05), report, log)
@@ -67,11 +49,14 @@ async def test_receiver_failing_twice_gets_it_on_retry(report, tmp_path):
     assert verify_signature(got[2]["body"], SECRET, got[2]["headers"]["X-LGD-Signature"])
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(e["attempt"], e["ok"], e["status"]) for e in entries] == [
-        (1, False, 503), (2, False, 503), (3, True, 200)]
+        (1, False, 503),
+        (2, False, 503),
+        (3, True, 200),
+    ]
 
 
 async def test_unreachable_target_gives_up_and_logs(report, tmp_path):
-    runner, url, _ = await _receiver(0)
+    runner, url, _ = await webhook_receiver(0)
     await runner.cleanup()  # nothing listens there any more
     log = tmp_path / "webhooks.jsonl"
     d = await deliver(WebhookTarget(url, attempts=2, base_delay_s=0.01), report, log)
@@ -80,7 +65,7 @@ async def test_unreachable_target_gives_up_and_logs(report, tmp_path):
 
 
 async def test_wecom_markdown(report, tmp_path):
-    runner, url, got = await _receiver(0)
+    runner, url, got = await webhook_receiver(0)
     try:
         d = await deliver(WebhookTarget(url, kind="wecom"), report, tmp_path / "w.jsonl")
     finally:
@@ -98,10 +83,16 @@ async def test_targets_from_settings_and_session_end(report, tmp_path):
     from dashboard.webhooks import on_session_end
     from lgd.settings import Settings
 
-    runner, url, got = await _receiver(0)
+    runner, url, got = await webhook_receiver(0)
     try:
-        s = Settings.from_env({"LGD_WEBHOOKS_URL": url, "LGD_WEBHOOKS_SECRET": SECRET,
-                               "LGD_WEBHOOKS_WECOM_URL": url, "LGD_DATA_DIR": str(tmp_path)})
+        s = Settings.from_env(
+            {
+                "LGD_WEBHOOKS_URL": url,
+                "LGD_WEBHOOKS_SECRET": SECRET,
+                "LGD_WEBHOOKS_WECOM_URL": url,
+                "LGD_DATA_DIR": str(tmp_path),
+            }
+        )
         done = await on_session_end(report, s.webhooks.targets(), s.data_dir)
     finally:
         await runner.cleanup()
