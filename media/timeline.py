@@ -79,7 +79,20 @@ class LiveTimeline:
         src.last_at = at_s
         target = src.anchor + (timestamp - src.ts0) // DECIMATION
         src.lags.append(int(at_s * SAMPLE_RATE) - target)
-        if len(src.lags) == RESYNC_PACKETS and min(src.lags) > RESYNC_S * SAMPLE_RATE:
+        # a delay every source shares is on the receiving side (a busy event loop), not a
+        # stalled sender: only this source's lag beyond the others' counts
+        common = min(
+            (  # the latest lag of every other source still sending
+                o.lags[-1]
+                for o in self._sources.values()
+                if o is not src and o.lags and at_s - o.last_at < 1.0
+            ),
+            default=0,
+        )
+        if (
+            len(src.lags) == RESYNC_PACKETS
+            and min(src.lags) - max(common, 0) > RESYNC_S * SAMPLE_RATE
+        ):
             shift = min(src.lags)
             src.anchor += shift
             target += shift

@@ -134,6 +134,16 @@ def test_stalled_sender_is_reanchored():
     assert RESYNC_PACKETS * 0.02 < 4.0
 
 
+def test_a_delay_shared_by_every_track_is_not_a_sender_stall():
+    packets = opus_packets(bursts(4.0, [(0.5, 1.0), (2.0, 3.0)]))
+    tl = LiveTimeline(["a", "b"])
+    for i, p in enumerate(packets):
+        late = 1.0 if i >= 50 else 0.0  # the receiving loop stalls: both arrive late
+        tl.place("a", 1, i * FRAME, p, i * 0.02 + late)
+        tl.place("b", 1, i * FRAME, p, i * 0.02 + late)
+    assert tl.resyncs == {"a": 0, "b": 0}
+
+
 def test_watermark_waits_for_sending_tracks_only(packets):
     tl = LiveTimeline(["a", "b", "c"])
     for i, p in enumerate(packets[:50]):  # a: 0–1.0 s delivered
