@@ -11,6 +11,11 @@ two different voices do not keep a constant ratio.
 
 Before a pair has been observed, a gain-free prior stands in: noise floors scale with
 mic gain, so levels above each mic's own noise floor are comparable across mics.
+
+Digital silence (exact zeros: a track before its candidate joined, or a live packet-loss
+gap) is absence, not a quiet mic: it never enters a noise floor or a coupling. Counted
+as noise it would put that mic's floor at −120 dB, and the prior would then read its
+ordinary room noise as a voice loud enough to explain away everyone else's speech.
 """
 
 from __future__ import annotations
@@ -19,6 +24,12 @@ import numpy as np
 
 from diarize.config import ActivityConfig
 from diarize.kernels import lag_spread
+
+#: Frame power below this is digital silence, not a microphone: a real mic's noise (even
+#: 16-bit quantisation of a quiet one) stays above about −96 dB.
+ABSENT_DB = -100.0
+#: frames with signal needed before a mic's noise floor is estimated
+MIN_FLOOR_FRAMES = 50
 
 
 class CouplingModel:
@@ -30,6 +41,7 @@ class CouplingModel:
         self.lag_min = -int(round(config.lookahead_s / hop_s))
         self.lag_max = int(round(config.max_lag_s / hop_s))
         self.noise_db = np.full(n_tracks, -90.0)  # (n,) dB
+        self.floor_known = np.zeros(n_tracks, bool)  # noise_db measured (else a placeholder)
         self.coupling_db = np.full((n_tracks, n_tracks), -90.0)  # [i, j]: voice j in mic i
         self.lags = np.zeros((n_tracks, n_tracks), np.int64)  # frames voice j is late in mic i
         self.measured = np.zeros((n_tracks, n_tracks), bool)
@@ -42,9 +54,10 @@ class CouplingModel:
                 if i != j and not self.measured[i, j]:
                     # voice j in mic i assumed prior_bleed_db below its level in mic j,
                     # measured above each mic's noise floor.
-                    self.coupling_db[i, j] = (
-                        self.noise_db[i] - self.noise_db[j] - self.config.prior_bleed_db
-                    )
+                    # a mic without a measured floor yet (just joined): assume equal floors
+                    known = self.floor_known[i] and self.floor_known[j]
+                    offset = self.noise_db[i] - self.noise_db[j] if known else 0.0
+                    self.coupling_db[i, j] = offset - self.config.prior_bleed_db
                     self.lags[i, j] = 0
 
     @property
@@ -58,8 +71,13 @@ class CouplingModel:
         speech probability. Frames are consecutive; lags are searched within them."""
         if db.shape[1] < 50:
             return
-        self.noise_db = np.percentile(db, 5, axis=1)
+        present = db > ABSENT_DB  # (n, F): the mic delivered signal
+        for i in range(self.n):
+            if present[i].sum() >= MIN_FLOOR_FRAMES:
+                self.noise_db[i] = np.percentile(db[i, present[i]], 5)
+                self.floor_known[i] = True
         if self.n < 2:
+            self._set_prior()
             return  # one mic: nothing to couple
         q = db - self.noise_db[:, None]  # level above own noise floor: gain-free
         for j in range(self.n):
@@ -76,9 +94,17 @@ class CouplingModel:
             for i in range(self.n):
                 if i == j:
                     continue
-                spread = lag_spread(db, frames, i, j, self.lag_min, self.lag_max)
+                # only where mic i delivered signal over the whole lag range searched
+                both = frames[
+                    present[i, frames + self.lag_min]
+                    & present[i, frames]
+                    & present[i, frames + self.lag_max]
+                ]
+                if both.size < self.config.min_solo_frames:
+                    continue
+                spread = lag_spread(db, both, i, j, self.lag_min, self.lag_max)
                 lag = self.lag_min + int(np.argmin(spread))
-                ratio = db[i, frames + lag] - db[j, frames]
+                ratio = db[i, both + lag] - db[j, both]
                 # A middle-low quantile: frames where i also spoke only push the ratio up,
                 # while reverb spreads it both ways.
                 self.coupling_db[i, j] = float(np.percentile(ratio, self.config.coupling_quantile))

@@ -29,6 +29,9 @@ RTP_RATE = 48000
 RESYNC_PACKETS = 100
 RESYNC_S = 0.3
 DECIMATION = RTP_RATE // SAMPLE_RATE  # 3
+#: Nothing heard from any candidate for this long: nobody is sending (all disconnected),
+#: not a starved receiver — analysis follows the wall clock again.
+IDLE_S = 5.0
 
 
 @dataclass
@@ -128,14 +131,20 @@ class LiveTimeline:
     def ready(self, now_s: float, max_wait_s: float) -> int:
         """The session sample up to which every track is complete: a watermark.
 
-        Analysis waits for each sending track to deliver (so a stalled event loop or a
-        jitter burst costs latency, not audio) but never more than `max_wait_s` for one
-        that went quiet (a dropped connection, a frozen tab) or has not joined.
+        Analysis waits for each sending track to deliver (so a jitter burst costs latency,
+        not audio) but never more than `max_wait_s` for one that went quiet (a dropped
+        connection, a frozen tab) or has not joined. "Quiet" is judged against the latest
+        packet from anyone, not the wall clock: when this whole process is starved (a busy
+        host), every packet waits in the socket and nobody is quiet — the read head waits
+        for them instead of passing over audio that is on its way. Only when nothing at
+        all has been heard for IDLE_S does the wall clock take over.
         """
-        now = int(now_s * SAMPLE_RATE)
-        floor = now - int(max_wait_s * SAMPLE_RATE)
-        active = [s.write for s in self._sources.values() if now_s - s.last_at < max_wait_s]
-        return max(floor, min(min(active, default=now), now))
+        heard = max((s.last_at for s in self._sources.values()), default=now_s)
+        ref = heard if now_s - heard < IDLE_S else now_s
+        end = int(ref * SAMPLE_RATE)
+        floor = end - int(max_wait_s * SAMPLE_RATE)
+        active = [s.write for s in self._sources.values() if ref - s.last_at < max_wait_s]
+        return max(floor, min(min(active, default=end), end))
 
     def _grow(self, needed: int) -> None:
         """Analysis fell behind its buffer: grow it rather than drop audio (never dropped)."""

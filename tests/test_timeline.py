@@ -152,9 +152,44 @@ def test_watermark_waits_for_sending_tracks_only(packets):
         tl.place("b", 1, i * FRAME, p, i * 0.02)
     # c never joined: it does not hold analysis back; b does, up to max_wait
     assert tl.ready(1.0, max_wait_s=1.0) == pytest.approx(0.8 * SAMPLE_RATE, abs=40)
-    # b went quiet 1.5 s ago: analysis goes on without it
-    assert tl.ready(2.3, max_wait_s=1.0) >= int(1.0 * SAMPLE_RATE)
-    assert tl.ready(9.0, max_wait_s=1.0) == int(9.0 * SAMPLE_RATE)  # nobody sending: now
+    # no packet from anyone since: a starved receiver, not a quiet b — nothing moves
+    assert tl.ready(2.3, max_wait_s=1.0) == pytest.approx(0.8 * SAMPLE_RATE, abs=40)
+    for i, p in enumerate(packets[50:116], start=50):  # a goes on to 2.3 s
+        tl.place("a", 1, i * FRAME, p, i * 0.02)
+    # b went quiet 1.5 s ago while a kept sending: analysis goes on without it
+    assert tl.ready(2.3, max_wait_s=1.0) >= int(2.2 * SAMPLE_RATE)
+    # nothing heard from anyone for longer than IDLE_S: nobody is sending, the clock rules
+    assert tl.ready(9.0, max_wait_s=1.0) == int(9.0 * SAMPLE_RATE)
+
+
+def test_a_starved_receiver_loses_nothing():
+    """The whole process stalls for 3 s (a busy host): every packet waits in the socket and
+    then arrives in a burst. The read head must wait for them, not pass over them."""
+    packets = opus_packets(bursts(6.0, [(0.5, 1.0), (2.0, 3.0), (4.5, 5.0)]))
+    tl = LiveTimeline(["a", "b"])
+    got = []
+
+    def poll(now: float) -> None:
+        got.append(tl.read(tl.ready(now, max_wait_s=1.0)))
+
+    def arrive(i: int, at: float) -> None:
+        tl.place("a", 1, i * FRAME, packets[i], at)
+        tl.place("b", 1, i * FRAME, packets[i], at)
+
+    for i in range(50):  # 0–1 s on time
+        arrive(i, i * 0.02)
+        poll(i * 0.02)
+    for now in (1.5, 2.5, 3.5):  # the analysis thread wakes; nothing is read off the socket
+        poll(now)
+    for i in range(50, 200):  # 1–4 s: the backlog, in one burst at 4.0 s
+        arrive(i, 4.0 + (i - 50) * 1e-4)
+    for i in range(200, len(packets)):  # on time again
+        arrive(i, i * 0.02)
+        poll(i * 0.02)
+    poll(len(packets) * 0.02)
+    assert tl.frames_lost == {"a": 0, "b": 0}
+    track = np.concatenate(got, axis=1)[0]
+    assert onsets(envelope_on(track)) == pytest.approx([0.5, 2.0, 4.5], abs=0.04)
 
 
 def test_unknown_candidate_and_garbage_payload_are_harmless(packets):
