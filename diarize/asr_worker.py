@@ -6,6 +6,8 @@ would only contend). Jobs go in over a queue and results come back in submission
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import multiprocessing as mp
 import os
 import queue
@@ -17,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from diarize.asr_config import AsrConfig
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,23 +92,38 @@ def serve(model_dir: str, cfg_fields: dict, jobs: mp.Queue, results: mp.Queue) -
 
 
 class AsrWorker:
-    """Client side: `submit` never blocks; `poll` returns finished results in job order."""
+    """Client side: `submit` never blocks; `poll` returns finished results in job order.
+
+    A worker that dies (killed, out of memory, a crash inside the model) is started again
+    and given back the jobs it had not answered, at most `MAX_RESTARTS` times per session;
+    after that every unanswered job comes back as an error result. The transcript then
+    has gaps, said in the errors, but the session's analysis and report go on.
+    """
+
+    MAX_RESTARTS = 2
 
     def __init__(self, model_dir: Path, cfg: AsrConfig) -> None:
-        ctx = mp.get_context("spawn")  # no fork: the parent runs onnxruntime/numba threads
-        self._jobs: mp.Queue = ctx.Queue()
-        self._results: mp.Queue = ctx.Queue()
-        fields = {k: v for k, v in asdict(cfg).items()}
-        self._proc = ctx.Process(
+        self._ctx = mp.get_context("spawn")  # no fork: the parent runs onnxruntime/numba threads
+        self._model_dir = model_dir
+        self._fields = {k: v for k, v in asdict(cfg).items()}
+        self._ready = False
+        self._done: dict[int, AsrResult] = {}
+        self._order: list[int] = []
+        self._unanswered: dict[int, AsrJob] = {}  # submitted, no result yet: resent on restart
+        self.restarts = 0
+        self.failure: str | None = None  # why the worker is given up on
+        self._start()
+
+    def _start(self) -> None:
+        self._jobs: mp.Queue = self._ctx.Queue()
+        self._results: mp.Queue = self._ctx.Queue()
+        self._proc = self._ctx.Process(
             target=serve,
-            args=(str(model_dir), fields, self._jobs, self._results),
+            args=(str(self._model_dir), self._fields, self._jobs, self._results),
             name="lgd-asr",
             daemon=True,
         )
         self._proc.start()
-        self._ready = False
-        self._done: dict[int, AsrResult] = {}
-        self._order: list[int] = []
 
     @property
     def outstanding(self) -> int:
@@ -112,11 +131,16 @@ class AsrWorker:
 
     def submit(self, job: AsrJob) -> None:
         self._order.append(job.id)
+        if self.failure is not None:
+            self._done[job.id] = _failed(job, self.failure)
+            return
+        self._unanswered[job.id] = job
         self._jobs.put(job)
 
     def poll(self, timeout: float | None = 0.0) -> list[AsrResult]:
         """Finished results, oldest job first; with a timeout, wait that long for the next."""
         self._drain(timeout)
+        self._check_alive()
         out = []
         while self._order and self._order[0] in self._done:
             out.append(self._done.pop(self._order.pop(0)))
@@ -126,25 +150,55 @@ class AsrWorker:
         deadline = time.monotonic() + timeout_s
         out: list[AsrResult] = []
         while self._order:
-            if not self._proc.is_alive():
-                raise RuntimeError(f"ASR worker died (exit code {self._proc.exitcode})")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"ASR worker: {len(self._order)} job(s) unfinished")
             out += self.poll(timeout=0.5)
         return out
 
+    def _check_alive(self) -> None:
+        if self.failure is not None or self._proc.is_alive():
+            return
+        self._drain(None)  # what it answered before it died still counts
+        code = self._proc.exitcode
+        self._discard_queues()
+        if self.restarts >= self.MAX_RESTARTS:
+            self.failure = f"ASR worker died (exit code {code}) after {self.restarts} restarts"
+            logger.error("%s; %d job(s) left untranscribed", self.failure, len(self._unanswered))
+            for job in self._unanswered.values():
+                self._done[job.id] = _failed(job, self.failure)
+            self._unanswered.clear()
+            return
+        self.restarts += 1
+        logger.warning(
+            "ASR worker died (exit code %s); restarting it with %d unanswered job(s)",
+            code, len(self._unanswered),
+        )
+        self._start()
+        for job in self._unanswered.values():  # in submission order (dicts keep it)
+            self._jobs.put(job)
+
     def _drain(self, timeout: float | None) -> None:
+        if self.failure is not None:
+            return  # its queues are closed: every job was answered as a failure
         block = bool(timeout)
         while True:
             try:
                 item = self._results.get(block=block, timeout=timeout if block else None)
-            except queue.Empty:
+            except (queue.Empty, EOFError, OSError):
                 return
             block = False
             if item == "ready":
                 self._ready = True
-            else:
+            elif self._unanswered.pop(item.id, None) is not None:
                 self._done[item.id] = item
+
+    def _discard_queues(self) -> None:
+        # a dead reader must not keep this process from exiting: the feeder thread of a
+        # queue with unsent jobs would wait for it forever
+        for q in (self._jobs, self._results):
+            with contextlib.suppress(ValueError):  # closed already
+                q.cancel_join_thread()
+                q.close()
 
     def close(self) -> None:
         if self._proc.is_alive():
@@ -153,5 +207,8 @@ class AsrWorker:
             if self._proc.is_alive():
                 self._proc.terminate()
                 self._proc.join(timeout=5)
-        self._jobs.close()
-        self._results.close()
+        self._discard_queues()
+
+
+def _failed(job: AsrJob, why: str) -> AsrResult:
+    return AsrResult(job.id, "", (), job.language, 0.0, 0.0, why)

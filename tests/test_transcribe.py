@@ -175,3 +175,44 @@ def test_audio_history_reads_what_was_written_across_the_wrap():
     np.testing.assert_array_equal(hist.read(1, k - 16000, k), x[1, k - 16000 : k])
     np.testing.assert_array_equal(hist.read(0, k - 500, k - 100), x[0, k - 500 : k - 100])
     assert len(hist.read(0, 0, k)) == 16000  # older samples are gone, not made up
+
+
+def _jobs(n: int) -> list:
+    from diarize.asr_worker import AsrJob
+    from lgd.synth.voices import Voice, render
+
+    audio = np.array(render(Voice("en-us+m3", 50, 160, "m"), "the budget should go to training"))
+    return [AsrJob(k, "A", 0.0, audio, "en", (0.0, len(audio) / 16000)) for k in range(n)]
+
+
+def test_a_killed_asr_worker_is_restarted_and_answers_every_job(data_dir):
+    from diarize.asr_worker import AsrWorker
+
+    worker = AsrWorker(embedded_model_dir(data_dir), AsrConfig(threads=1))
+    try:
+        for job in _jobs(3):
+            worker.submit(job)
+        worker._proc.kill()  # out of memory, a crash in the model: the process is gone
+        results = worker.wait_all(timeout_s=120)
+        assert [r.id for r in results] == [0, 1, 2]
+        assert all(r.error is None and "budget" in r.text.lower() for r in results)
+        assert worker.restarts == 1 and worker.failure is None
+    finally:
+        worker.close()
+
+
+def test_an_asr_worker_that_keeps_dying_leaves_gaps_not_a_failed_session(data_dir):
+    from diarize.asr_worker import AsrWorker
+
+    worker = AsrWorker(embedded_model_dir(data_dir), AsrConfig(threads=1))
+    worker.MAX_RESTARTS = 0
+    try:
+        first, second = _jobs(2)
+        worker.submit(first)
+        worker._proc.kill()
+        results = worker.wait_all(timeout_s=60)
+        assert [r.id for r in results] == [0] and "died" in (results[0].error or "")
+        worker.submit(second)  # later speech: answered at once, as a gap with the reason
+        assert [(r.id, r.text) for r in worker.poll()] == [(1, "")]
+    finally:
+        worker.close()
