@@ -24,13 +24,20 @@ sys.path.insert(0, str(ROOT))
 
 
 def child(path: str, block: int) -> None:
-    from lgd.pipeline import Pipeline
+    import dataclasses
 
+    from lgd.pipeline import Pipeline
+    from lgd.settings import Settings
+
+    # the speech-activity core alone: ASR (benchmarks/asr.py) and the affect stages
+    # (benchmarks/nonverbal.py) are measured on their own
+    env = Settings.from_env()
+    settings = dataclasses.replace(env, asr=dataclasses.replace(env.asr, enabled=False))
     x = np.load(path)  # (n_tracks, n_samples) float32
     ids = [chr(65 + i) for i in range(x.shape[0])]
-    Pipeline(ids).push(x[:, :16000])  # warm-up: numba cache load, ONNX session
+    Pipeline(ids, settings, affect="off").push(x[:, :16000])  # warm-up: numba, ONNX session
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    pipeline = Pipeline(ids)
+    pipeline = Pipeline(ids, settings, affect="off")
     t0, c0 = time.perf_counter(), time.process_time()
     for k in range(0, x.shape[1], block):
         pipeline.push(x[:, k : k + block])

@@ -129,22 +129,23 @@ class LiveTimeline:
         self._ring[self._row[who], idx] = samples
 
     def ready(self, now_s: float, max_wait_s: float) -> int:
-        """The session sample up to which every track is complete: a watermark.
+        """The session sample up to which every sending track is complete: a watermark.
 
         Analysis waits for each sending track to deliver (so a jitter burst costs latency,
-        not audio) but never more than `max_wait_s` for one that went quiet (a dropped
-        connection, a frozen tab) or has not joined. "Quiet" is judged against the latest
-        packet from anyone, not the wall clock: when this whole process is starved (a busy
-        host), every packet waits in the socket and nobody is quiet — the read head waits
-        for them instead of passing over audio that is on its way. Only when nothing at
-        all has been heard for IDLE_S does the wall clock take over.
+        not audio), but a track more than `max_wait_s` behind the most advanced one, or
+        silent that long (a dropped connection, a frozen tab), no longer holds it back; one
+        that has not joined never does. Both are judged against the other tracks, never
+        the wall clock: when this whole process is starved (a busy host), every packet
+        waits in the socket; when every sender is slow at once, their audio still comes —
+        either way the read head waits instead of passing over audio that is on its way,
+        and the lag shows as latency (`AnalysisLag`). Only when nothing at all has been
+        heard for IDLE_S does the wall clock take over.
         """
-        heard = max((s.last_at for s in self._sources.values()), default=now_s)
-        ref = heard if now_s - heard < IDLE_S else now_s
-        end = int(ref * SAMPLE_RATE)
-        floor = end - int(max_wait_s * SAMPLE_RATE)
-        active = [s.write for s in self._sources.values() if ref - s.last_at < max_wait_s]
-        return max(floor, min(min(active, default=end), end))
+        heard = max((s.last_at for s in self._sources.values()), default=-IDLE_S)
+        if now_s - heard >= IDLE_S:  # nobody is sending
+            return max(int(now_s * SAMPLE_RATE), self.read_head)
+        sending = [s.write for s in self._sources.values() if heard - s.last_at < max_wait_s]
+        return max(max(sending) - int(max_wait_s * SAMPLE_RATE), min(sending), self.read_head)
 
     def _grow(self, needed: int) -> None:
         """Analysis fell behind its buffer: grow it rather than drop audio (never dropped)."""

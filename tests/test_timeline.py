@@ -192,6 +192,24 @@ def test_a_starved_receiver_loses_nothing():
     assert onsets(envelope_on(track)) == pytest.approx([0.5, 2.0, 4.5], abs=0.04)
 
 
+def test_senders_slow_together_cost_latency_not_audio():
+    """Every sender's capture runs at 80 % of real time (browsers starved on a busy
+    host): their audio falls further behind arrival each second, beyond the wait. It is
+    all on its way, so all of it is analysed, later."""
+    packets = opus_packets(bursts(6.0, [(0.5, 1.0), (2.0, 3.0), (4.5, 5.0)]))
+    tl = LiveTimeline(["a", "b"])
+    got = []
+    for i, p in enumerate(packets):
+        at = i * 0.02 / 0.8
+        tl.place("a", 1, i * FRAME, p, at)
+        tl.place("b", 1, i * FRAME, p, at + 0.01)
+        got.append(tl.read(tl.ready(at + 0.01, max_wait_s=1.0)))
+    got.append(tl.read(tl.ready(len(packets) * 0.02 / 0.8, max_wait_s=1.0)))
+    assert tl.frames_lost == {"a": 0, "b": 0}
+    track = np.concatenate(got, axis=1)[1]
+    assert onsets(envelope_on(track)) == pytest.approx([0.5, 2.0, 4.5], abs=0.04)
+
+
 def test_unknown_candidate_and_garbage_payload_are_harmless(packets):
     tl = LiveTimeline(["a"])
     tl.place("zz", 1, 0, packets[0], 0.0)
