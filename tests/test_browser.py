@@ -33,6 +33,7 @@ N, LANGUAGE, SEED, DURATION_S = 4, "en", 11, 45.0
 ROOM = RoomConfig(bleed_db=(-40.0, -40.0), gain_spread_db=10.0, snr_db=(25.0, 30.0))
 ENV_HOP_S = 0.05
 WINDOW_S = 10.0
+MAX_LAG_S = 4.0
 
 
 @dataclasses.dataclass
@@ -209,9 +210,12 @@ def _envelope_r(points: np.ndarray, track: np.ndarray, t0: float) -> float:
     """How well the level a receiving page measured follows a file's envelope.
 
     Compared at 250 ms resolution (the page samples its level meter every ~50 ms with a
-    busy browser's timer jitter), in 10 s windows each at its own lag in 0–1 s: the
-    browser's jitter buffer (NetEq) stretches and shrinks the playout delay as it adapts,
-    so one lag for the whole session understates a perfect relay on a loaded machine.
+    busy browser's timer jitter), in 10 s windows each at its own lag in 0–4 s: the
+    receiving browser's jitter buffer (NetEq) stretches and shrinks the playout delay as it
+    adapts, and a sending browser starved of CPU captures its fake microphone slower than
+    real time (seen here: 0.2 s behind the file after 10 s, 2.8 s after 30 s), so one lag
+    for the whole session understates a perfect relay on a loaded machine. The other
+    files, compared the same way, are the control.
     """
     ref = _smooth(_envelope(track), 5)
     got = _smooth(points[:, 1], 5)
@@ -220,7 +224,7 @@ def _envelope_r(points: np.ndarray, track: np.ndarray, t0: float) -> float:
     for w0 in np.arange(0.0, t_file.max(), WINDOW_S):
         inw = (t_file >= w0) & (t_file < w0 + WINDOW_S)
         best, pair = -2.0, None
-        for lag in np.arange(0.0, 1.0, ENV_HOP_S):  # relay + playout delay
+        for lag in np.arange(0.0, MAX_LAG_S, ENV_HOP_S):  # relay + playout (+ sender lag)
             idx = np.round((t_file[inw] - lag) / ENV_HOP_S).astype(int)
             ok = (idx >= 0) & (idx < len(ref))
             if ok.sum() < 40 or got[inw][ok].std() == 0 or ref[idx[ok]].std() == 0:
@@ -255,7 +259,7 @@ def test_every_candidate_hears_every_other_candidate(live):
             )
             print(f"{receiver}←{source}: envelope r = {r:.2f} (other files: {wrong:.2f})")
             assert r > 0.6, f"{receiver}←{source}: envelope r = {r:.2f}"
-            assert r > wrong + 0.2, f"{receiver}←{source} matches another file as well"
+            assert r > wrong + 0.3, f"{receiver}←{source} matches another file as well"
 
 
 def test_live_speaking_share_within_3pp_of_truth(live):
