@@ -106,7 +106,6 @@ class AsrWorker:
         self._ctx = mp.get_context("spawn")  # no fork: the parent runs onnxruntime/numba threads
         self._model_dir = model_dir
         self._fields = {k: v for k, v in asdict(cfg).items()}
-        self._ready = False
         self._done: dict[int, AsrResult] = {}
         self._order: list[int] = []
         self._unanswered: dict[int, AsrJob] = {}  # submitted, no result yet: resent on restart
@@ -124,10 +123,6 @@ class AsrWorker:
             daemon=True,
         )
         self._proc.start()
-
-    @property
-    def outstanding(self) -> int:
-        return len(self._order)
 
     def submit(self, job: AsrJob) -> None:
         self._order.append(job.id)
@@ -187,9 +182,7 @@ class AsrWorker:
             except (queue.Empty, EOFError, OSError):
                 return
             block = False
-            if item == "ready":
-                self._ready = True
-            elif self._unanswered.pop(item.id, None) is not None:
+            if item != "ready" and self._unanswered.pop(item.id, None) is not None:
                 self._done[item.id] = item
 
     def _discard_queues(self) -> None:

@@ -77,7 +77,6 @@ class CouplingModel:
                 self.noise_db[i] = np.percentile(db[i, present[i]], 5)
                 self.floor_known[i] = True
         if self.n < 2:
-            self._set_prior()
             return  # one mic: nothing to couple
         q = db - self.noise_db[:, None]  # level above own noise floor: gain-free
         for j in range(self.n):

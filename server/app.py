@@ -215,25 +215,25 @@ class Server:
             live.add_client_stats(claims.who, body)
         return web.json_response({"ok": True})
 
-    async def start(self, request: web.Request) -> web.Response:
+    def _running(self, request: web.Request, ended: str) -> tuple[SessionRecord, LiveSession]:
+        """An assessor's or HR's session that has not ended (else 409 with `ended`)."""
         self.auth(request, "assessor", "hr")
         sid = request.match_info["sid"]
         rec = self.record(sid)
         live = self.live.get(sid)
         if live is None or rec.state == "ended":
-            raise _error(web.HTTPConflict, "this session has ended")
+            raise _error(web.HTTPConflict, ended)
+        return rec, live
+
+    async def start(self, request: web.Request) -> web.Response:
+        rec, live = self._running(request, "this session has ended")
         await live.start()
         return web.json_response(_session_json(rec))
 
     async def end(self, request: web.Request) -> web.Response:
-        self.auth(request, "assessor", "hr")
-        sid = request.match_info["sid"]
-        rec = self.record(sid)
-        live = self.live.get(sid)
-        if live is None or rec.state == "ended":
-            raise _error(web.HTTPConflict, "this session has already ended")
+        rec, live = self._running(request, "this session has already ended")
         report = await live.end()
-        del self.live[sid]
+        del self.live[rec.id]
         self._notify(report)
         return web.json_response(report)
 
