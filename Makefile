@@ -9,7 +9,7 @@ demo: install
 
 test: install
 	@bash scripts/ensure-redis
-	.venv/bin/ruff check lgd server media diarize interaction dashboard benchmarks tests
+	.venv/bin/ruff check core media diarize interaction analysis hr dashboard server lgd testkit benchmarks tests
 	.venv/bin/mypy
 	.venv/bin/pytest -q
 

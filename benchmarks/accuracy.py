@@ -11,8 +11,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.sessions import HARD_SESSIONS, make, pooled, run_offline  # noqa: E402
-from lgd.evaluate import score_session  # noqa: E402
-from lgd.synth import realspeech_session  # noqa: E402
+from testkit.evaluate import score_session  # noqa: E402
+from testkit.synth import realspeech_session  # noqa: E402
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/asr.py [--seconds 60] [--language zh|en]
 
-A scripted turn-taking session is fed through the whole Pipeline (speech activity, turns,
+A scripted turn-taking session is fed through the whole analysis driver (speech activity, turns,
 transcription in the ASR worker process, acts) in 20 ms blocks at real-time pace, from a
 thread, as a live room does. Printed per size:
 - ASR RTF: worker wall time / audio sent to ASR; CPU RTF: worker CPU seconds (both
@@ -34,14 +34,16 @@ BLOCK = 320  # 20 ms at 16 kHz
 
 
 def live_run(session, data_dir: Path) -> dict:
-    from lgd.events import Act, Utterance
-    from lgd.pipeline import Pipeline
-    from lgd.settings import Settings
+    from analysis.driver import Analysis
+    from analysis.settings import Settings
+    from core.events import Act, Utterance
+    from core.session import SessionInfo
 
     ids = [p for p, _ in session.participants]
     x = np.stack([session.tracks[p] for p in ids]).astype(np.float32)  # (n, samples)
     settings = replace(Settings.from_env(), data_dir=data_dir)  # LGD_ASR_* apply
-    pipeline = Pipeline(ids, settings, language=session.language, names=session.participants)
+    info = SessionInfo("asr", session.participants, session.language, "")
+    analysis = Analysis(info, settings)
     pushed_t: list[float] = []  # session time at the end of each pushed block
     pushed_wall: list[float] = []  # wall clock right after it was pushed
     latencies: list[float] = []
@@ -64,17 +66,20 @@ def live_run(session, data_dir: Path) -> dict:
             due = t0 + k / 16000
             if (wait := due - time.perf_counter()) > 0:
                 time.sleep(wait)
-            events = pipeline.push(x[:, k : k + BLOCK])
+            events = analysis.feed(x[:, k : k + BLOCK])
             now = time.perf_counter()
             pushed_t.append((k + BLOCK) / 16000)
             pushed_wall.append(now)
             on(events, now)
-        on(pipeline.flush(), time.perf_counter())
+        done: list = []
+        analysis.sink = done.extend
+        analysis.finish()
+        on(done, time.perf_counter())
 
     thread = threading.Thread(target=feed, name="live-feed")
     thread.start()
     thread.join()
-    tr = pipeline.transcriber
+    tr = analysis.transcriber
     assert tr is not None
     return {"latencies": latencies, "utterances": utterances, "acts": acts,
             "rtf": tr.compute_s / max(tr.audio_s, 1e-9), "audio_s": tr.audio_s,
@@ -93,13 +98,13 @@ def tagging_cost(session, utterances) -> float:
 
 
 def main() -> None:
-    from lgd.synth import synthesize_session
+    from testkit.synth import synthesize_session
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--language", default="zh", choices=["zh", "en"])
     args = ap.parse_args()
-    from lgd.settings import Settings
+    from analysis.settings import Settings
 
     asr = Settings.from_env().asr
     print(f"language {args.language}, beam {asr.beam_size}, {asr.threads} ASR threads, "

@@ -32,9 +32,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lgd.settings import Settings  # noqa: E402
+from analysis.settings import Settings  # noqa: E402
 from lgd.simulate import LEAD_IN_S, start_simulation  # noqa: E402
-from lgd.synth import RoomConfig, synthesize_session, write_session  # noqa: E402
+from testkit.synth import RoomConfig, synthesize_session, write_session  # noqa: E402
 from tests.serverutil import running_server  # noqa: E402
 
 ROOM = RoomConfig(bleed_db=(-40.0, -40.0), gain_spread_db=10.0, snr_db=(25.0, 30.0))

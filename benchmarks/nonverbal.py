@@ -24,12 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.sessions import make  # noqa: E402
 from diarize.activity import SpeechActivity  # noqa: E402
+from diarize.config import FaceConfig, ProsodyConfig  # noqa: E402
 from diarize.face import FaceAnalyzer  # noqa: E402
-from diarize.nonverbal_config import FaceConfig, ProsodyConfig  # noqa: E402
 from diarize.prosody import ProsodyTracker  # noqa: E402
 from interaction.reactions import ReactionTracker  # noqa: E402
 from interaction.turns import TurnTracker  # noqa: E402
-from lgd.synth.video import face_photo, nod  # noqa: E402
+from testkit.synth.video import face_photo, nod  # noqa: E402
 
 N = 6
 BLOCK = 320  # 20 ms, as live rooms deliver audio
@@ -63,7 +63,7 @@ def face(seconds: float, fps: float) -> tuple[float, float, int]:
     """→ (CPU s, wall s, frames) for N candidates over `seconds` of session at `fps`."""
     img = np.zeros((480, 640, 3), np.uint8)
     img[:, 64:576] = face_photo()[16:496]  # a 640x480 webcam frame
-    from lgd.synth.video import shifted
+    from testkit.synth.video import shifted
 
     motion = nod(start_s=2.0)
     frames = [shifted(img, *motion(k / fps)) for k in range(int(seconds * fps))]

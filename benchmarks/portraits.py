@@ -20,8 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from interaction.portraits import PortraitModel  # noqa: E402
-from lgd.events import (  # noqa: E402
+from analysis.settings import Settings  # noqa: E402
+from core.events import (  # noqa: E402
     Act,
     Backchannel,
     Event,
@@ -33,7 +33,7 @@ from lgd.events import (  # noqa: E402
     Turn,
     Utterance,
 )
-from lgd.settings import Settings  # noqa: E402
+from interaction.portraits import PortraitModel  # noqa: E402
 
 KINDS = ["new_idea", "support", "build_on", "challenge", "question", "guide", "time_keeping",
          "summary", "invite", "evidence"]

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from lgd.evaluate import F1, SessionScore, score_session
-from lgd.pipeline import Pipeline, SessionInfo
-from lgd.report import ReportBuilder
-from lgd.settings import Settings
-from lgd.synth import RoomConfig, Session, synthesize_session
+from analysis.driver import Analysis
+from analysis.settings import Settings
+from core.session import SessionInfo
+from testkit.evaluate import F1, SessionScore, score_session
+from testkit.synth import RoomConfig, Session, synthesize_session
 
 HARD = RoomConfig(bleed_db=(-12.0, -12.0), gain_spread_db=16.0)
 #: (speakers, language, seed): Mandarin and English, 3 to 8 candidates.
@@ -24,17 +24,11 @@ def make(n: int, lang: str, seed: int, room: RoomConfig = HARD) -> Session:
 
 
 def run_offline(session: Session, settings: Settings | None = None) -> dict:
-    """The same stages `lgd analyze` runs, fed 1 s blocks, without files or a bus."""
+    """The driver `lgd analyze` runs, fed its 1 s blocks, without files or a bus."""
     ids = [pid for pid, _ in session.participants]
     x = np.stack([session.tracks[pid] for pid in ids]).astype(np.float32)  # (n, samples)
-    pipeline = Pipeline(ids, settings)
-    report = ReportBuilder(SessionInfo("bench", session.participants, session.language, ""))
-    for k in range(0, x.shape[1], 16000):
-        for ev in pipeline.push(x[:, k : k + 16000]):
-            report.add(ev)
-    for ev in pipeline.flush():
-        report.add(ev)
-    return report.build(x.shape[1] / 16000)
+    info = SessionInfo("bench", session.participants, session.language, "")
+    return Analysis(info, settings).run(x)
 
 
 def pooled(scores: list[SessionScore]) -> dict[str, float]:

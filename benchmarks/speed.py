@@ -26,8 +26,9 @@ sys.path.insert(0, str(ROOT))
 def child(path: str, block: int) -> None:
     import dataclasses
 
-    from lgd.pipeline import Pipeline
-    from lgd.settings import Settings
+    from analysis.driver import Analysis
+    from analysis.settings import Settings
+    from core.session import SessionInfo
 
     # the speech-activity core alone: ASR (benchmarks/asr.py) and the affect stages
     # (benchmarks/nonverbal.py) are measured on their own
@@ -35,13 +36,12 @@ def child(path: str, block: int) -> None:
     settings = dataclasses.replace(env, asr=dataclasses.replace(env.asr, enabled=False))
     x = np.load(path)  # (n_tracks, n_samples) float32
     ids = [chr(65 + i) for i in range(x.shape[0])]
-    Pipeline(ids, settings, affect="off").push(x[:, :16000])  # warm-up: numba, ONNX session
+    info = SessionInfo("speed", [(p, p) for p in ids], "zh", "", affect="off")
+    Analysis(info, settings).feed(x[:, :16000])  # warm-up: numba, ONNX session
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    pipeline = Pipeline(ids, settings, affect="off")
+    analysis = Analysis(info, settings)
     t0, c0 = time.perf_counter(), time.process_time()
-    for k in range(0, x.shape[1], block):
-        pipeline.push(x[:, k : k + block])
-    pipeline.flush()
+    analysis.run(x, block_frames=block // 320)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     audio = x.shape[1] / 16000
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -50,7 +50,7 @@ def child(path: str, block: int) -> None:
 
 
 def main() -> None:
-    from lgd.synth import synthesize_session
+    from testkit.synth import synthesize_session
 
     print(f"{'tracks':>6}{'block':>8}{'RTF (wall)':>12}{'RTF (cpu)':>11}{'peak RSS MB':>13}"
           f"{'stage MB':>10}")

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from core.clock import SAMPLE_RATE
+from core.events import Event, SpeechEnded, SpeechHorizon, SpeechStarted
 from diarize.config import ActivityConfig
 from diarize.crosstalk import CouplingModel
 from diarize.kernels import hop_power, hysteresis, predicted_bleed, to_db
 from diarize.vad import CHUNK, SileroVad
-from lgd.events import Event, SpeechEnded, SpeechHorizon, SpeechStarted
 
-SAMPLE_RATE = 16000
 HOP = 160  #: samples per analysis frame (10 ms): well under the ~200 ms human turn gaps
 HOP_S = HOP / SAMPLE_RATE
 

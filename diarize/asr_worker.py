@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from diarize.asr_config import AsrConfig
+from core.clock import SAMPLE_RATE
+from diarize.config import AsrConfig
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def _transcribe(model: Any, cfg: AsrConfig, job: AsrJob) -> AsrResult:
         # base loops on unclear Mandarin ("处处处处…", 30 s of it): no 3-gram twice, and no
         # more tokens than fast speech could fill.
         no_repeat_ngram_size=3,
-        max_new_tokens=int(20 + 12 * len(job.audio) / 16000),
+        max_new_tokens=int(20 + 12 * len(job.audio) / SAMPLE_RATE),
     )
     text_parts: list[str] = []
     words: list[tuple[str, float, float]] = []

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.events import FaceCue
+from diarize.config import FaceConfig
 from diarize.face_geometry import REF_KEYS, Swing, measure_face
-from diarize.nonverbal_config import FaceConfig
-from lgd.events import FaceCue
 
 
 @dataclass(slots=True)

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.clock import SAMPLE_RATE
+from core.events import Event, ProsodyTurn, SpeechEnded, SpeechHorizon, SpeechStarted
+from diarize.config import ProsodyConfig
 from diarize.kernels import hop_power
-from diarize.nonverbal_config import ProsodyConfig
 from diarize.prosody_kernels import syllable_nuclei, yin_periods
-from lgd.events import Event, ProsodyTurn, SpeechEnded, SpeechHorizon, SpeechStarted
 
-SAMPLE_RATE = 16000
 HOP = 160  #: 10 ms analysis frames
 
 #: feature -> (how z is formed, config field holding the smallest spread)

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from diarize.asr_config import AsrConfig
+from core.clock import SAMPLE_RATE as SR
+from core.events import Event, SpeechEnded, SpeechStarted, Utterance
 from diarize.asr_model import resolve_model_dir
 from diarize.asr_worker import AsrJob, AsrResult, AsrWorker
-from lgd.events import Event, SpeechEnded, SpeechStarted, Utterance
-
-SR = 16000
+from diarize.config import AsrConfig
 
 
 class AudioHistory:

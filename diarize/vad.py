@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.clock import SAMPLE_RATE
+
 CHUNK = 512  #: samples per model step at 16 kHz (32 ms), fixed by the model
 _CONTEXT = 64  #: samples of the previous chunk the model sees, as silero's own wrapper does
 
@@ -60,7 +62,7 @@ class SileroVad:
         self._state = np.zeros((2, n_tracks, 128), np.float32)
         self._context = np.zeros((n_tracks, _CONTEXT), np.float32)
         self._pending = np.zeros((n_tracks, 0), np.float32)
-        self._sr = np.array(16000, dtype=np.int64)
+        self._sr = np.array(SAMPLE_RATE, dtype=np.int64)
         self.chunks_done = 0
 
     def push(self, block: np.ndarray) -> np.ndarray:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import bisect
 from pathlib import Path
 
+from core.events import Act, Event, FloorTaken, Turn, Utterance
 from interaction.act_lexicon import LEXICON_DIR, Tokens, find, load_lexicon, pinyin, tokens
-from interaction.acts_config import ActConfig
+from interaction.config import ActConfig
 from interaction.novelty import NoveltyMeter
-from lgd.events import Act, Event, FloorTaken, Turn, Utterance
 
 GROUP_KINDS = frozenset({"guide", "time_keeping", "summary", "new_idea", "evidence"})
 

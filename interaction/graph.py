@@ -19,7 +19,7 @@ from typing import Any
 
 import networkx as nx
 
-from lgd.events import Act, Event, Interruption, Turn
+from core.events import Act, Event, Interruption, Turn
 
 EDGE_TYPES = ("responds", "supports", "builds_on", "challenges", "interrupts", "invites",
               "questions")

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.events import Event, PortraitUpdate
+from core.policy import AFFECT_DIMENSIONS
+from interaction.config import PortraitConfig
 from interaction.dimensions import KEYS, Level, clip, levels
 from interaction.graph import InteractionGraph
-from interaction.portrait_config import PortraitConfig
 from interaction.summary import summarize
 from interaction.tally import SessionTally, evidence
-from lgd.events import Event, PortraitUpdate
 
 Scores = dict[str, dict[str, float | None]]
 Ranks = dict[str, dict[str, int | None]]
@@ -55,12 +56,17 @@ class PortraitModel:
         if self.tally.now < self._next_update:
             return []
         self._next_update = self.tally.now + self.cfg.update_every_s
-        scores, ranks, _ = self.compute()
-        return [PortraitUpdate(round(self.tally.now, 2), scores, ranks)]
+        return [self.update()]
 
     def flush(self) -> list[Event]:
-        scores, ranks, _ = self.compute()
-        return [PortraitUpdate(round(self.tally.now, 2), scores, ranks)]
+        return [self.update()]
+
+    def update(self) -> PortraitUpdate:
+        """The model's state now: scores and ranks, and the report's sections as computed."""
+        scores, ranks, lv = self.compute()
+        return PortraitUpdate(round(self.tally.now, 2), scores, ranks,
+                              self._portraits(scores, ranks, lv), self.graph.to_report(),
+                              self._inputs(lv))
 
     def compute(self) -> tuple[Scores, Ranks, dict[str, dict[str, Level]]]:
         """Scores and ranks now, plus each dimension's (level, basis) per candidate."""
@@ -85,7 +91,10 @@ class PortraitModel:
 
     # -- the report ----------------------------------------------------------------------
     def portraits(self) -> dict[str, Any]:
-        scores, ranks, lv = self.compute()
+        return self._portraits(*self.compute())
+
+    def _portraits(self, scores: Scores, ranks: Ranks, lv: dict[str, dict[str, Level]]
+                   ) -> dict[str, Any]:
         t, now = self.tally, round(self.tally.now, 2)
         out = {}
         for p in self.ids:
@@ -105,6 +114,22 @@ class PortraitModel:
                                      self.language, tied),
                 "metrics": self.metrics(p),
             }
+        return out
+
+    def _inputs(self, lv: dict[str, dict[str, Level]]) -> dict[str, Any]:
+        """pid -> affect dimension -> the level it was scored from, with its basis (or the
+        reason it is null) and its evidence: the report's `nonverbal.<pid>.inputs`."""
+        out: dict[str, Any] = {}
+        for p in self.ids:
+            out[p] = {}
+            for k in AFFECT_DIMENSIONS:
+                value, basis = lv[k][p]
+                out[p][k] = {
+                    "value": value,
+                    "basis": basis if value is not None else None,
+                    "reason": None if value is not None else basis,
+                    "evidence": self.tally.top(p, k) if value is not None else [],
+                }
         return out
 
     def _shares(self, p: str) -> dict[str, float]:

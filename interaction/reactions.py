@@ -18,8 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from interaction.reaction_config import ReactionConfig
-from lgd.events import (
+from core.events import (
     Act,
     Event,
     FaceCue,
@@ -29,6 +28,7 @@ from lgd.events import (
     Reaction,
     SpeechHorizon,
 )
+from interaction.config import ReactionConfig
 
 VOICE_Z = (("pitch_hz", "pitch_z"), ("loudness_db", "loudness_z"), ("rate_sps", "rate_z"))
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from lgd.events import (
+from core.events import (
     Act,
     Backchannel,
     Event,
@@ -81,8 +81,6 @@ class CandidateTally:
     question_marks: int = 0
     arousal_n: int = 0
     arousal_sum: float = 0.0
-    pitch_n: int = 0
-    pitch_sum: float = 0.0
     reactions: int = 0
     composure_sum: float = 0.0
     held_ground: int = 0  #: reactions with outcome kept_floor / responded
@@ -190,9 +188,6 @@ class SessionTally:
 
     def _prosody(self, ev: ProsodyTurn) -> None:
         c = self._cand(ev.who)
-        if "pitch_hz" in ev.features:
-            c.pitch_n += 1
-            c.pitch_sum += ev.features["pitch_hz"]
         if not ev.baseline_ready:
             return
         zs = [abs(ev.z[k]) for k in AROUSAL_KEYS if k in ev.z]

@@ -22,8 +22,7 @@ import heapq
 import itertools
 from dataclasses import dataclass, field
 
-from interaction.config import TurnConfig
-from lgd.events import (
+from core.events import (
     Backchannel,
     Event,
     FloorTaken,
@@ -35,6 +34,7 @@ from lgd.events import (
     SpeechStarted,
     Turn,
 )
+from interaction.config import TurnConfig
 
 
 @dataclass(slots=True)

@@ -1,8 +1,8 @@
 """lgd — live analysis of leaderless group discussions.
 
-This package holds what every stage shares: settings, typed events, the event bus,
-the report builder and the command line. Stages live in their own top-level packages:
-media → diarize → interaction → server/dashboard.
+This package is the command line (`lgd analyze|serve|simulate|export|…`). The product's
+packages follow the data path: core → media → diarize → interaction → analysis → hr,
+dashboard → server (docs/design.md, "Layout").
 """
 
 __version__ = "0.1.0"

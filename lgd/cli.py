@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import sys
 import time
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lgd.settings import Settings
+from analysis.settings import Settings
+from lgd import rehearse
 
 
 def _progress_bar(total_s: float):
@@ -56,8 +58,9 @@ async def _blocks(samples: np.ndarray) -> AsyncIterator[np.ndarray]:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from lgd.bus import make_bus
-    from lgd.pipeline import SessionInfo, analyze
+    from analysis.driver import analyze
+    from core.bus import make_bus
+    from core.session import SessionInfo
     from media.files import AudioInputError, load_tracks, parse_track_args
 
     settings = Settings.from_env()
@@ -83,7 +86,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         started_at=args.started_at or datetime.now(UTC).isoformat(timespec="seconds"),
         affect=getattr(args, "affect", None),
     )
-    from lgd import policy
+    from core import policy
 
     videos = getattr(args, "video", None) or []
     if videos and not policy.computes_affect(policy.resolve(settings.affect_analysis,
@@ -154,68 +157,6 @@ def _summary(report: dict) -> str:
             f"{sum(i['of'] == pid for i in ints):>9}{sum(b['who'] == pid for b in bcs):>8}"
         )
     return "\n".join(rows)
-
-
-def cmd_synth(args: argparse.Namespace) -> int:
-    from lgd.synth import RoomConfig, role_session, synthesize_session, write_session
-
-    room = RoomConfig(bleed_db=(args.bleed_db, args.bleed_db))
-    if args.roles:
-        session = role_session(args.language, args.seed, room=room)
-    else:
-        session = synthesize_session(args.speakers, args.language, args.seed, room,
-                                     args.duration)
-    paths = write_session(session, Path(args.out))
-    tracks = " ".join(f"--track {pid}={p}" for pid, p in paths.items())
-    print(f"wrote {len(paths)} tracks and truth.json to {args.out}\nanalyze with:\n"
-          f"  lgd analyze {tracks} --out {Path(args.out) / 'report.json'}")
-    return 0
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    """Script a hard discussion, then run it live (one headless Chromium per candidate,
-    dashboard link printed) or, with --offline, analyze its tracks; score against truth."""
-    from lgd.evaluate import score_session
-    from lgd.synth import RoomConfig, synthesize_session, write_session
-
-    out = Path(args.out)
-    session = synthesize_session(args.speakers, args.language, args.seed, RoomConfig(), 60.0)
-    paths = write_session(session, out)
-    tracks = [f"{pid}={p}" for pid, p in paths.items()]
-    names = [f"{pid}={name}" for pid, name in session.participants]
-    report_path = out / "report.json"
-    if args.offline:
-        ns = argparse.Namespace(
-            track=tracks, name=names, out=str(report_path),
-            session_id="demo", language=args.language, started_at=None,
-            allow_rate_mismatch=False, pad_short=False,
-        )
-        rc = cmd_analyze(ns)
-    else:
-        print("open the dashboard link below in your browser; the candidates join in a few "
-              "seconds", flush=True)
-        ns = argparse.Namespace(
-            track=tracks, name=names, video=None, language=args.language, server=None,
-            hr_token=None, port=args.port, data_dir=None, out=str(report_path),
-            linger=args.linger,
-        )
-        rc = cmd_simulate(ns)
-    if rc:
-        return rc
-    report = json.loads(report_path.read_text())
-    if args.offline:
-        s = score_session(report, session.truth)
-        print(
-            f"against the script's truth: speech error {s.speech.error:.1%}, share error "
-            f"{s.share_error_pp:.1f} pp, interruption F1 {s.interruptions.f1:.2f}, "
-            f"backchannel F1 {s.backchannels.f1:.2f}"
-        )
-    else:
-        from lgd.evaluate import share_error_pp
-
-        err = share_error_pp(report["speaking_share"], session.truth["speaking_share"])
-        print(f"live speaking share vs the script's truth: worst error {err:.1f} pp")
-    return 0
 
 
 def _server_settings(args: argparse.Namespace) -> Settings:
@@ -338,7 +279,7 @@ def _load_report(ref: str, settings: Settings) -> dict:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from dashboard import export
+    from hr import export
 
     report = _load_report(args.report, Settings.from_env())
     pid = args.candidate
@@ -402,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--roles", action="store_true",
                    help="the 4-candidate role script (leader, supporter, interrupter, quiet) "
                    "with its acts in truth.json; ignores --speakers/--duration")
-    s.set_defaults(func=cmd_synth)
+    s.set_defaults(func=rehearse.cmd_synth)
 
     e = sub.add_parser("export", help="export a report's portraits for HR (json|csv|html|pdf)")
     e.add_argument("report", help="REPORT.json, or a session id under <data_dir>/sessions/")
@@ -422,7 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--speakers", type=int, default=5)
     d.add_argument("--language", default="zh", choices=["zh", "en"])
     d.add_argument("--seed", type=int, default=7)
-    d.set_defaults(func=cmd_demo)
+    d.set_defaults(func=functools.partial(
+        rehearse.cmd_demo, analyze=cmd_analyze, simulate=cmd_simulate))
 
     v = sub.add_parser("serve", help="run the live server (rooms, dashboard, API)")
     v.add_argument("--host", help="default LGD_SERVER_HOST (127.0.0.1)")

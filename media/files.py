@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from media.frames import FRAME_SAMPLES, SAMPLE_RATE
+from core.clock import FRAME_SAMPLES, SAMPLE_RATE
 
 MAX_DURATION_S = 4 * 3600.0  #: default oversize guard (4 h of one track ≈ 0.9 GB at 16 kHz)
 

@@ -1,4 +1,4 @@
-"""The analysis clock: 16 kHz mono float32 in 20 ms frames, shared by every track.
+"""Offline tracks cut into the blocks the analysis is fed (the clock is `core.clock`).
 
 Live (WebRTC) and offline (files) audio both end up as blocks of whole frames on one
 session clock; `iter_blocks` cuts offline tracks into the same blocks the live path
@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-SAMPLE_RATE = 16000  #: Hz, every track after decoding/resampling
-FRAME_S = 0.02  #: seconds per analysis frame
-FRAME_SAMPLES = 320  #: SAMPLE_RATE * FRAME_S
+from core.clock import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE
+
+__all__ = ["FRAME_S", "FRAME_SAMPLES", "SAMPLE_RATE", "iter_blocks"]
 
 
 def iter_blocks(tracks: np.ndarray, block_frames: int = 50) -> Iterator[tuple[int, np.ndarray]]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import av
 import numpy as np
 
-from media.frames import FRAME_SAMPLES, SAMPLE_RATE
+from core.clock import FRAME_SAMPLES, SAMPLE_RATE
 
 RTP_RATE = 48000
 #: A sender whose RTP clock falls behind the arrival clock for this many packets in a row

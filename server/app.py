@@ -19,25 +19,28 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from dashboard.export import portraits_csv, portraits_json, render_pdf, render_report_html
-from dashboard.feedback import render_feedback_html
-from dashboard.webhooks import on_session_end
-from lgd import codec
-from lgd import policy as affect_policy
-from lgd.bus import Bus, make_bus
-from lgd.policy import candidate_notice
-from lgd.settings import Settings
+from analysis.report import replay
+from analysis.settings import Settings
+from core import codec
+from core import policy as affect_policy
+from core.bus import Bus, make_bus
+from core.policy import candidate_notice
+from dashboard import STATIC as DASHBOARD
+from hr.export import portraits_csv, portraits_json, render_pdf, render_report_html
+from hr.feedback import render_feedback_html
+from hr.webhooks import on_session_end
+from hr.webhooks import targets as webhook_targets
 from media.passthrough import check_version, use_host_addresses
 from media.room import OfferError
 from server import tokens
-from server.live import LiveSession, warm_up
+from server.live import LiveSession, session_info, warm_up
 from server.openapi import OPENAPI
 from server.store import SessionRecord, SessionStore, valid_id
 
 logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-DASHBOARD_STATIC = Path(__file__).parent.parent / "dashboard" / "static"
+
 MAX_PARTICIPANTS = 8
 LIVE_TICK_S = 0.25  # dashboard clock messages
 
@@ -59,21 +62,15 @@ class Server:
     def recover(self) -> None:
         """After a restart: sessions not yet started can still be joined; a session that was
         live when the server stopped is closed with the report of everything it logged."""
-        from lgd.report import ReportBuilder
-        from server.live import session_info
-
         for rec in self.store.all():
             if rec.state == "created":
                 self.live[rec.id] = LiveSession(rec, self.settings, self.store, self.bus)
             elif rec.state == "live":
-                builder = ReportBuilder(session_info(rec))
-                events = self.store.events(rec.id)
-                for ev in events:
-                    builder.add(ev)
-                horizon = max((getattr(ev, "until", 0.0) for ev in events), default=0.0)
-                self.store.save_report(rec.id, builder.build(duration_s=horizon))
+                report = replay(session_info(rec), self.session_policy(rec),
+                                self.store.events(rec.id))
+                self.store.save_report(rec.id, report)
                 rec.state, rec.ended_at = "ended", datetime.now(UTC).isoformat(timespec="seconds")
-                rec.duration_s = round(horizon, 2)
+                rec.duration_s = report["session"]["duration_s"]
                 rec.options["ended_by"] = "server restart"
                 self.store.save(rec)
 
@@ -239,7 +236,7 @@ class Server:
 
     def _notify(self, report: dict[str, Any]) -> None:
         """Session-end webhooks, retried in the background (owned, awaited on shutdown)."""
-        targets = self.settings.webhooks.targets()
+        targets = webhook_targets(self.settings.webhooks)
         if targets:
             self._own(on_session_end(report, targets, Path(self.settings.data_dir)))
 
@@ -387,7 +384,7 @@ class Server:
 
     async def dashboard_page(self, request: web.Request) -> web.FileResponse:
         self.record(request.match_info["sid"])
-        return web.FileResponse(DASHBOARD_STATIC / "dashboard.html")
+        return web.FileResponse(DASHBOARD / "dashboard.html")
 
     async def index(self, request: web.Request) -> web.Response:
         return web.Response(text="lgd server. API: /api/openapi.json", content_type="text/plain")
@@ -430,7 +427,7 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     r.add_get("/join/{sid}", server.join_page)
     r.add_get("/dashboard/{sid}", server.dashboard_page)
     r.add_static("/static/", STATIC)
-    r.add_static("/dashboard-static/", DASHBOARD_STATIC)
+    r.add_static("/dashboard-static/", DASHBOARD)
 
     async def shutdown(app: web.Application) -> None:
         await server.close()

@@ -1,9 +1,9 @@
 """A live session: the SFU room, the analysis worker and the session's event stream.
 
 Media packets go from the room to one analysis thread (never dropped); the thread places
-them on the session clock (`LiveTimeline`), runs the same `Pipeline` as `lgd analyze`
-and hands its events back to the event loop, which appends them to the session's log,
-adds them to the live report and publishes them on the bus.
+them on the session clock (`media.live.LiveSource`) and feeds the same `Analysis` driver as
+`lgd analyze`, whose events go back to the event loop, which appends them to the session's
+log and publishes them on the bus. The report is the driver's fold of the same events.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import queue
 import threading
 import time
 from collections import deque
@@ -20,20 +19,20 @@ from typing import Any
 
 import numpy as np
 
-from lgd.bus import Bus
-from lgd.events import AnalysisLag, Event
-from lgd.pipeline import Pipeline, SessionInfo
-from lgd.policy import computes_affect, resolve
-from lgd.report import ReportBuilder
-from lgd.settings import Settings
-from media.frames import FRAME_SAMPLES, SAMPLE_RATE
+from analysis.driver import Analysis
+from analysis.report import ReportBuilder
+from analysis.settings import Settings
+from core.bus import Bus
+from core.clock import FRAME_SAMPLES
+from core.events import Event
+from core.policy import computes_affect, resolve
+from core.session import SessionInfo
+from media.live import LiveSource
 from media.room import Room
-from media.timeline import LiveTimeline
 from server.store import EventLog, SessionRecord, SessionStore
 
 logger = logging.getLogger(__name__)
 
-LAG_REPORT_EVERY_S = 2.0
 CLIENT_ENVELOPE_MAX = 20 * 60 * 20  # 20 minutes of 50 ms level points per source
 VIDEO_BACKLOG = 2  # per candidate; older frames are dropped (audio never is)
 
@@ -42,8 +41,8 @@ def warm_up(ids: list[str], settings: Settings) -> None:
     """Load the VAD and compile the numba kernels (cached on disk) before anyone joins: on a
     fresh install that takes seconds of CPU the first browsers need to start up."""
     quiet = dataclasses.replace(settings, asr=dataclasses.replace(settings.asr, enabled=False))
-    warm = Pipeline(ids, quiet, affect="off")
-    warm.push(np.zeros((len(ids), FRAME_SAMPLES * 50), np.float32))
+    warm = Analysis(SessionInfo("warm-up", [(p, p) for p in ids], "", "", "off"), quiet)
+    warm.feed(np.zeros((len(ids), FRAME_SAMPLES * 50), np.float32))
 
 
 def session_info(rec: SessionRecord) -> SessionInfo:
@@ -69,10 +68,11 @@ class LiveSession:
             ice_servers=_ice(cfg.ice_servers),
             remb_bps=cfg.remb_bps,
         )
-        self.report = ReportBuilder(session_info(rec), settings)
+        self.source = LiveSource(self.ids, cfg.max_wait_s)
+        self.analysis: Analysis | None = None  #: built on the analysis thread at the start
+        self._final: dict[str, Any] | None = None  #: the report `Analysis.finish()` gave
         self.client_stats: dict[str, Any] = {}
         self._t0: float | None = None  # monotonic time of session clock 0
-        self._packets: queue.SimpleQueue[tuple] = queue.SimpleQueue()
         self._video: dict[str, deque] = {pid: deque(maxlen=VIDEO_BACKLOG) for pid in self.ids}
         self._video_dropped = 0
         self._stop = threading.Event()
@@ -82,9 +82,7 @@ class LiveSession:
         self._outbox: asyncio.Queue[list[Event] | None] = asyncio.Queue()
         self._publisher: asyncio.Task[None] | None = None
         self._ended = asyncio.Event()
-        self.timeline: LiveTimeline | None = None
         self.loop_stall_max_s = 0.0
-        self.delays: deque[float] = deque(maxlen=3000)  #: recent analysis delays (s)
         self._loop_watch: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -104,7 +102,6 @@ class LiveSession:
         self._t0 = time.monotonic()
         self.rec.state = "live"
         self.rec.started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
-        self.report = ReportBuilder(session_info(self.rec), self.settings)
         self.store.save(self.rec)
         self._log = self.store.log(self.rec.id)
         self._publisher = asyncio.ensure_future(self._publish())
@@ -122,11 +119,9 @@ class LiveSession:
             return self.store.report(self.rec.id) or {}
         self._ended.set()
         await self.room.close()
-        duration = self.now()
         if self._thread is not None:
             self._stop.set()
             await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
-            duration = self.timeline.read_head / SAMPLE_RATE if self.timeline else duration
         if self._publisher is not None:
             await self._outbox.put(None)
             await self._publisher
@@ -134,8 +129,13 @@ class LiveSession:
                 self._loop_watch.cancel()
         if self._log is not None:
             self._log.close()
-        self.report.voice_attributes = getattr(self, "voice_attributes", {})
-        report = self.report.build(duration_s=duration)
+        if self._final is not None:
+            report = self._final
+        elif self.analysis is not None:  # the analysis stopped early: what it produced
+            report = self.analysis.report.build(self.analysis.duration_s)
+        else:
+            report = self._empty_report()
+        duration = report["session"]["duration_s"]
         self.rec.state = "ended"
         self.rec.ended_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         self.rec.duration_s = round(duration, 2)
@@ -144,9 +144,12 @@ class LiveSession:
         return report
 
     def partial_report(self) -> dict[str, Any]:
-        if self.timeline is not None:
-            return self.report.build(duration_s=self.timeline.read_head / SAMPLE_RATE)
-        return self.report.build(duration_s=0.0)
+        if self.analysis is not None:
+            return self.analysis.partial_report()
+        return self._empty_report()
+
+    def _empty_report(self) -> dict[str, Any]:
+        return ReportBuilder(session_info(self.rec), self.policy).build(0.0)
 
     async def join(self, who: str, sdp: str, slots: dict[str, str]) -> str:
         answer = await self.room.connect(who, sdp, slots)
@@ -167,16 +170,16 @@ class LiveSession:
                     del kept[:-CLIENT_ENVELOPE_MAX]
 
     def stats(self) -> dict[str, Any]:
-        tl = self.timeline
+        tl = self.source.timeline
         return {
             "session_time_s": round(self.now(), 3),
-            "analysed_until_s": round(tl.read_head / SAMPLE_RATE, 3) if tl else 0.0,
-            "audio_frames_in": dict(tl.frames_in) if tl else {},
-            "analysis_frames_lost": dict(tl.frames_lost) if tl else {},
-            "resyncs": dict(tl.resyncs) if tl else {},
+            "analysed_until_s": round(self.source.analysed_s, 3),
+            "audio_frames_in": dict(tl.frames_in),
+            "analysis_frames_lost": dict(tl.frames_lost),
+            "resyncs": dict(tl.resyncs),
             "video_frames_dropped": self._video_dropped,
             "loop_stall_max_s": round(self.loop_stall_max_s, 3),
-            "analysis_delay_ms": _percentiles(self.delays),
+            "analysis_delay_ms": _percentiles(self.source.delays),
             "room": self.room.stats(),
             "clients": self.client_stats,
         }
@@ -185,7 +188,7 @@ class LiveSession:
 
     def _on_audio(self, who: str, generation: int, ts: int, payload: bytes, arrival: float) -> None:
         if self._t0 is not None and not self._stop.is_set():
-            self._packets.put((who, generation, ts, payload, arrival - self._t0))
+            self.source.put(who, generation, ts, payload, arrival - self._t0)
 
     def _on_video(self, who: str, frame: Any, arrival: float) -> None:
         if self._t0 is None:
@@ -208,64 +211,31 @@ class LiveSession:
     def _analyse_loop(self, ready: threading.Event) -> None:
         try:
             warm_up(self.ids, self.settings)  # quick when the server did it at creation
-            pipeline = Pipeline(
-                self.ids,
-                self.settings,
-                affect=self.rec.affect,
-                language=self.rec.language,
-                names=self.rec.participants,
+            self.analysis = Analysis(
+                session_info(self.rec), self.settings, sink=self._deliver_threadsafe
             )
-            self.timeline = LiveTimeline(self.ids)
         finally:
             ready.set()
-        tl = self.timeline
-        max_wait = self.settings.server.max_wait_s
-        lost_reported = 0
-        last_lag = 0.0
+        analysis, source = self.analysis, self.source
         while True:
             stopping = self._stop.is_set()
-            try:
-                item = self._packets.get(timeout=0.005)
-                tl.place(*item)
-                while True:  # drain what else arrived: placement is cheap
-                    tl.place(*self._packets.get_nowait())
-            except queue.Empty:
-                pass
-            now = self.now()
-            until = int(now * SAMPLE_RATE) if stopping else tl.ready(now, max_wait)
-            events: list[Event] = []
-            if until - tl.read_head >= FRAME_SAMPLES:
-                block = tl.read(until)  # (n_tracks, k*320) float32 16 kHz
-                events += pipeline.push(block)
-                # how far behind the session clock analysed audio is (transport + wait)
-                self.delays.append(now - tl.read_head / SAMPLE_RATE)
-            events += self._video_step(pipeline)
-            lost = sum(tl.frames_lost.values())
-            behind = now - tl.read_head / SAMPLE_RATE
-            if (lost > lost_reported or behind > 1.0) and now - last_lag > LAG_REPORT_EVERY_S:
-                events.append(AnalysisLag("media", round(now, 2), round(behind, 3), lost))
-                lost_reported, last_lag = lost, now
+            block = source.poll(self.now(), stopping)
+            if block is not None:
+                analysis.feed(block)
+            self._video_step(analysis)
+            if (lag := source.lag(self.now())) is not None:
+                analysis.feed_events([lag])
             if stopping:
-                events += pipeline.flush()
-                levels = pipeline.mic_levels.levels()  # for the report's fairness section
-                self.voice_attributes = {p: {"mic_level_db": v} for p, v in levels.items()}
-            if events:
-                self._deliver_threadsafe(events)
-            if stopping:
+                self._final = analysis.finish()
                 return
 
-    def _video_step(self, pipeline: Pipeline) -> list[Event]:
-        push_video = getattr(pipeline, "push_video", None)
-        out: list[Event] = []
+    def _video_step(self, analysis: Analysis) -> None:
         for who, q in self._video.items():
             if not q:
                 continue
             at, frame = q.popleft()
-            if push_video is None:
-                continue
             rgb = frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8
-            out += push_video(who, at, np.ascontiguousarray(rgb))
-        return out
+            analysis.feed_video(who, at, np.ascontiguousarray(rgb))
 
     def _deliver_threadsafe(self, events: list[Event]) -> None:
         assert self._loop is not None
@@ -282,12 +252,11 @@ class LiveSession:
     # -- events out (event loop) -------------------------------------------------------
 
     async def _publish(self) -> None:
-        """One consumer keeps the log, the report and the bus in production order."""
+        """One consumer keeps the log and the bus in production order."""
         while (events := await self._outbox.get()) is not None:
             if self._log is not None:
                 self._log.append(events)
             for ev in events:
-                self.report.add(ev)
                 await self.bus.publish(self.topic, ev)
 
 

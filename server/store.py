@@ -19,8 +19,8 @@ from typing import Any
 
 import msgpack
 
-from lgd import codec
-from lgd.events import Event
+from core import codec
+from core.events import Event
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

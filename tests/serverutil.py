@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from lgd.settings import Settings
+from analysis.settings import Settings
 from server.app import SERVER_KEY, Server, make_app
 
 

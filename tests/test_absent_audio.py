@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from benchmarks.sessions import run_offline
-from lgd.evaluate import share_error_pp
-from lgd.synth import RoomConfig, Session, synthesize_session
+from testkit.evaluate import share_error_pp
+from testkit.synth import RoomConfig, Session, synthesize_session
 
 # candidates in their own rooms, as in a live session (browsers cancel the others' echo)
 ROOM = RoomConfig(bleed_db=(-40.0, -40.0), gain_spread_db=10.0, snr_db=(25.0, 30.0))

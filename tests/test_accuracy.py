@@ -7,12 +7,13 @@ candidates (benchmarks/sessions.py). benchmarks/accuracy.py prints the same figu
 import numpy as np
 import pytest
 
+from analysis.driver import Analysis
 from benchmarks.sessions import HARD_SESSIONS, make, pooled, run_offline
-from lgd.evaluate import score_session, speech_score
-from lgd.pipeline import Pipeline
-from lgd.synth import realspeech_session
-from lgd.synth.realspeech import load_pyannote_sample
-from lgd.synth.truth import merge_intervals
+from core.session import SessionInfo
+from testkit.evaluate import score_session, speech_score
+from testkit.synth import realspeech_session
+from testkit.synth.realspeech import load_pyannote_sample
+from testkit.synth.truth import merge_intervals
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +38,9 @@ def test_hard_sessions_meet_the_bounds(hard_scores):
 def test_speech_detection_on_the_real_recording_matches_its_rttm():
     audio, sr, segments = load_pyannote_sample()
     assert sr == 16000
-    pipeline = Pipeline(["mix"])
+    events: list = []
     x = audio[None, :].astype(np.float32)
-    events = []
-    for k in range(0, x.shape[1], 16000):
-        events += pipeline.push(x[:, k : k + 16000])
-    events += pipeline.flush()
+    Analysis(SessionInfo("rttm", [("mix", "mix")], "en", ""), sink=events.extend).run(x)
     pred = [[e.start, e.end] for e in events if type(e).__name__ == "SpeechEnded"]
     # Speech of either speaker, overlaps merged (no bridging: the RTTM is the reference).
     ref = merge_intervals([s for spans in segments.values() for s in spans], bridge_s=0.0)

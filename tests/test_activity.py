@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from benchmarks.sessions import make
+from core.events import SpeechEnded, SpeechStarted
 from diarize.activity import SpeechActivity
 from diarize.vad import SileroVad, bundled_model_path, load_vad_session
-from lgd.events import SpeechEnded, SpeechStarted
 
 
 def _run(x: np.ndarray, ids, block: int):

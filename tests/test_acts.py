@@ -5,12 +5,12 @@ import json
 
 import pytest
 
+from core.events import FloorTaken, Turn, Utterance
 from interaction.act_lexicon import load_lexicon
 from interaction.acts import ActTagger
-from interaction.acts_config import ActConfig
-from lgd.evaluate_content import score_acts
-from lgd.events import FloorTaken, Turn, Utterance
-from lgd.synth.acts_lines import ACT_LINES, ACT_NAMES, parse_acts
+from interaction.config import ActConfig
+from testkit.evaluate_content import score_acts
+from testkit.synth.acts_lines import ACT_LINES, ACT_NAMES, parse_acts
 
 EVALUATED = ("support", "challenge", "question", "guide", "time_keeping", "summary", "invite",
              "evidence", "build_on")

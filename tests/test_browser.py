@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lgd.evaluate import interruption_f1, share_error_pp
-from lgd.pipeline import SessionInfo, analyze
+from analysis.driver import SessionInfo, analyze
 from lgd.simulate import LEAD_IN_S, start_simulation
-from lgd.synth import RoomConfig, synthesize_session, write_session
 from media.frames import iter_blocks
+from testkit.evaluate import interruption_f1, share_error_pp
+from testkit.synth import RoomConfig, synthesize_session, write_session
 from tests.serverutil import running_server
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

@@ -14,8 +14,8 @@ from contextlib import aclosing
 import pytest
 import redis.asyncio as aioredis
 
-from lgd.bus import Bus, InProcessBus, RedisStreamBus, make_bus
-from lgd.events import Backchannel, Event, FloorTaken, Overlap, ShareUpdate, SpeechStarted, Turn
+from core.bus import Bus, InProcessBus, RedisStreamBus, make_bus
+from core.events import Backchannel, Event, FloorTaken, Overlap, ShareUpdate, SpeechStarted, Turn
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 KINDS = ["memory", "redis"]

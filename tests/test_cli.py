@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from benchmarks.sessions import make
-from lgd.synth import write_session
+from testkit.synth import write_session
 
 REPORT_FIELDS = {
     "schema",
@@ -279,7 +279,7 @@ def test_serve_over_tls(tmp_path):
 
 
 def test_analyze_with_video_and_affect_policy(recorded, tmp_path):
-    from lgd.synth.video import clip, face_photo, nod, write_y4m
+    from testkit.synth.video import clip, face_photo, nod, write_y4m
 
     _, paths = recorded
     video = write_y4m(tmp_path / "A.y4m",

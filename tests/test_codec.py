@@ -10,8 +10,8 @@ import msgpack
 import numpy as np
 import pytest
 
-from lgd import codec
-from lgd.events import (
+from core import codec
+from core.events import (
     EVENT_TYPES,
     Act,
     AnalysisLag,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from core.codec import to_dict
 from interaction.portraits import PortraitModel
-from lgd.codec import to_dict
-from lgd.synth.roles import role_session
-from lgd.synth.truth_events import truth_events, truth_report
+from testkit.synth.roles import role_session
+from testkit.synth.truth_events import truth_events, truth_report
 
 STATIC = Path(__file__).resolve().parent.parent / "dashboard" / "static"
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from dashboard.export import (
+from hr.export import (
     parse_portraits_csv,
     portraits_csv,
     portraits_json,
@@ -17,10 +17,10 @@ from dashboard.export import (
     render_pdf,
     render_report_html,
 )
-from dashboard.feedback import FEEDBACK
+from hr.feedback import FEEDBACK
 from interaction.dimensions import KEYS
-from lgd.synth.roles import role_session
-from lgd.synth.truth_events import truth_report
+from testkit.synth.roles import role_session
+from testkit.synth.truth_events import truth_report
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,9 @@ head motion: face found, nods counted, absent / dark / several faces / camera of
 import numpy as np
 import pytest
 
-from diarize.asr_config import AsrConfig
+from diarize.config import AsrConfig, FaceConfig
 from diarize.face import FaceAnalyzer
-from diarize.nonverbal_config import FaceConfig
-from lgd.synth.video import clip, face_photo, nod, shifted, still, write_y4m
+from testkit.synth.video import clip, face_photo, nod, shifted, still, write_y4m
 
 NO_ASR = AsrConfig(enabled=False)  # speech-only: these tests are about the nonverbal stages
 
@@ -96,25 +95,30 @@ def test_y4m_clip_decodes_to_frames_on_the_session_clock(photo, tmp_path):
 
 
 def test_video_from_another_thread_while_audio_flows(photo):
-    """The live tap calls push_video from an executor while audio blocks are pushed: both
-    share the pipeline; a candidate whose camera stays off is reported, not a crash."""
+    """The live tap calls feed_video from an executor while audio blocks are fed: both
+    share the driver; a candidate whose camera stays off is reported, not a crash."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from lgd.events import FaceCue
-    from lgd.pipeline import Pipeline
-    from lgd.settings import Settings
+    from analysis.driver import Analysis
+    from analysis.settings import Settings
+    from core.events import FaceCue
+    from core.session import SessionInfo
 
-    p = Pipeline(["a", "b"], Settings(affect_analysis="observe", asr=NO_ASR))
+    info = SessionInfo("t", [("a", "a"), ("b", "b")], "zh", "")
+    p = Analysis(info, Settings(affect_analysis="observe", asr=NO_ASR))
     rng = np.random.default_rng(0)
     frames = list(clip(photo[::2, ::2], nod(start_s=1.0), FPS, 8.0))
     audio, video, pushed = [], [], 0
     with ThreadPoolExecutor(1) as pool:
         for t, f in frames:  # each frame is analysed while the audio up to it is pushed
-            fut = pool.submit(p.push_video, "a", t, f)
+            fut = pool.submit(p.feed_video, "a", t, f)
             while pushed * 0.02 < t + 0.25:
-                audio += p.push((0.01 * rng.standard_normal((2, 320))).astype(np.float32))
+                audio += p.feed((0.01 * rng.standard_normal((2, 320))).astype(np.float32))
                 pushed += 1
             video += fut.result()
-    cues = [e for e in audio + video + p.flush() if isinstance(e, FaceCue)]
+    tail: list = []
+    p.sink = tail.extend
+    p.finish()
+    cues = [e for e in audio + video + tail if isinstance(e, FaceCue)]
     assert {c.status for c in cues if c.who == "a"} == {"ok"}
     assert {c.status for c in cues if c.who == "b"} == {"camera_off"}

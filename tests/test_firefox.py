@@ -26,7 +26,7 @@ from lgd.simulate import (
     launch_chromium,
     write_fake_wav,
 )
-from lgd.synth import RoomConfig, synthesize_session
+from testkit.synth import RoomConfig, synthesize_session
 from tests.serverutil import running_server
 
 FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox")

@@ -1,7 +1,7 @@
 """The interaction graph from typed events: edges, weights, times and derived measures."""
 
+from core.events import Act, Interruption, Turn
 from interaction.graph import InteractionGraph
-from lgd.events import Act, Interruption, Turn
 
 
 def _graph():

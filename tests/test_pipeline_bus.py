@@ -5,12 +5,12 @@ import uuid
 import numpy as np
 import redis.asyncio as aioredis
 
+from analysis.driver import SessionInfo, analyze
+from analysis.settings import Settings
 from benchmarks.sessions import make
-from diarize.asr_config import AsrConfig
-from lgd.bus import InProcessBus, RedisStreamBus
-from lgd.events import Interruption, SpeechEnded, Turn
-from lgd.pipeline import SessionInfo, analyze
-from lgd.settings import Settings
+from core.bus import InProcessBus, RedisStreamBus
+from core.events import Interruption, SpeechEnded, Turn
+from diarize.config import AsrConfig
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 

@@ -10,12 +10,13 @@ import pytest
 import diarize.face
 import diarize.prosody
 import interaction.reactions
+from analysis.driver import Analysis, analyze
+from analysis.settings import Settings
 from benchmarks.sessions import make
-from diarize.asr_config import AsrConfig
-from lgd import policy
-from lgd.pipeline import Pipeline, SessionInfo, analyze
-from lgd.settings import Settings
-from lgd.synth.video import face_photo
+from core import policy
+from core.session import SessionInfo
+from diarize.config import AsrConfig
+from testkit.synth.video import face_photo
 
 NO_ASR = AsrConfig(enabled=False)  # speech-only: these tests are about the nonverbal stages
 
@@ -92,9 +93,10 @@ def test_observe_computes_cues_but_does_not_score(audio, counted):
 
 
 def test_session_off_overrides_a_scoring_deployment(counted):
-    p = Pipeline(["a", "b"], Settings(affect_analysis="score", asr=NO_ASR), affect="off")
-    assert p.push_video("a", 0.0, np.zeros((48, 64, 3), np.uint8)) == []
-    p.push(np.zeros((2, 16000), np.float32))
+    info = SessionInfo("t", [("a", "a"), ("b", "b")], "zh", "", affect="off")
+    p = Analysis(info, Settings(affect_analysis="score", asr=NO_ASR))
+    assert p.feed_video("a", 0.0, np.zeros((48, 64, 3), np.uint8)) == []
+    p.feed(np.zeros((2, 16000), np.float32))
     assert counted == {"prosody": 0, "face": 0, "reactions": 0}
 
 

@@ -6,12 +6,12 @@ import dataclasses
 
 import pytest
 
+from analysis.settings import Settings
+from core.events import PortraitUpdate, ProsodyTurn, Reaction, Turn
 from interaction.dimensions import KEYS, NO_TRANSCRIPT
 from interaction.portraits import PortraitModel, rank_scores
-from lgd.events import PortraitUpdate, ProsodyTurn, Reaction, Turn
-from lgd.settings import Settings
-from lgd.synth.roles import role_session
-from lgd.synth.truth_events import truth_events, truth_report
+from testkit.synth.roles import role_session
+from testkit.synth.truth_events import truth_events, truth_report
 
 CASES = [("en", (0, 1, 2, 3)), ("en", (3, 2, 0, 1)), ("zh", (0, 1, 2, 3)), ("zh", (1, 3, 2, 0))]
 
@@ -166,7 +166,7 @@ def test_ranks_share_ties_and_skip_nulls():
 
 
 def test_a_silent_candidate_is_not_scored_on_turn_taking():
-    from lgd.events import SpeechEnded
+    from core.events import SpeechEnded
 
     model = PortraitModel(["A", "B", "C"], "en")
     for ev in (SpeechEnded("A", 0.0, 8.0), Turn("A", 0.0, 8.0), SpeechEnded("B", 8.5, 20.0),

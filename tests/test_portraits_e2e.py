@@ -7,12 +7,12 @@ permuted voices with every mic gain changed scores each role (nearly) the same."
 import numpy as np
 import pytest
 
+from analysis.driver import Analysis
+from core.events import Act, PortraitUpdate, Utterance
+from core.session import SessionInfo
 from interaction.dimensions import KEYS, VOICE_DIMENSIONS
-from lgd.events import Act, Utterance
-from lgd.pipeline import Pipeline, SessionInfo
-from lgd.report import ReportBuilder
-from lgd.synth.roles import role_session
-from lgd.synth.truth_events import truth_events
+from testkit.synth.roles import role_session
+from testkit.synth.truth_events import truth_events
 
 #: (language, voice order, room seed): base and permuted voices with re-drawn mic gains
 RUNS = {
@@ -35,16 +35,9 @@ def _analyse(lang: str, order, room_seed: int):
     s = role_session(lang, voice_order=order, room_seed=room_seed)
     ids = [p for p, _ in s.participants]
     x = np.stack([s.tracks[p] for p in ids]).astype(np.float32)  # (4, samples)
-    pipeline = Pipeline(ids, language=lang)
-    rb = ReportBuilder(SessionInfo("e2e", s.participants, lang, ""))
-    events = []
-    for k in range(0, x.shape[1], 16000):
-        events += pipeline.push(x[:, k : k + 16000])
-    events += pipeline.flush()
-    for ev in events:
-        rb.add(ev)
-    rb.voice_attributes = {p: {"mic_level_db": v} for p, v in pipeline.mic_levels.levels().items()}
-    return s, rb.build(x.shape[1] / 16000), events
+    events: list = []
+    analysis = Analysis(SessionInfo("e2e", s.participants, lang, ""), sink=events.extend)
+    return s, analysis.run(x), events
 
 
 @pytest.fixture(scope="module")
@@ -133,13 +126,15 @@ def test_audio_events_with_scripted_acts(analysed, name):
     session, _, events = analysed[name]
     content = [e for e in truth_events(session.truth, session.language)
                if isinstance(e, Utterance | Act)]
-    rb = ReportBuilder(SessionInfo("hybrid", session.participants, session.language, ""))
     def when(e) -> float:
         return next(getattr(e, a) for a in ("end", "at", "until") if hasattr(e, a))
 
-    for ev in sorted(events + content, key=when):  # stable: pipeline order kept within a time
-        rb.add(ev)
-    d = _role_scores(session, rb.build(session.duration_s))
+    # stable: the analysis order is kept within a time; the portrait model runs again on all
+    merged = sorted([e for e in events if not isinstance(e, PortraitUpdate)] + content, key=when)
+    analysis = Analysis(SessionInfo("hybrid", session.participants, session.language, ""))
+    analysis.feed_events(merged)
+    analysis.finish()
+    d = _role_scores(session, analysis.report.build(session.duration_s))
     assert d["leader"]["leadership"]["rank"] == 1
     assert d["supporter"]["support"]["rank"] == 1
     assert d["interrupter"]["idea_contribution"]["rank"] == 1

@@ -4,12 +4,12 @@ pure tones and espeak-ng voices; the streaming tracker measures own speech only.
 import numpy as np
 import pytest
 
+from core.events import ProsodyTurn, SpeechEnded, SpeechHorizon, SpeechStarted
 from diarize import prosody_kernels as k
-from diarize.nonverbal_config import ProsodyConfig
+from diarize.config import ProsodyConfig
 from diarize.prosody import ProsodyTracker, measure
-from lgd.events import ProsodyTurn, SpeechEnded, SpeechHorizon, SpeechStarted
-from lgd.synth.texts import TURNS
-from lgd.synth.voices import VOICES, render
+from testkit.synth.texts import TURNS
+from testkit.synth.voices import VOICES, render
 
 SR = 16000
 

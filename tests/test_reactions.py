@@ -7,14 +7,12 @@ import asyncio
 import numpy as np
 import pytest
 
-from diarize.asr_config import AsrConfig
-from diarize.nonverbal_config import ProsodyConfig
-from interaction.nonverbal_summary import NonverbalSummary
-from interaction.reactions import ReactionTracker
-from lgd.events import Act, FloorTaken, ProsodyTurn, SpeechHorizon
-from lgd.pipeline import SessionInfo, analyze
-from lgd.settings import Settings
-from lgd.synth.reactions import reaction_session
+from analysis.driver import Analysis, analyze
+from analysis.settings import Settings
+from core.events import Act, FloorTaken, ProsodyTurn, Reaction, SpeechEnded, SpeechHorizon
+from core.session import SessionInfo
+from diarize.config import AsrConfig, ProsodyConfig
+from testkit.synth.reactions import reaction_session
 
 NO_ASR = AsrConfig(enabled=False)  # speech-only: these tests are about the nonverbal stages
 
@@ -89,11 +87,17 @@ def test_the_agitated_candidate_scores_lower_on_stress_resilience(scripted):
         assert dims["A"][dim]["evidence"]
 
 
-def test_summary_inputs_from_the_same_events():
+def _scored(ids: list[str], events: list, policy: str = "score") -> dict:
+    """The report of `events` fed to the driver (reactions, portraits) under `policy`."""
+    info = SessionInfo("t", [(p, p) for p in ids], "zh", "", policy)
+    analysis = Analysis(info, Settings(affect_analysis=policy, asr=NO_ASR))
+    analysis.feed_events(events)
+    return analysis.finish()
+
+
+def test_affect_inputs_from_the_same_events():
     """Stress resilience and steadiness: the reaction and voice pieces of two candidates."""
-    s = NonverbalSummary(["a", "b"])
-    rt = ReactionTracker(["a", "b"])
-    events = [FloorTaken("a", 0.0, None)]
+    events: list = [FloorTaken("a", 0.0, None), SpeechEnded("a", 0.0, 20.0)]
     for i in range(10):
         loud = 3.0 if i >= 6 else 0.1
         events.append(
@@ -121,25 +125,26 @@ def test_summary_inputs_from_the_same_events():
         Act("challenge", "a", "b", 12.0, "不对", "rule", 0.9),
         SpeechHorizon(40.0),
     ]
-    for ev in events:
-        s.add(ev)
-        for out in rt.push(ev):
-            s.add(out)
-    a, b = s.stress_resilience("a"), s.stress_resilience("b")
-    assert a.value is not None and b.value is not None and a.value < b.value
-    assert s.emotional_stability("a").value < s.emotional_stability("b").value
-    assert s.dimension_inputs("a", "observe")["stress_resilience"].value is None
-    assert "observe" in s.dimension_inputs("a", "observe")["rapport"].reason
+    report = _scored(["a", "b"], events)
+    inputs = {p: report["nonverbal"][p]["inputs"] for p in ("a", "b")}
+    a, b = (inputs[p]["stress_resilience"]["value"] for p in ("a", "b"))
+    assert a is not None and b is not None and a < b
+    a, b = (inputs[p]["emotional_stability"]["value"] for p in ("a", "b"))
+    assert a is not None and b is not None and a < b
+    observed = _scored(["a", "b"], events, "observe")
+    assert "inputs" not in observed["nonverbal"]["a"]
+    dims = observed["portraits"]["a"]["dimensions"]
+    assert dims["stress_resilience"]["score"] is None
+    assert "observe" in dims["rapport"]["evidence"][0]["detail"]
 
 
 def test_face_tension_and_listening_signals():
     """A frown after a challenge lowers composure; nods, smiles and attention while another
     candidate holds the floor raise the rapport input; no camera → no face claims."""
-    from lgd.events import Backchannel, FaceCue
+    from core.events import Backchannel, FaceCue
 
     ids = ["a", "b", "c"]
-    s, rt = NonverbalSummary(ids), ReactionTracker(ids)
-    events: list = [FloorTaken("c", 0.0, None)]
+    events: list = [FloorTaken("c", 0.0, None), SpeechEnded("c", 0.0, 29.0)]
     for i in range(1, 30):
         t = float(i)
         tense = 0.9 if 20 < t <= 26 else 0.1
@@ -171,27 +176,31 @@ def test_face_tension_and_listening_signals():
         Act("challenge", "c", "a", 20.0, "?", "rule", 1.0),
         SpeechHorizon(40.0),
     ]
-    for ev in events:
-        s.add(ev)
-        for out in rt.push(ev):
-            s.add(out)
-    (r,) = s.reactions["a"]
-    assert r.cues["face_tension"] > 3 and r.composure is not None and r.composure < 0.5
-    assert r.outcome == "silent"  # no voice in the window
-    a, b = s.rapport("a"), s.rapport("b")
-    assert a.value is not None and b.value is not None and a.value > b.value + 0.3
-    assert any(e["kind"] == "nod" for e in a.evidence)
-    face_c = s.cues("c")["face"]
+    report = _scored(ids, events)
+    (r,) = [r for r in report["reactions"] if r["who"] == "a"]
+    assert r["cues"]["face_tension"] > 3 and r["composure"] is not None and r["composure"] < 0.5
+    assert r["outcome"] == "silent"  # no voice in the window
+    a, b = (report["nonverbal"][p]["inputs"]["rapport"] for p in ("a", "b"))
+    assert a["value"] is not None and b["value"] is not None and a["value"] > b["value"] + 0.3
+    assert any(e["kind"] == "face" and "nod 1.0" in e["detail"] for e in a["evidence"])
+    face_c = report["nonverbal"]["c"]["face"]
     assert face_c["status"] == {"camera_off": 29} and "smile" not in face_c
-    assert s.stress_resilience("b").value is None  # never challenged: no data, with reason
+    never = report["nonverbal"]["b"]["inputs"]["stress_resilience"]
+    assert never["value"] is None and "never" in never["reason"]  # no data, with reason
 
 
-def test_a_challenge_act_fed_to_the_pipeline_becomes_a_reaction():
-    from lgd.pipeline import Pipeline
+def test_a_challenge_act_fed_to_the_driver_becomes_a_reaction():
+    def analysis(policy: str | None) -> Analysis:
+        info = SessionInfo("t", [("a", "a"), ("b", "b")], "zh", "", policy)
+        return Analysis(info, Settings(affect_analysis="observe", asr=NO_ASR))
 
-    p = Pipeline(["a", "b"], Settings(affect_analysis="observe", asr=NO_ASR))
-    assert p.push_events([Act("challenge", "b", "a", 1.0, "我不同意", "rule", 0.9)]) == []
-    (r,) = p.push_events([SpeechHorizon(20.0)])
+    def reactions(events: list) -> list:
+        return [e for e in events if isinstance(e, Reaction)]
+
+    p = analysis(None)
+    challenge = Act("challenge", "b", "a", 1.0, "我不同意", "rule", 0.9)
+    assert reactions(p.feed_events([challenge])) == []
+    (r,) = reactions(p.feed_events([SpeechHorizon(20.0)]))
     assert (r.who, r.by, r.trigger, r.outcome, r.composure) == (
         "a",
         "b",
@@ -199,8 +208,8 @@ def test_a_challenge_act_fed_to_the_pipeline_becomes_a_reaction():
         "silent",
         None,
     )
-    off = Pipeline(["a", "b"])  # policy off: no reaction stage at all
-    assert (
-        off.push_events([Act("challenge", "b", "a", 1.0, "x", "rule", 0.9), SpeechHorizon(20.0)])
-        == []
-    )
+    off = analysis("off")  # policy off: no reaction stage at all
+    assert off.reactions is None
+    assert reactions(
+        off.feed_events([Act("challenge", "b", "a", 1.0, "x", "rule", 0.9), SpeechHorizon(20.0)])
+    ) == []

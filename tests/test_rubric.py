@@ -4,8 +4,8 @@
 import re
 from pathlib import Path
 
-from lgd.synth.roles import role_session
-from lgd.synth.truth_events import truth_report
+from testkit.synth.roles import role_session
+from testkit.synth.truth_events import truth_report
 
 RUBRIC = Path(__file__).resolve().parent.parent / "docs" / "rubric.md"
 

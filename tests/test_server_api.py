@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from lgd.events import SpeechEnded, SpeechStarted
+from core.events import SpeechEnded, SpeechStarted
 from server import tokens
 from server.store import EventLog
 from tests.serverutil import running_server, webhook_receiver
@@ -165,11 +165,10 @@ async def test_hr_export_feedback_release_and_session_end_webhook(tmp_path):
     import dataclasses
     import io
 
-    from dashboard.config import WebhookConfig
-    from dashboard.export import parse_portraits_csv
-    from dashboard.webhooks import verify_signature
-    from lgd.events import Interruption, Turn
-    from lgd.settings import Settings
+    from analysis.settings import Settings, WebhookConfig
+    from core.events import Interruption, Turn
+    from hr.export import parse_portraits_csv
+    from hr.webhooks import verify_signature
 
     runner, url, got = await webhook_receiver()
     settings = dataclasses.replace(Settings.from_env(), webhooks=WebhookConfig(url=url, secret="k"))
@@ -246,8 +245,8 @@ async def test_live_stream_catches_up_then_follows(tmp_path, redis_url):
     candidate's stream carries speech events only. Same over the Redis Streams bus."""
     import dataclasses
 
-    from lgd.events import Interruption
-    from lgd.settings import Settings
+    from analysis.settings import Settings
+    from core.events import Interruption
 
     settings = dataclasses.replace(Settings.from_env(), redis_url=redis_url)
     async with running_server(tmp_path, settings, auto_start=False) as run:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from lgd.settings import Settings, known_keys
+from analysis.settings import Settings, known_keys
 
 
 def test_defaults_and_env_overrides():

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lgd.synth import (
+from testkit.synth import (
     RoomConfig,
     Session,
     load_pyannote_sample,

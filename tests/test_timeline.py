@@ -13,7 +13,7 @@ import av
 import numpy as np
 import pytest
 
-from media.frames import SAMPLE_RATE
+from core.clock import SAMPLE_RATE
 from media.timeline import RESYNC_PACKETS, LiveTimeline
 
 RATE = 48000

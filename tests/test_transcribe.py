@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from diarize.asr_config import AsrConfig
+from analysis.driver import Analysis
+from analysis.settings import Settings
+from core.session import SessionInfo
 from diarize.asr_model import EMBEDDED_SIZE, ModelError, embedded_model_dir, resolve_model_dir
+from diarize.config import AsrConfig
 from diarize.transcribe import AudioHistory
 from diarize.zh_text import to_simplified
-from lgd.evaluate_content import error_rate, score_acts
-from lgd.pipeline import Pipeline, SessionInfo
-from lgd.report import ReportBuilder
-from lgd.settings import Settings
-from lgd.synth.acts_script import acts_session
+from testkit.evaluate_content import error_rate, score_acts
+from testkit.synth.acts_script import acts_session
 
 REQUIRED = ("support", "challenge", "question", "guide", "time_keeping", "summary", "invite",
             "evidence")
@@ -35,14 +35,8 @@ def analyse(session, settings: Settings, seconds: float | None = None) -> dict:
     x = np.stack([session.tracks[p] for p in ids]).astype(np.float32)  # (n, samples)
     if seconds is not None:
         x = x[:, : int(seconds * 16000)]
-    pipeline = Pipeline(ids, settings, language=session.language, names=session.participants)
-    report = ReportBuilder(SessionInfo("t", session.participants, session.language, ""))
-    for k in range(0, x.shape[1], 16000):
-        for ev in pipeline.push(x[:, k : k + 16000]):
-            report.add(ev)
-    for ev in pipeline.flush():
-        report.add(ev)
-    return report.build(x.shape[1] / 16000)
+    info = SessionInfo("t", session.participants, session.language, "")
+    return Analysis(info, settings).run(x)
 
 
 @pytest.fixture(scope="module", params=["zh", "en"])
@@ -132,7 +126,7 @@ def test_embedded_model_loads_with_the_network_cut(tmp_path):
         except OSError:
             pass
         from diarize.asr_model import embedded_model_dir, load_whisper
-        from lgd.synth.voices import VOICES, render
+        from testkit.synth.voices import VOICES, render
         model = load_whisper(embedded_model_dir(Path({str(tmp_path)!r})))
         x = render(VOICES["en"]["m"][0], "We have ten minutes left, so let us decide.")
         segments, _ = model.transcribe(x, language="en", beam_size=5)
@@ -179,7 +173,7 @@ def test_audio_history_reads_what_was_written_across_the_wrap():
 
 def _jobs(n: int) -> list:
     from diarize.asr_worker import AsrJob
-    from lgd.synth.voices import Voice, render
+    from testkit.synth.voices import Voice, render
 
     audio = np.array(render(Voice("en-us+m3", 50, 160, "m"), "the budget should go to training"))
     return [AsrJob(k, "A", 0.0, audio, "en", (0.0, len(audio) / 16000)) for k in range(n)]

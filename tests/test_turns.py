@@ -1,8 +1,6 @@
 """Turn-taking rules on hand-made speech timelines (exact, no audio)."""
 
-from interaction.config import TurnConfig
-from interaction.turns import TurnTracker
-from lgd.events import (
+from core.events import (
     Backchannel,
     FloorTaken,
     Interruption,
@@ -13,6 +11,8 @@ from lgd.events import (
     SpeechStarted,
     Turn,
 )
+from interaction.config import TurnConfig
+from interaction.turns import TurnTracker
 
 
 def run(stretches: dict[str, list[tuple[float, float]]], ids=("A", "B", "C")):

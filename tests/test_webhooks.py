@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from dashboard.webhooks import WebhookTarget, deliver, verify_signature
-from lgd.synth.roles import role_session
-from lgd.synth.truth_events import truth_report
+from hr.webhooks import WebhookTarget, deliver, verify_signature
+from testkit.synth.roles import role_session
+from testkit.synth.truth_events import truth_report
 from tests.serverutil import webhook_receiver
 
 SECRET = "s3cret"
@@ -80,8 +80,8 @@ async def test_wecom_markdown(report, tmp_path):
 
 
 async def test_targets_from_settings_and_session_end(report, tmp_path):
-    from dashboard.webhooks import on_session_end
-    from lgd.settings import Settings
+    from analysis.settings import Settings
+    from hr.webhooks import on_session_end, targets
 
     runner, url, got = await webhook_receiver(0)
     try:
@@ -93,11 +93,11 @@ async def test_targets_from_settings_and_session_end(report, tmp_path):
                 "LGD_DATA_DIR": str(tmp_path),
             }
         )
-        done = await on_session_end(report, s.webhooks.targets(), s.data_dir)
+        done = await on_session_end(report, targets(s.webhooks), s.data_dir)
     finally:
         await runner.cleanup()
     assert [d.ok for d in done] == [True, True] and len(got) == 2
     kinds = sorted("X-LGD-Signature" in g["headers"] for g in got)
     assert kinds == [False, True]  # the JSON target is signed, the WeCom robot is not
     assert len((tmp_path / "webhooks.jsonl").read_text().splitlines()) == 2
-    assert await on_session_end(report, Settings().webhooks.targets(), tmp_path) == []
+    assert await on_session_end(report, targets(Settings().webhooks), tmp_path) == []

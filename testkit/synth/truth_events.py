@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lgd.events import (
+from core.events import (
     Act,
     Backchannel,
     Event,
@@ -21,7 +21,7 @@ from lgd.events import (
 )
 
 if TYPE_CHECKING:
-    from lgd.settings import Settings
+    from analysis.settings import Settings
 
     from .session import Session
 
@@ -59,12 +59,18 @@ def truth_events(truth: dict, language: str, content: bool = True) -> list[Event
 def truth_report(session: Session, content: bool = True, settings: Settings | None = None
                  ) -> dict:
     """The `lgd.report/1` a perfect analyser would produce for a scripted session (unit-level
-    input for portrait, export and dashboard tests; no audio analysis)."""
-    from lgd.pipeline import SessionInfo
-    from lgd.report import ReportBuilder
+    input for portrait, export and dashboard tests; no audio analysis): the script's events
+    fed to the driver, which runs the interaction stages on them."""
+    import dataclasses
 
+    from analysis.driver import Analysis
+    from analysis.settings import Settings
+    from core.session import SessionInfo
+
+    s = settings or Settings()
+    s = dataclasses.replace(s, asr=dataclasses.replace(s.asr, enabled=False))
     info = SessionInfo("truth", session.participants, session.language, "2026-11-25T00:00:00Z")
-    rb = ReportBuilder(info, settings)
-    for ev in truth_events(session.truth, session.language, content):
-        rb.add(ev)
-    return rb.build(session.duration_s)
+    analysis = Analysis(info, s)
+    analysis.feed_events(truth_events(session.truth, session.language, content))
+    analysis.finish()
+    return analysis.report.build(session.duration_s)

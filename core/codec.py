@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import msgpack
 
-from lgd.events import EVENT_TYPES, Event
+from core.events import EVENT_TYPES, Event
 
 _NoneType = type(None)
 
@@ -50,11 +50,11 @@ def from_dict(obj: object) -> Event:
         raise ValueError(f"unknown event type {name!r}; known: {', '.join(sorted(EVENT_TYPES))}")
     hints = _hints(cls)
     given = set(obj) - {"type"}
-    if missing := sorted(set(hints) - given):
+    if missing := sorted(set(hints) - given - _defaulted(cls)):
         raise ValueError(f"{name}: missing fields {missing}")
     if extra := sorted(map(str, given - set(hints))):
         raise ValueError(f"{name}: unexpected fields {extra}")
-    kwargs = {f: _coerce(obj[f], hint, f"{name}.{f}") for f, hint in hints.items()}
+    kwargs = {f: _coerce(obj[f], hint, f"{name}.{f}") for f, hint in hints.items() if f in obj}
     return cast(Event, cls(**kwargs))
 
 
@@ -78,8 +78,19 @@ def _hints(cls: type) -> dict[str, Any]:
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
+@functools.cache
+def _defaulted(cls: type) -> frozenset[str]:
+    """Fields added to an event later, with a default: older logs decode without them."""
+    return frozenset(
+        f.name for f in dataclasses.fields(cls)
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+    )
+
+
 def _coerce(value: Any, hint: Any, where: str) -> Any:
     """`value` as the plain Python type `hint` names; ValueError if it does not fit."""
+    if hint is Any:  # a report section carried as it is: plain JSON-able data
+        return _plain(value, where)
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
         if value is None:
@@ -121,6 +132,18 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     else:  # a field type events.py promised not to use
         raise TypeError(f"{where}: unsupported field type {hint!r}")
     raise ValueError(f"{where}: expected {hint.__name__}, got {type(value).__name__}")
+
+
+def _plain(value: Any, where: str) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _plain(v, f"{where}[{k!r}]") for k, v in value.items()}
+    raise ValueError(f"{where}: {type(value).__name__} is not plain data")
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,52 +1,45 @@
-"""Builds the `lgd.report/1` document (../shared/report-schema.md) from pipeline events.
+"""Builds the `lgd.report/1` document (../shared/report-schema.md) as a fold over the
+analysis events.
 
-The same builder serves the live partial report and the final one, so live and offline
-reports agree by construction. Fields that later stages fill (transcript, acts) are
-present and empty, never missing; portraits score what the events allow and say why the
-rest is null (interaction/portraits.py). The graph is interaction/graph.py's.
+The same fold serves the live partial report, the final one and a report replayed from a
+session's event log, so they agree by construction. Fields that later stages fill
+(transcript, acts) are present and empty, never missing. Nothing is computed twice: the
+portraits, the graph and the affect dimensions' inputs are the portrait model's latest
+`PortraitUpdate` (interaction/portraits.py), the voice attributes the latest
+`VoiceAttributes` per candidate (diarize/levels.py).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
+import copy
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from interaction.dimensions import KEYS as DIMENSIONS
-from interaction.fairness import fairness_section
-from interaction.nonverbal_summary import NonverbalSummary
-from interaction.portrait_config import portrait_config
-from interaction.portraits import PortraitModel
-from lgd import policy as affect_policy
-from lgd.events import (
+from core import policy as affect_policy
+from core.events import (
     Act,
+    AudioAnalysed,
     Backchannel,
     Event,
     FaceCue,
     Interruption,
     Overlap,
+    PortraitUpdate,
     Reaction,
     SpeechEnded,
+    SpeechHorizon,
     Turn,
     Utterance,
+    VoiceAttributes,
 )
-
-if TYPE_CHECKING:
-    from lgd.pipeline import SessionInfo
-    from lgd.settings import Settings
+from core.session import SessionInfo
+from interaction.dimensions import KEYS as DIMENSIONS
+from interaction.fairness import fairness_section
+from interaction.graph import InteractionGraph
+from interaction.nonverbal_summary import NonverbalSummary
 
 SCHEMA = "lgd.report/1"
 __all__ = ["DIMENSIONS", "SCHEMA", "ReportBuilder"]
-
-
-def session_policy(info: SessionInfo, settings: Settings | None) -> str:
-    """The affect-analysis policy of this session: its own, else the deployment's."""
-    if settings is None:
-        from lgd.settings import Settings
-
-        settings = Settings.from_env()
-    return affect_policy.resolve(settings.affect_analysis, info.affect)
 
 
 def _r(t: float) -> float:
@@ -54,18 +47,11 @@ def _r(t: float) -> float:
 
 
 class ReportBuilder:
-    def __init__(self, info: SessionInfo, settings: Settings | None = None) -> None:
+    def __init__(self, info: SessionInfo, policy: str = affect_policy.DEFAULT_POLICY) -> None:
+        """policy: the session's resolved affect-analysis policy (`core.policy.resolve`)."""
         self.info = info
-        self.policy = session_policy(info, settings)
-        self.ids = [pid for pid, _ in info.participants]
-        # the report reads the model when it is built; live updates come from the pipeline's
-        # own model, so this one never computes one (add() stays O(1) on the event loop)
-        cfg = dataclasses.replace(
-            portrait_config(settings), update_every_s=math.inf, affect_policy=self.policy
-        )
-        self.portraits = PortraitModel(self.ids, info.language, cfg)
-        #: pid -> {attribute: value}: voice/mic attributes for the fairness section
-        self.voice_attributes: dict[str, dict[str, float]] = {}
+        self.policy = policy
+        self.ids = info.ids
         self.speech: dict[str, list[list[float]]] = {pid: [] for pid in self.ids}
         self.turns: list[Turn] = []
         self.overlaps: list[Overlap] = []
@@ -76,9 +62,11 @@ class ReportBuilder:
         self.video = False
         self.utterances: list[Utterance] = []
         self.acts: list[Act] = []
+        self.portrait: PortraitUpdate | None = None  #: the portrait model's latest state
+        self.voice: dict[str, VoiceAttributes] = {}  #: latest per candidate
+        self.analysed_s = 0.0
 
     def add(self, ev: Event) -> None:
-        self.portraits.push(ev)
         self.nonverbal.add(ev)
         if isinstance(ev, Reaction):
             self.reactions.append(ev)
@@ -97,8 +85,20 @@ class ReportBuilder:
             self.utterances.append(ev)
         elif isinstance(ev, Act):
             self.acts.append(ev)
+        elif isinstance(ev, PortraitUpdate):
+            self.portrait = ev
+        elif isinstance(ev, VoiceAttributes):
+            self.voice[ev.who] = ev
+        elif isinstance(ev, AudioAnalysed | SpeechHorizon):
+            self.analysed_s = max(self.analysed_s, ev.until)
 
-    def build(self, duration_s: float) -> dict[str, Any]:
+    def build(self, duration_s: float | None = None) -> dict[str, Any]:
+        """duration_s: default, how far the analysis said it got (`AudioAnalysed`; a log
+        cut short by a crash: its last `SpeechHorizon`)."""
+        if duration_s is None:
+            duration_s = self.analysed_s
+        # copies: the report is the caller's to change, the event is not
+        portraits = copy.deepcopy(self.portrait.portraits) if self.portrait is not None else {}
         speech = {pid: sorted(v) for pid, v in self.speech.items()}
         time = {pid: _r(sum(e - s for s, e in v)) for pid, v in speech.items()}
         total = sum(time.values())
@@ -144,18 +144,21 @@ class ReportBuilder:
                 }
                 for a in sorted(self.acts, key=lambda a: (a.at, a.by))
             ],
-            "graph": self.portraits.graph.to_report(),
-            "portraits": (portraits := self.portraits.portraits()),
+            "graph": (copy.deepcopy(self.portrait.graph) if self.portrait is not None
+                      else InteractionGraph(self.ids).to_report()),
+            "portraits": portraits,
             "fairness": fairness_section(portraits, self._attributes()),
             **self._affect_sections(),
         }
 
     def _attributes(self) -> dict[str, dict[str, float]]:
-        attrs = {p: dict(v) for p, v in self.voice_attributes.items()}
-        for p, c in self.portraits.tally.c.items():
-            if c.pitch_n:
-                attrs.setdefault(p, {})["mean_pitch_hz"] = c.pitch_sum / c.pitch_n
-        return attrs
+        out: dict[str, dict[str, float]] = {}
+        for p, v in self.voice.items():
+            if v.mic_level_db is not None:
+                out.setdefault(p, {})["mic_level_db"] = v.mic_level_db
+            if v.mean_pitch_hz is not None:
+                out.setdefault(p, {})["mean_pitch_hz"] = v.mean_pitch_hz
+        return out
 
     def _affect_sections(self) -> dict[str, Any]:
         """Extra fields: the policy and signals used, observable cues, reactions."""
@@ -175,11 +178,18 @@ class ReportBuilder:
         }
 
     def _nonverbal(self, pid: str) -> dict[str, Any]:
-        """Observable cues; under `score` also the three dimension inputs (0..1)."""
+        """Observable cues; under `score` also the three affect dimensions' inputs: the
+        levels (0..1) the portrait model scored them from."""
         out = self.nonverbal.cues(pid)
         if affect_policy.scores_affect(self.policy):
-            out["inputs"] = {
-                dim: {"value": d.value, "reason": d.reason, "evidence": d.evidence}
-                for dim, d in self.nonverbal.dimension_inputs(pid, self.policy).items()
-            }
+            inputs = self.portrait.inputs.get(pid, {}) if self.portrait is not None else {}
+            out["inputs"] = copy.deepcopy(inputs)
         return out
+
+
+def replay(info: SessionInfo, policy: str, events: list[Event]) -> dict[str, Any]:
+    """The report of a session's logged events (a restart closes a live session with it)."""
+    builder = ReportBuilder(info, policy)
+    for ev in events:
+        builder.add(ev)
+    return builder.build()

@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 
+from analysis.settings import WebhookConfig
 from interaction.dimensions import DIMENSIONS
 
 WECOM_MAX_BYTES = 4096  # the robot rejects longer markdown content
@@ -46,6 +47,13 @@ class Delivery:
     attempts: int
     status: int | None  #: the last HTTP status, None if no response
     error: str | None
+
+
+def targets(cfg: WebhookConfig) -> list[WebhookTarget]:
+    """The delivery targets a deployment's `webhooks` settings configure."""
+    wanted = [(cfg.url, cfg.secret, "json"), (cfg.wecom_url, None, "wecom")]
+    return [WebhookTarget(url, secret, kind, cfg.attempts, cfg.base_delay_s, cfg.timeout_s)
+            for url, secret, kind in wanted if url]
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -158,7 +166,7 @@ async def deliver_all(targets: list[WebhookTarget], report: dict[str, Any],
 
 async def on_session_end(report: dict[str, Any], targets: list[WebhookTarget],
                          data_dir: Path | str) -> list[Delivery]:
-    """Deliver an ended session to every configured target (`Settings.webhooks.targets()`),
+    """Deliver an ended session to every configured target (`targets(settings.webhooks)`),
     logging to `<data_dir>/webhooks.jsonl`."""
     if not targets:
         return []

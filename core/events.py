@@ -1,13 +1,15 @@
 """Typed events that flow one way on the bus: media → diarize → interaction → server.
 
-Every event is a frozen, slotted dataclass whose fields are plain msgpack types
-(str, int, float, bool, tuples/dicts of those). Times are seconds on the session
-clock (0 = session start). Participant ids are the ids given at session creation.
+Every event is a frozen, slotted dataclass whose fields are plain msgpack types (str, int,
+float, bool, tuples/dicts of those; `Any` = a report section as plain data). Times are
+seconds on the session clock (0 = session start). Participant ids are the ids given at
+session creation. A field added later has a default, so older event logs still decode.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,12 +174,38 @@ class Reaction:
 
 
 @dataclass(frozen=True, slots=True)
+class AudioAnalysed:
+    """Every stage has analysed the session's audio up to `until`: stated every few seconds
+    and at the end, so a report folded from a log knows how long the session ran."""
+
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceAttributes:
+    """How a candidate's voice and microphone measure so far (the report's fairness section
+    relates scores to these; they are never scored themselves)."""
+
+    who: str
+    at: float  #: session time these are complete up to
+    mic_level_db: float | None  #: median level of their own speech on their own track (dBFS)
+    mean_pitch_hz: float | None  #: mean voice pitch (only when the prosody stage runs)
+
+
+@dataclass(frozen=True, slots=True)
 class PortraitUpdate:
-    """The current twelve-dimension scores and ranks (evidence lives in the report)."""
+    """The portrait model's state at `at`: scores and ranks for the live radar, and what the
+    report shows of it, exactly as computed (the report folds the latest update)."""
 
     at: float
     scores: dict[str, dict[str, float | None]]  #: pid -> dimension -> 0..100 or None
     ranks: dict[str, dict[str, int | None]]  #: pid -> dimension -> 1 = best in group
+    #: the report's `portraits` section (scores, ranks, evidence, summary, metrics)
+    portraits: dict[str, Any] = field(default_factory=dict)
+    graph: dict[str, Any] = field(default_factory=dict)  #: the report's `graph` section
+    #: pid -> dimension -> {value, reason, evidence}: the levels (0..1) the affect
+    #: dimensions were scored from (report `nonverbal.<pid>.inputs`)
+    inputs: dict[str, Any] = field(default_factory=dict)
 
 
 Event = (
@@ -196,6 +224,8 @@ Event = (
     | ProsodyTurn
     | FaceCue
     | Reaction
+    | AudioAnalysed
+    | VoiceAttributes
     | PortraitUpdate
 )
 
@@ -217,6 +247,8 @@ EVENT_TYPES: dict[str, type] = {
         ProsodyTurn,
         FaceCue,
         Reaction,
+        AudioAnalysed,
+        VoiceAttributes,
         PortraitUpdate,
     )
 }

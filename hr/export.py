@@ -23,9 +23,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from dashboard.feedback import render_feedback_html
-from dashboard.pages import label, page
-from dashboard.svg import radar_svg, timeline_svg
+from hr.feedback import render_feedback_html
+from hr.pages import label, page
+from hr.svg import radar_svg, timeline_svg
 from interaction.dimensions import DIMENSIONS, KEYS
 
 CHROMIUM = "/usr/bin/chromium"

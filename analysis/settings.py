@@ -2,8 +2,11 @@
 
 Deployment settings are top-level fields (``LGD_DATA_DIR``); each stage has its own
 config dataclass nested under a section name, overridable as ``LGD_<SECTION>_<FIELD>``
-(``LGD_TURNS_BACKCHANNEL_MAX_S=0.6``). Unknown ``LGD_*`` variables are rejected, so a
-typo fails loudly instead of silently running on a default.
+(``LGD_TURNS_BACKCHANNEL_MAX_S=0.6``). The stages own their config classes; the sections
+of the layers above the driver (the live server, HR webhooks) are defined here, so that
+settings are assembled once, one level above the stages, and nothing below imports up.
+Unknown ``LGD_*`` variables are rejected, so a typo fails loudly instead of silently running
+on a default.
 """
 
 from __future__ import annotations
@@ -15,18 +18,51 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dashboard.config import WebhookConfig
-from diarize.asr_config import AsrConfig
-from diarize.config import ActivityConfig
-from diarize.nonverbal_config import FaceConfig, ProsodyConfig
-from interaction.acts_config import ActConfig
-from interaction.config import TurnConfig
-from interaction.portrait_config import PortraitConfig
-from interaction.reaction_config import ReactionConfig
-from lgd.policy import DEFAULT_POLICY, check_policy
-from server.config import ServerConfig
+from core.policy import DEFAULT_POLICY, check_policy
+from diarize.config import ActivityConfig, AsrConfig, FaceConfig, ProsodyConfig
+from interaction.config import ActConfig, PortraitConfig, ReactionConfig, TurnConfig
 
 ENV_PREFIX = "LGD_"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"  #: bind address; 0.0.0.0 behind a reverse proxy or with TLS
+    port: int = 8080
+    #: base of the links handed out (https://lgd.example.com); default: from the request
+    public_url: str = ""
+    #: HMAC key for join/dashboard tokens; empty: generated once into <data_dir>/secret
+    secret: str = ""
+    tls_cert: Path | None = None  #: PEM certificate; browsers need a secure origin for mics
+    tls_key: Path | None = None
+    #: JSON list of RTCIceServer dicts for browsers and server, e.g.
+    #: [{"urls": "stun:stun.example.com:3478"}, {"urls": "turn:t.example.com", "username":
+    #: "u", "credential": "p"}]
+    ice_servers: str = "[]"
+    #: comma-separated host addresses the SFU offers; empty: every non-loopback interface.
+    #: "127.0.0.1" keeps all media on loopback (tests, `lgd simulate`).
+    ice_host_addresses: str = ""
+    token_ttl_s: float = 7 * 24 * 3600.0  #: join/dashboard links expire after a week
+    max_body_bytes: int = 256 * 1024  #: REST bodies (offers, session creation)
+    #: live audio is analysed once every sending track has delivered it, waiting at most
+    #: this long for a late one (a frozen tab, a dropped connection): its audio is then lost
+    max_wait_s: float = 2.0
+    remb_bps: int = 250_000  #: fixed receive bitrate announced to browsers (NOTES.md)
+    auto_start: bool = True  #: a session starts when its first candidate connects
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    #: a JSON endpoint that receives every ended session's portraits (unset: none)
+    url: str | None = None
+    #: HMAC-SHA256 key for `X-LGD-Signature` on `url` (unset: unsigned)
+    secret: str | None = None
+    #: a WeCom group-robot webhook URL (…/cgi-bin/webhook/send?key=…) for a markdown summary
+    wecom_url: str | None = None
+    #: attempts per target, and the first retry delay (doubling after each failure)
+    attempts: int = 4
+    base_delay_s: float = 1.0
+    timeout_s: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +76,7 @@ class Settings:
     server: ServerConfig = field(default_factory=ServerConfig)
     portraits: PortraitConfig = field(default_factory=PortraitConfig)
     webhooks: WebhookConfig = field(default_factory=WebhookConfig)
-    #: off | observe | score: what may be measured from voices and faces (lgd/policy.py)
+    #: off | observe | score: what may be measured from voices and faces (core/policy.py)
     affect_analysis: str = DEFAULT_POLICY
     prosody: ProsodyConfig = field(default_factory=ProsodyConfig)
     face: FaceConfig = field(default_factory=FaceConfig)

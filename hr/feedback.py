@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from dashboard.pages import label, page
+from hr.pages import label, page
 
 #: Candidate-facing wording per dimension: (strength, what to develop), zh and en.
 FEEDBACK: dict[str, dict[str, tuple[str, str]]] = {

@@ -22,8 +22,8 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
-from lgd import codec
-from lgd.events import Event
+from core import codec
+from core.events import Event
 
 _CLOSED = object()  # what a subscriber's Redis command returns when close() cancelled it
 

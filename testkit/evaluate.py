@@ -1,4 +1,4 @@
-"""Scores a report against a reference (truth from lgd.synth, or an RTTM).
+"""Scores a report against a reference (truth from testkit.synth, or an RTTM).
 
 Used by benchmarks/accuracy.py and the accuracy tests; the definitions are the ones the
 issue asks for: speech error = (missed + false-alarm speech) / reference speech on 10 ms
