@@ -233,7 +233,11 @@ class SpeechActivity:
                     st.confirmed = True
                     known = max(s + self._min_run, st.start + self._min_len)
                     out.append((known, i, SpeechStarted(who, _t(st.start))))
-            if st is not None and end - st.stop > self._bridge:
+            # A run still too young at the block end may yet bridge onto this stretch: its
+            # fate is known only when it matures or ends, as with one bigger block.
+            young = self._run_start[i]
+            if (st is not None and end - st.stop > self._bridge
+                    and not (young is not None and young - st.stop <= self._bridge)):
                 out += self._close(i, st)
                 st = None
             self._open[i] = st

@@ -8,6 +8,7 @@ from benchmarks.sessions import make
 from core.events import SpeechEnded, SpeechStarted
 from diarize.activity import SpeechActivity
 from diarize.vad import SileroVad, bundled_model_path, load_vad_session
+from testkit.synth import RoomConfig, synthesize_session
 
 
 def _run(x: np.ndarray, ids, block: int):
@@ -26,8 +27,19 @@ def session():
     return ids, np.stack([s.tracks[p] for p in ids])[:, : 16000 * 30].astype(np.float32)
 
 
-def test_live_frames_and_file_blocks_give_the_same_events(session):
-    ids, x = session
+@pytest.fixture(scope="module", params=["en-hard", "zh-clean"])
+def sessions(request, session):
+    # zh-clean: a pause just under the bridge that a stretch, 20 ms at a time, closed before
+    # the run after it was old enough to bridge it (a live/offline difference, now fixed)
+    if request.param == "en-hard":
+        return session
+    s = synthesize_session(3, "zh", 11, RoomConfig(), 40.0)
+    ids = [p for p, _ in s.participants]
+    return ids, np.stack([s.tracks[p] for p in ids]).astype(np.float32)
+
+
+def test_live_frames_and_file_blocks_give_the_same_events(sessions):
+    ids, x = sessions
     live = _run(x, ids, 320)  # 20 ms frames, as WebRTC delivers them
     offline = _run(x, ids, 16000)
     odd = _run(x, ids, 1234)

@@ -15,6 +15,7 @@ from core.events import (
     EVENT_TYPES,
     Act,
     AnalysisLag,
+    AudioAnalysed,
     Backchannel,
     Event,
     FaceCue,
@@ -30,6 +31,7 @@ from core.events import (
     SpeechStarted,
     Turn,
     Utterance,
+    VoiceAttributes,
 )
 
 # Representative values per type, edge cases included (None, empty containers, unicode,
@@ -75,6 +77,20 @@ SAMPLES: dict[str, list[Event]] = {
             {"p1": {"participation": 1, "rapport": None}},
         ),
         PortraitUpdate(0.0, {}, {}),
+        PortraitUpdate(
+            12.0,
+            {"p1": {"rapport": 50.0}},
+            {"p1": {"rapport": 1}},
+            {"p1": {"dimensions": {"rapport": {"score": 50.0, "evidence": [
+                {"at": 1.5, "kind": "basis", "detail": "x"}]}}, "metrics": {"turns": 3}}},
+            {"nodes": ["p1"], "edges": [], "measures": {"p1": {"reciprocity": None}}},
+            {"p1": {"rapport": {"value": 0.5, "basis": "b", "reason": None, "evidence": []}}},
+        ),
+    ],
+    "AudioAnalysed": [AudioAnalysed(10.0), AudioAnalysed(0.0)],
+    "VoiceAttributes": [
+        VoiceAttributes("p1", 10.0, -23.5, 181.25),
+        VoiceAttributes("p2", 10.0, -30.5, None),
     ],
 }
 
@@ -178,3 +194,17 @@ def test_encode_rejects_unregistered_types() -> None:
 
     with pytest.raises(ValueError, match="not a registered event type"):
         codec.encode(Turn("p1"))  # type: ignore[arg-type]
+
+
+def test_a_log_written_before_a_field_was_added_still_decodes() -> None:
+    """PortraitUpdate gained `portraits`, `graph` and `inputs` (with defaults): an event log
+    of an older server still replays."""
+    old = {"type": "PortraitUpdate", "at": 1.0, "scores": {}, "ranks": {}}
+    assert_same(codec.from_dict(old), PortraitUpdate(1.0, {}, {}))
+    with pytest.raises(ValueError, match="missing fields"):
+        codec.from_dict({"type": "PortraitUpdate", "at": 1.0, "scores": {}})
+
+
+def test_report_sections_must_be_plain_data() -> None:
+    with pytest.raises(ValueError, match="not plain data"):
+        codec.encode(PortraitUpdate(1.0, {}, {}, {"p1": {1, 2}}))  # type: ignore[dict-item]

@@ -125,4 +125,4 @@ def test_a_back_arrow_would_be_seen(tmp_path):
     """The parser sees a lazy import inside a function, relative imports included."""
     f = tmp_path / "x.py"
     f.write_text("def f():\n    from analysis.driver import Analysis\n    from . import live\n")
-    assert _imports(f, "media.x") == {"analysis.driver", "media.live"}
+    assert {"analysis.driver", "media.live"} <= _imports(f, "media.x")

@@ -7,36 +7,12 @@ sender whose clock stalls is re-anchored.
 
 from __future__ import annotations
 
-import fractions
-
-import av
 import numpy as np
 import pytest
 
 from core.clock import SAMPLE_RATE
 from media.timeline import RESYNC_PACKETS, LiveTimeline
-
-RATE = 48000
-FRAME = 960  # 20 ms
-
-
-def opus_packets(signal_48k: np.ndarray) -> list[bytes]:
-    """Encode a mono float signal at 48 kHz into 20 ms Opus packets (as a browser would)."""
-    enc = av.CodecContext.create("libopus", "w")
-    enc.sample_rate = RATE
-    enc.layout = "stereo"
-    enc.format = "s16"
-    enc.time_base = fractions.Fraction(1, RATE)
-    out = []
-    pcm = (np.clip(signal_48k, -1, 1) * 32767).astype(np.int16)
-    for i in range(0, len(pcm) - FRAME + 1, FRAME):
-        chunk = np.repeat(pcm[i : i + FRAME][None, :], 2, axis=0).T.reshape(1, -1)  # packed s16
-        frame = av.AudioFrame.from_ndarray(chunk, format="s16", layout="stereo")
-        frame.sample_rate = RATE
-        frame.pts = i
-        out += [bytes(p) for p in enc.encode(frame)]
-    return out
-
+from testkit.opus import FRAME, RATE, opus_packets
 
 def bursts(seconds: float, on: list[tuple[float, float]], f0: float = 220.0) -> np.ndarray:
     t = np.arange(int(seconds * RATE)) / RATE
