@@ -67,7 +67,10 @@ class LiveTimeline:
         self.frames_in[who] += 1
         src = self._sources.get(who)
         if src is None or src.generation != generation:
-            anchor = int(round(at_s * SAMPLE_RATE))
+            # Never before the read head: the other tracks' clocks were anchored at their own
+            # first arrival, which jitter may have delayed, so the head can lead this arrival
+            # by a few tens of ms; a joiner's first frames would otherwise be lost.
+            anchor = max(int(round(at_s * SAMPLE_RATE)), self.read_head)
             old_write = src.write if src is not None else 0
             src = _Source(
                 generation,

@@ -150,7 +150,7 @@ async def test_a_reconnecting_candidate_is_heard_again_on_the_same_timeline(tmp_
         # b's slot for a carries the new connection: no renegotiation on b's side
         assert len(heard["a"]) > before + 100
         live = run.server.live[s["id"]]
-        tl = live.timeline
+        tl = live.source.timeline
         assert tl is not None and tl._sources["a"].generation > 1
         report = await live.end()
         # one continuous clock: the session covers both connections and the gap

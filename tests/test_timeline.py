@@ -192,3 +192,18 @@ def test_unknown_candidate_and_garbage_payload_are_harmless(packets):
     tl.place("a", 1, 0, b"\xff\x00garbage", 0.0)
     tl.place("a", 1, FRAME, packets[1], 0.02)
     assert tl.read(int(0.1 * SAMPLE_RATE)).shape == (1, 1600)
+
+
+def test_a_joiner_behind_the_read_head_loses_nothing(packets):
+    """`a`'s first packet was delayed 60 ms, so its clock (and the read head) runs 60 ms
+    ahead of arrivals; `b` joins later and its first packet lands before the head. It is
+    placed at the head instead of being counted lost (the SFU test lost such frames)."""
+    tl = LiveTimeline(["a", "b"])
+    tl.place("a", 1, 0, packets[0], 0.06)
+    for i, p in enumerate(packets[1:60], start=1):
+        tl.place("a", 1, i * FRAME, p, i * 0.02)
+    tl.read(tl.ready(1.2, 2.0))
+    assert tl.read_head > int(1.2 * SAMPLE_RATE)
+    for i, p in enumerate(packets[:40]):
+        tl.place("b", 1, i * FRAME, p, 1.2 + i * 0.02)
+    assert tl.frames_lost == {"a": 0, "b": 0}
