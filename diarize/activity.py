@@ -254,6 +254,8 @@ class SpeechActivity:
         """Frame before which no further speech event can be timed."""
         h = self._next - self._bridge
         for st in self._open:
-            if st is not None and not st.confirmed:
-                h = min(h, st.start)
+            if st is not None:
+                # unconfirmed: its start is not out yet; open: its end is at least its stop
+                # (a stretch held open for a maturing run can stop before next - bridge)
+                h = min(h, st.start if not st.confirmed else st.stop)
         return max(h, 0)

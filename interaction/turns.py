@@ -114,7 +114,9 @@ class TurnTracker:
     # -- processing --------------------------------------------------------------------
     def _advance(self, until: float) -> list[Event]:
         out: list[Event] = []
-        while self._queue and self._queue[0][0] <= until:
+        # strictly before: an event at the horizon itself may still be on its way (the
+        # horizon promises only earlier ones), and at equal times an end goes first
+        while self._queue and (self._queue[0][0] < until or until == float("inf")):
             t, _, _, ev = heapq.heappop(self._queue)
             out += self._timers(t)
             out += self._shares_until(t)

@@ -14,6 +14,7 @@ from core.clock import SAMPLE_RATE
 from media.timeline import RESYNC_PACKETS, LiveTimeline
 from testkit.opus import FRAME, RATE, opus_packets
 
+
 def bursts(seconds: float, on: list[tuple[float, float]], f0: float = 220.0) -> np.ndarray:
     t = np.arange(int(seconds * RATE)) / RATE
     x = np.zeros_like(t)

@@ -83,3 +83,22 @@ def test_short_burst_in_a_pause_is_feedback_long_one_takes_the_floor():
     assert Backchannel("B", 3.1, "A") in of(ev, Backchannel)
     # C's short burst comes after a 0.5 s pause, then C speaks at length: a turn by C.
     assert [t.who for t in of(ev, Turn)] == ["A", "C"]
+
+
+def test_an_event_at_the_horizon_waits_for_its_equals():
+    """The horizon promises only *earlier* events. C stops at 8.25 and B starts at 8.25;
+    B's start is decided first. Processed at horizon 8.25 before C's end had come in, it
+    made a three-way overlap out of a hand-over (live 20 ms blocks did; 1 s blocks not)."""
+    def feed(batches):
+        tracker = TurnTracker(["A", "B", "C"], TurnConfig())
+        out = []
+        for batch in batches:
+            for ev in batch:
+                out += tracker.push(ev)
+        return [e for e in out + tracker.flush() if isinstance(e, Overlap)]
+
+    a, c0, b0 = SpeechStarted("A", 5.0), SpeechStarted("C", 8.17), SpeechStarted("B", 8.25)
+    c1, a1, b1 = SpeechEnded("C", 8.17, 8.25), SpeechEnded("A", 5.0, 9.0), SpeechEnded("B", 8.25, 9.5)
+    fine = feed([[a, c0, b0, SpeechHorizon(8.25)], [c1, SpeechHorizon(8.6)], [a1, b1]])
+    coarse = feed([[a, c0, b0, c1, SpeechHorizon(8.6)], [a1, b1]])
+    assert fine == coarse == [Overlap(8.25, 9.0, ("A", "B"))]
