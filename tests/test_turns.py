@@ -98,7 +98,8 @@ def test_an_event_at_the_horizon_waits_for_its_equals():
         return [e for e in out + tracker.flush() if isinstance(e, Overlap)]
 
     a, c0, b0 = SpeechStarted("A", 5.0), SpeechStarted("C", 8.17), SpeechStarted("B", 8.25)
-    c1, a1, b1 = SpeechEnded("C", 8.17, 8.25), SpeechEnded("A", 5.0, 9.0), SpeechEnded("B", 8.25, 9.5)
+    c1 = SpeechEnded("C", 8.17, 8.25)
+    a1, b1 = SpeechEnded("A", 5.0, 9.0), SpeechEnded("B", 8.25, 9.5)
     fine = feed([[a, c0, b0, SpeechHorizon(8.25)], [c1, SpeechHorizon(8.6)], [a1, b1]])
     coarse = feed([[a, c0, b0, c1, SpeechHorizon(8.6)], [a1, b1]])
     assert fine == coarse == [Overlap(8.25, 9.0, ("A", "B"))]
