@@ -75,6 +75,25 @@ def test_dimension_inputs_rank_the_calm_candidate_higher(scripted):
     assert 130 < report["nonverbal"]["B"]["voice"]["pitch_hz"] < 300  # a female voice
 
 
+@pytest.mark.parametrize("dim", ["stress_resilience", "emotional_stability", "rapport"])
+def test_each_affect_score_is_recomputed_from_the_inputs_the_report_shows(scripted, dim):
+    """`nonverbal.<pid>.inputs` are the numbers the score was computed from: the rubric's
+    scaling (docs/rubric.md) applied to them gives every candidate's score exactly."""
+    _, report = scripted
+    w = Settings().portraits.absolute_weight
+    values = {p: report["nonverbal"][p]["inputs"][dim]["value"] for p in report["nonverbal"]}
+    known = [v for v in values.values() if v is not None]
+    assert len(known) >= 2, values
+    mean = sum(known) / len(known)
+    for p, v in values.items():
+        score = report["portraits"][p]["dimensions"][dim]["score"]
+        if v is None:
+            assert score is None and report["nonverbal"][p]["inputs"][dim]["reason"]
+            continue
+        clip = lambda x: min(1.0, max(0.0, x))  # noqa: E731
+        assert score == round(100 * (w * clip(v) + (1 - w) * clip(0.5 + v - mean)), 1), p
+
+
 def test_the_agitated_candidate_scores_lower_on_stress_resilience(scripted):
     """The portrait itself (policy score): A answers interruptions with raised pitch and
     loudness, B calmly; A's stress_resilience and emotional_stability are lower."""
