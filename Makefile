@@ -1,5 +1,6 @@
 # Two commands: `make demo` (run) and `make test`. Each installs what it needs first.
-.PHONY: install demo test bench
+# `make test-fast`: the edit loop (lint, types, every test not marked slow: ~1 min).
+.PHONY: install demo test test-fast bench
 
 install:
 	@bash scripts/bootstrap
@@ -12,6 +13,12 @@ test: install
 	.venv/bin/ruff check core media diarize interaction analysis hr dashboard server lgd testkit benchmarks tests
 	.venv/bin/mypy
 	.venv/bin/pytest -q
+
+test-fast: install
+	@bash scripts/ensure-redis
+	.venv/bin/ruff check core media diarize interaction analysis hr dashboard server lgd testkit benchmarks tests
+	.venv/bin/mypy
+	.venv/bin/pytest -q -m "not slow"
 
 bench: install
 	.venv/bin/python benchmarks/speed.py

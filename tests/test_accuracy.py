@@ -15,6 +15,8 @@ from testkit.synth import realspeech_session
 from testkit.synth.realspeech import load_pyannote_sample
 from testkit.synth.truth import merge_intervals
 
+pytestmark = pytest.mark.slow  # the hard scripted sessions
+
 
 @pytest.fixture(scope="module")
 def hard_scores():

@@ -26,6 +26,8 @@ from testkit.evaluate import interruption_f1, share_error_pp
 from testkit.synth import RoomConfig, synthesize_session, write_session
 from tests.serverutil import running_server
 
+pytestmark = pytest.mark.slow  # five real Chromiums
+
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 N, LANGUAGE, SEED, DURATION_S = 4, "en", 11, 45.0
 # Candidates join from their own rooms: little bleed between their microphones (browsers

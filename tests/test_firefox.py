@@ -29,6 +29,8 @@ from lgd.simulate import (
 from testkit.synth import RoomConfig, synthesize_session
 from tests.serverutil import running_server
 
+pytestmark = pytest.mark.slow  # real Firefox and Chromium
+
 FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox")
 PREFS = {
     "media.navigator.streams.fake": True,  # built-in fake microphone and camera

@@ -14,6 +14,8 @@ from interaction.dimensions import KEYS, VOICE_DIMENSIONS
 from testkit.synth.roles import role_session
 from testkit.synth.truth_events import truth_events
 
+pytestmark = pytest.mark.slow  # four scripted sessions through the whole chain
+
 #: (language, voice order, room seed): base and permuted voices with re-drawn mic gains
 RUNS = {
     "en": ((0, 1, 2, 3), 0),

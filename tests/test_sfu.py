@@ -13,10 +13,13 @@ import time
 
 import av
 import numpy as np
+import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
 
 from tests.serverutil import running_server
+
+pytestmark = pytest.mark.slow  # real WebRTC peers
 
 RATE = 48000
 

@@ -21,6 +21,8 @@ from diarize.zh_text import to_simplified
 from testkit.evaluate_content import error_rate, score_acts
 from testkit.synth.acts_script import acts_session
 
+pytestmark = pytest.mark.slow  # the real Whisper model
+
 REQUIRED = ("support", "challenge", "question", "guide", "time_keeping", "summary", "invite",
             "evidence")
 
