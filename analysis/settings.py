@@ -71,6 +71,9 @@ class Settings:
     redis_url: str | None = None  #: Redis Streams bus when set, else in-process
     language: str = "zh"  #: default session language (report `session.language`)
     vad_model: Path | None = None  #: a silero-vad ONNX file; default: the bundled one
+    #: a directory of HR's own job profiles (`<id>.yaml`, hr/profiles.py), searched before
+    #: the bundled ones
+    hr_profiles: Path | None = None
     activity: ActivityConfig = field(default_factory=ActivityConfig)
     turns: TurnConfig = field(default_factory=TurnConfig)
     server: ServerConfig = field(default_factory=ServerConfig)

@@ -30,7 +30,9 @@ from interaction.dimensions import DIMENSIONS, KEYS
 
 CHROMIUM = "/usr/bin/chromium"
 CSV_FIELDS = ("session_id", "candidate_id", "name", "dimension", "dimension_zh", "score",
-              "rank", "evidence_count", "top_evidence")
+              "rank", "evidence_count", "top_evidence",
+              # with a job profile (hr/fit.py): the candidate's overall fit, on every row
+              "profile", "fit", "recommendation")
 _ZH = {k: zh for k, zh, _ in DIMENSIONS}
 
 
@@ -45,6 +47,7 @@ def portraits_json(report: dict[str, Any]) -> str:
         "participants": report["participants"],
         "portraits": report["portraits"],
         "fairness": report.get("fairness"),
+        "fit": report.get("fit"),
     }
     return json.dumps(doc, ensure_ascii=False, indent=1)
 
@@ -54,7 +57,9 @@ def portraits_csv(report: dict[str, Any]) -> str:
     w = csv.DictWriter(buf, CSV_FIELDS, lineterminator="\n")
     w.writeheader()
     names = _names(report)
+    fits = (report.get("fit") or {}).get("candidates", {})
     for pid, portrait in report["portraits"].items():
+        fit = fits.get(pid, {})
         for key in KEYS:
             d = portrait["dimensions"][key]
             top = d["evidence"][0] if d["evidence"] else None
@@ -68,18 +73,26 @@ def portraits_csv(report: dict[str, Any]) -> str:
                 "rank": "" if d["rank"] is None else d["rank"],
                 "evidence_count": len(d["evidence"]),
                 "top_evidence": f"{top['at']:.2f}s {top['kind']}: {top['detail']}" if top else "",
+                "profile": fit.get("profile", ""),
+                "fit": "" if fit.get("fit") is None else repr(float(fit["fit"])),
+                "recommendation": fit.get("recommendation") or "",
             })
     return buf.getvalue()
 
 
 def parse_portraits_csv(text: str) -> dict[str, dict[str, dict[str, Any]]]:
-    """candidate -> dimension -> {"score": float | None, "rank": int | None}."""
+    """candidate -> dimension -> {"score": float | None, "rank": int | None} (and the
+    candidate's "fit" and "recommendation" where the file has them)."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for row in csv.DictReader(io.StringIO(text)):
-        out.setdefault(row["candidate_id"], {})[row["dimension"]] = {
+        cell: dict[str, Any] = {
             "score": float(row["score"]) if row["score"] else None,
             "rank": int(row["rank"]) if row["rank"] else None,
         }
+        if row.get("profile"):
+            cell["fit"] = float(row["fit"]) if row["fit"] else None
+            cell["recommendation"] = row["recommendation"] or None
+        out.setdefault(row["candidate_id"], {})[row["dimension"]] = cell
     return out
 
 
@@ -115,11 +128,28 @@ def render_report_html(report: dict[str, Any], pid: str | None = None) -> str:
         f"<p class=summary>{escape(p['summary'])}</p>"
         f"<div class=row>{radar_svg(scores, labels, 360)}"
         f"<table class=metrics><tr><th colspan=2>metrics</th></tr>{metrics}</table></div>"
+        f"{_fit_html(report, pid, lang)}"
         f"<h2>timeline</h2>{timeline_svg(report, pid, 760)}"
         f"<h2>dimensions &amp; evidence</h2><table class=dims><tr><th>dimension</th>"
         f"<th>score</th><th>rank</th><th>evidence</th></tr>{rows}</table>"
     )
     return page(f"{names.get(pid, pid)} — {report['session']['id']}", body, lang)
+
+
+def _fit_html(report: dict[str, Any], pid: str, lang: str) -> str:
+    """The overall fit for the session's job profile, with its reasons (a recommendation)."""
+    fit = (report.get("fit") or {}).get("candidates", {}).get(pid)
+    if not fit:
+        return ""
+    if fit["fit"] is None:
+        return f"<h2>fit: {escape(fit['profile'])}</h2><p>{escape(fit['why_no_fit'])}</p>"
+    reasons = "".join(
+        f"<li><b>{escape(label(r['dimension'], lang))}</b> {r['score']:.0f} "
+        f"(×{r['weight']:.2f}, {r['pull']:+.1f}): "
+        + "; ".join(f"{e['at']:.1f}s {escape(e['detail'])}" for e in r["evidence"]) + "</li>"
+        for r in fit["reasons"])
+    return (f"<h2>fit: {escape(fit['profile'])} v{fit['profile_version']}</h2>"
+            f"<p class=summary>{escape(fit['summary'])}</p><ul>{reasons}</ul>")
 
 
 def _score_cell(d: dict[str, Any]) -> str:

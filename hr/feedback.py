@@ -67,14 +67,21 @@ def render_feedback_html(report: dict[str, Any], pid: str) -> str:
     li = lambda ks, i: "".join(  # noqa: E731
         f"<li><b>{escape(label(k, lang))}</b>: {escape(words[k][i])}</li>" for k in ks)
     name = {p['id']: p['name'] for p in report['participants']}.get(pid, pid)
+    # the job profile's development suggestions for this candidate's low dimensions
+    fit = (report.get("fit") or {}).get("candidates", {}).get(pid) or {}
+    tips = "".join(f"<li><b>{escape(label(s['dimension'], lang))}</b>: {escape(s['text'])}</li>"
+                   for s in fit.get("suggestions", []))
+    if tips:
+        develop = [k for k in develop if k not in {s["dimension"] for s in fit["suggestions"]}]
     if zh:
         body = (f"<h1>{escape(name)}，感谢参与讨论</h1><h2>你的优势</h2><ul>{li(strengths, 0)}</ul>"
-                f"<h2>可以继续发展的方面</h2><ul>{li(develop, 1) or '<li>各方面表现均衡</li>'}</ul>"
+                f"<h2>可以继续发展的方面</h2>"
+                f"<ul>{tips + li(develop, 1) or '<li>各方面表现均衡</li>'}</ul>"
                 "<p class=note>本反馈基于讨论中可观察的行为（发言、互动），不含排名。</p>")
     else:
         body = (f"<h1>Thank you for taking part, {escape(name)}</h1><h2>Your strengths</h2>"
                 f"<ul>{li(strengths, 0)}</ul><h2>What to develop</h2>"
-                f"<ul>{li(develop, 1) or '<li>A balanced profile</li>'}</ul>"
+                f"<ul>{tips + li(develop, 1) or '<li>A balanced profile</li>'}</ul>"
                 "<p class=note>This feedback is based on observable behaviour in the discussion "
                 "(speaking, interaction) and contains no rankings.</p>")
     return page(name, body, lang)

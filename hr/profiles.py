@@ -190,5 +190,10 @@ def find_profile(ref: str, extra: Path | None = None) -> JobProfile:
     raise ProfileError(f"unknown job profile {ref!r}; known: {', '.join(known)}")
 
 
+def profile_from_dict(data: dict[str, Any], source: str) -> JobProfile:
+    """A profile kept as data (a session's snapshot), validated like a file."""
+    return parse_profile(yaml.safe_dump(data, allow_unicode=True), source)
+
+
 def dump_profile(profile: JobProfile) -> str:
     return yaml.safe_dump(profile.to_dict(), allow_unicode=True, sort_keys=False)

@@ -77,10 +77,21 @@ def session_payload(report: dict[str, Any]) -> dict[str, Any]:
                 "ranks": {k: d["rank"] for k, d in p["dimensions"].items()},
                 "summary": p["summary"],
                 "metrics": p.get("metrics", {}),
+                **_fit_payload(report, pid),
             }
             for pid, p in report["portraits"].items()
         },
     }
+
+
+def _fit_payload(report: dict[str, Any], pid: str) -> dict[str, Any]:
+    """The candidate's fit for the session's job profile, with its reasons (if any)."""
+    fit = (report.get("fit") or {}).get("candidates", {}).get(pid)
+    if fit is None:
+        return {}
+    return {"fit": {k: fit.get(k) for k in ("profile", "profile_version", "fit",
+                                            "recommendation", "confirmed_by", "summary",
+                                            "reasons")}}
 
 
 def wecom_message(report: dict[str, Any]) -> dict[str, Any]:
@@ -98,6 +109,9 @@ def wecom_message(report: dict[str, Any]) -> dict[str, Any]:
         label = _ZH if zh else _EN
         top = ", ".join(f"{label[k]} <font color=\"info\">{v:.0f}</font>" for v, k in scored)
         lines.append(f"**{names.get(pid, pid)}**: {top}\n{p['summary']}")
+        fit = (report.get("fit") or {}).get("candidates", {}).get(pid)
+        if fit and fit.get("summary"):
+            lines.append(f"> {fit['summary']}")
     content = "\n".join(lines)
     while len(content.encode()) > WECOM_MAX_BYTES:
         content = content[: int(len(content) * 0.9)] + "…"

@@ -78,6 +78,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return 2
     for note in loaded.notes:
         print(f"lgd analyze: note: {note}", file=sys.stderr)
+    profile = None
+    if getattr(args, "profile", None):
+        from hr.profiles import ProfileError, find_profile
+
+        try:
+            profile = find_profile(args.profile, settings.hr_profiles)
+        except ProfileError as exc:
+            print(f"lgd analyze: {exc}", file=sys.stderr)
+            return 2
     names = _parse_names(args.name or [], loaded.ids)
     info = SessionInfo(
         id=args.session_id or Path(args.out).stem,
@@ -115,7 +124,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         finally:
             await bus.close()
 
-    report = asyncio.run(run())
+    from hr.fit import with_fit
+
+    report = with_fit(asyncio.run(run()), profile)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
@@ -331,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="affect-analysis policy for this session (default LGD_AFFECT_ANALYSIS)")
     a.add_argument("--asr", action=argparse.BooleanOptionalAction, default=None,
                    help="transcribe and tag discourse acts (default: LGD_ASR_ENABLED, on)")
+    a.add_argument("--profile", metavar="ID|FILE.yaml",
+                   help="a job profile (client_manager, risk_control, operations, one of "
+                        "LGD_HR_PROFILES, or a file): adds each candidate's overall fit")
     a.set_defaults(func=cmd_analyze)
 
     s = sub.add_parser("synth", help="generate a scripted discussion (espeak-ng) with truth")

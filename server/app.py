@@ -28,12 +28,14 @@ from core.policy import candidate_notice
 from dashboard import STATIC as DASHBOARD
 from hr.export import portraits_csv, portraits_json, render_pdf, render_report_html
 from hr.feedback import render_feedback_html
+from hr.fit import with_fit
+from hr.profiles import ProfileError, find_profile
 from hr.webhooks import on_session_end
 from hr.webhooks import targets as webhook_targets
 from media.passthrough import check_version, use_host_addresses
 from media.room import OfferError
 from server import tokens
-from server.live import LiveSession, session_info, warm_up
+from server.live import LiveSession, session_info, session_profile, warm_up
 from server.openapi import OPENAPI
 from server.store import SessionRecord, SessionStore, valid_id
 
@@ -66,8 +68,8 @@ class Server:
             if rec.state == "created":
                 self.live[rec.id] = LiveSession(rec, self.settings, self.store, self.bus)
             elif rec.state == "live":
-                report = replay(session_info(rec), self.session_policy(rec),
-                                self.store.events(rec.id))
+                report = with_fit(replay(session_info(rec), self.session_policy(rec),
+                                         self.store.events(rec.id)), session_profile(rec))
                 self.store.save_report(rec.id, report)
                 rec.state, rec.ended_at = "ended", datetime.now(UTC).isoformat(timespec="seconds")
                 rec.duration_s = report["session"]["duration_s"]
@@ -138,12 +140,21 @@ class Server:
         affect = body.get("affect")
         if affect not in (None, "off", "observe", "score"):
             raise _error(web.HTTPBadRequest, "affect: off | observe | score")
+        options: dict[str, Any] = {}
+        if (ref := body.get("profile")) is not None:
+            if not isinstance(ref, str) or not valid_id(ref):
+                raise _error(web.HTTPBadRequest, "profile: the id of a job profile")
+            try:  # kept whole: the decision keeps the version it was made with
+                options["profile"] = find_profile(ref, self.settings.hr_profiles).to_dict()
+            except ProfileError as exc:
+                raise _error(web.HTTPBadRequest, str(exc)) from None
         rec = SessionRecord(
             id=self.store.new_id(),
             participants=participants,
             language=language,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             affect=affect,
+            options=options,
         )
         self.store.save(rec)
         self.live[rec.id] = LiveSession(rec, self.settings, self.store, self.bus)
@@ -475,6 +486,7 @@ def _session_json(rec: SessionRecord) -> dict[str, Any]:
         "ended_at": rec.ended_at,
         "duration_s": rec.duration_s,
         "affect": rec.affect,
+        "profile": (rec.options.get("profile") or {}).get("id"),
     }
 
 

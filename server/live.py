@@ -27,6 +27,8 @@ from core.clock import FRAME_SAMPLES
 from core.events import Event
 from core.policy import computes_affect, resolve
 from core.session import SessionInfo
+from hr.fit import with_fit
+from hr.profiles import JobProfile, profile_from_dict
 from media.live import LiveSource
 from media.room import Room
 from server.store import EventLog, SessionRecord, SessionStore
@@ -43,6 +45,12 @@ def warm_up(ids: list[str], settings: Settings) -> None:
     quiet = dataclasses.replace(settings, asr=dataclasses.replace(settings.asr, enabled=False))
     warm = Analysis(SessionInfo("warm-up", [(p, p) for p in ids], "", "", "off"), quiet)
     warm.feed(np.zeros((len(ids), FRAME_SAMPLES * 50), np.float32))
+
+
+def session_profile(rec: SessionRecord) -> JobProfile | None:
+    """The job profile the session was created with, as it was then (its version kept)."""
+    saved = rec.options.get("profile")
+    return profile_from_dict(saved, f"session {rec.id}") if saved else None
 
 
 def session_info(rec: SessionRecord) -> SessionInfo:
@@ -135,6 +143,7 @@ class LiveSession:
             report = self.analysis.report.build(self.analysis.duration_s)
         else:
             report = self._empty_report()
+        report = with_fit(report, session_profile(self.rec))
         duration = report["session"]["duration_s"]
         self.rec.state = "ended"
         self.rec.ended_at = datetime.now(UTC).isoformat(timespec="milliseconds")

@@ -65,6 +65,12 @@ OPENAPI: dict[str, Any] = {
                     },
                     "language": {"type": "string", "examples": ["zh", "en"]},
                     "affect": {"enum": ["off", "observe", "score"]},
+                    "profile": {
+                        "type": "string",
+                        "description": "a job profile id (client_manager, risk_control, "
+                        "operations, or one in LGD_HR_PROFILES): the report gets each "
+                        "candidate's overall fit for it",
+                    },
                 },
             },
             "Offer": {

@@ -301,3 +301,24 @@ def test_analyze_with_video_and_affect_policy(recorded, tmp_path):
     assert off.returncode == 0 and "--video ignored" in off.stderr
     report = json.loads(out.read_text())
     assert report["affect"] == {"policy": "off", "signals": [], "scored": False}
+
+
+def test_analyze_with_a_job_profile(recorded, tmp_path):
+    """--profile adds each candidate's overall fit; a bad profile file is a clear error that
+    names its line, and nothing is written."""
+    _, paths = recorded
+    tracks = [f"--track={pid}={p}" for pid, p in paths.items()]
+    prof = tmp_path / "talk.yaml"
+    prof.write_text("id: talk\nversion: 1\nweights:\n  participation: 0.7\n  turn_taking: 0.3\n"
+                    "thresholds: {advance: 60, hold: 40}\n")
+    out = tmp_path / "fit.json"
+    r = lgd("analyze", *tracks, "--profile", str(prof), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    fit = json.loads(out.read_text())["fit"]
+    assert fit["profile"]["id"] == "talk" and set(fit["candidates"]) == set(paths)
+    assert all(c["fit"] is not None for c in fit["candidates"].values())
+    prof.write_text(prof.read_text().replace("turn_taking: 0.3", "turn_taking: 0.4"))
+    bad = tmp_path / "bad.json"
+    r = lgd("analyze", *tracks, "--profile", str(prof), "--out", str(bad))
+    assert r.returncode == 2 and "talk.yaml:3: weights must sum to 1" in r.stderr
+    assert not bad.exists()

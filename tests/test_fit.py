@@ -121,3 +121,15 @@ def test_too_little_scored_gives_no_fit(report):
 def test_the_bundled_directory_is_what_the_package_ships():
     assert sorted(p.stem for p in BUNDLED.glob("*.yaml")) == [
         "client_manager", "operations", "risk_control"]
+
+
+def test_the_feedback_page_carries_the_profiles_suggestions(report):
+    from hr.feedback import render_feedback_html
+
+    fitted = with_fit(report, find_profile("client_manager"))
+    for pid, f in fitted["fit"]["candidates"].items():
+        page = render_feedback_html(fitted, pid)
+        for s in f["suggestions"]:
+            assert s["text"] in page
+        assert str(f["fit"]) not in page  # suggestions only: no score, no recommendation
+    assert any(f["suggestions"] for f in fitted["fit"]["candidates"].values())

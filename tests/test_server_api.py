@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from core.events import SpeechEnded, SpeechStarted
+from core.events import SpeechEnded, SpeechHorizon, SpeechStarted
 from server import tokens
 from server.store import EventLog
 from tests.serverutil import running_server, webhook_receiver
@@ -173,13 +173,24 @@ async def test_hr_export_feedback_release_and_session_end_webhook(tmp_path):
     from hr.webhooks import verify_signature
 
     runner, url, got = await webhook_receiver()
-    settings = dataclasses.replace(Settings.from_env(), webhooks=WebhookConfig(url=url, secret="k"))
+    profiles = tmp_path / "profiles"  # HR's own job profile, beside the bundled ones
+    profiles.mkdir()
+    (profiles / "talker.yaml").write_text(
+        "id: talker\nversion: 3\nweights: {participation: 0.6, turn_taking: 0.4}\n"
+        "thresholds: {advance: 60, hold: 40}\n")
+    settings = dataclasses.replace(Settings.from_env(), hr_profiles=profiles,
+                                   webhooks=WebhookConfig(url=url, secret="k"))
     try:
         async with running_server(tmp_path, settings, auto_start=False) as run:
-            s = await run.create(["p1", "p2", "p3"])
+            async with run.http.post(f"{run.url}/api/sessions", headers=run.hr(), json={
+                    "participants": [{"id": "p1"}, {"id": "p2"}], "profile": "nosuch"}) as r:
+                assert r.status == 400 and "talker" in (await r.json())["error"]
+            s = await run.create(["p1", "p2", "p3"], profile="talker")
+            assert s["profile"] == "talker"
             sid, assessor = s["id"], bearer(s["assessor_token"])
             live = run.server.live[sid]
             await live.start()
+            assert live.analysis is not None
             # what the analysis publishes, through the session's own publisher
             events = [
                 SpeechStarted("p1", 0.5),
@@ -189,8 +200,9 @@ async def test_hr_export_feedback_release_and_session_end_webhook(tmp_path):
                 Interruption("p2", "p1", 5.2, True),
                 SpeechEnded("p2", 5.2, 9.0),
                 Turn("p2", 6.0, 9.0),
+                SpeechHorizon(12.0),
             ]
-            live._deliver_threadsafe(events)
+            live.analysis.feed_events(events)  # into the report, the log and the bus
             await asyncio.sleep(0.2)
             base = f"{run.url}/api/sessions/{sid}"
             async with run.http.get(f"{base}/export.json", headers=assessor) as r:
@@ -216,6 +228,13 @@ async def test_hr_export_feedback_release_and_session_end_webhook(tmp_path):
                 assert r.status == 409  # not before the end
             async with run.http.post(f"{base}/end", headers=assessor) as r:
                 assert r.status == 200
+                final = await r.json()
+            fit = final["fit"]["candidates"]["p1"]
+            assert fit["profile"] == "talker" and fit["profile_version"] == 3
+            assert fit["fit"] is not None and fit["recommendation"] in ("advance", "hold", "reject")
+            async with run.http.get(f"{base}/export.csv", headers=run.hr()) as r:
+                rows = parse_portraits_csv(await r.text())
+            assert rows["p1"]["participation"]["fit"] == fit["fit"]
             async with run.http.get(f"{base}/export.pdf", headers=run.hr()) as r:
                 assert r.status == 200 and (await r.read()).startswith(b"%PDF")
             p2_page = f"{run.url}/feedback/{sid}/p2?token={token_of(s['links']['join']['p2'])}"
@@ -238,6 +257,8 @@ async def test_hr_export_feedback_release_and_session_end_webhook(tmp_path):
     body, signature = got[0]["body"], got[0]["headers"].get("X-LGD-Signature")
     assert verify_signature(body, "k", signature)
     assert json.loads(body)["session"]["id"] == sid
+    sent = json.loads(body)["portraits"]["p1"]["fit"]
+    assert sent["fit"] == fit["fit"] and sent["reasons"] == fit["reasons"] and sent["summary"]
     assert (tmp_path / "webhooks.jsonl").exists()
 
 

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from hr.fit import with_fit
+from hr.profiles import find_profile
 from hr.webhooks import WebhookTarget, deliver, verify_signature
 from testkit.synth.roles import role_session
 from testkit.synth.truth_events import truth_report
@@ -16,7 +18,7 @@ SECRET = "s3cret"
 
 @pytest.fixture(scope="module")
 def report():
-    return truth_report(role_session("en"))
+    return with_fit(truth_report(role_session("en")), find_profile("operations"))
 
 
 async def test_signed_payload_arrives(report, tmp_path):
@@ -35,6 +37,9 @@ async def test_signed_payload_arrives(report, tmp_path):
         payload["portraits"]["A"]["scores"]["leadership"]
         == (report["portraits"]["A"]["dimensions"]["leadership"]["score"])
     )
+    fit = report["fit"]["candidates"]["A"]
+    assert payload["portraits"]["A"]["fit"]["fit"] == fit["fit"] is not None
+    assert payload["portraits"]["A"]["fit"]["reasons"] == fit["reasons"]
 
 
 async def test_receiver_failing_twice_gets_it_on_retry(report, tmp_path):
@@ -77,6 +82,7 @@ async def test_wecom_markdown(report, tmp_path):
     for p in report["participants"]:
         assert p["name"] in content
     assert report["portraits"]["A"]["summary"] in content
+    assert report["fit"]["candidates"]["A"]["summary"] in content  # the fit and its reasons
 
 
 async def test_targets_from_settings_and_session_end(report, tmp_path):
