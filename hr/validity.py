@@ -47,9 +47,9 @@ def correlation(x: list[float], y: list[float], confidence: float = 0.95) -> dic
     n = len(x)
     if n < 4:
         return {"r": None, "n": n, "ci": None, "p": None, "warning": "fewer than 4 pairs"}
-    r, p = stats.pearsonr(x, y)
-    if not math.isfinite(r):
+    if len(set(x)) < 2 or len(set(y)) < 2:
         return {"r": None, "n": n, "ci": None, "p": None, "warning": "no spread"}
+    r, p = stats.pearsonr(x, y)
     z, se = math.atanh(min(max(r, -0.999999), 0.999999)), 1 / math.sqrt(n - 3)
     q = float(stats.norm.ppf(0.5 + confidence / 2))
     out: dict[str, Any] = {"r": round(float(r), 4), "n": n, "p": round(float(p), 4),

@@ -35,6 +35,9 @@ from hr.webhooks import targets as webhook_targets
 from media.passthrough import check_version, use_host_addresses
 from media.room import OfferError
 from server import tokens
+from server.campaign import Campaign
+from server.http import error as _error
+from server.http import json_body as _json
 from server.live import LiveSession, session_info, session_profile, warm_up
 from server.openapi import OPENAPI
 from server.store import SessionRecord, SessionStore, valid_id
@@ -437,6 +440,7 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     r.add_get("/feedback/{sid}/{pid}", server.feedback_page)
     r.add_get("/join/{sid}", server.join_page)
     r.add_get("/dashboard/{sid}", server.dashboard_page)
+    Campaign(server, settings.data_dir, settings.hr_profiles).add_routes(r)
     r.add_static("/static/", STATIC)
     r.add_static("/dashboard-static/", DASHBOARD)
 
@@ -488,22 +492,6 @@ def _session_json(rec: SessionRecord) -> dict[str, Any]:
         "affect": rec.affect,
         "profile": (rec.options.get("profile") or {}).get("id"),
     }
-
-
-def _error(cls: type[web.HTTPException], message: str) -> web.HTTPException:
-    return cls(text=json.dumps({"error": message}), content_type="application/json")
-
-
-async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except web.HTTPRequestEntityTooLarge:
-        raise
-    except Exception:
-        raise _error(web.HTTPBadRequest, "the body must be JSON") from None
-    if not isinstance(body, dict):
-        raise _error(web.HTTPBadRequest, "the body must be a JSON object")
-    return body
 
 
 def _load_secret(data_dir: Path) -> str:

@@ -1,0 +1,206 @@
+"""HR's campaign endpoints: decisions, the campaign view across sessions, self-reported group
+attributes (kept apart), adverse impact, performance ratings and validity.
+
+    POST /api/sessions/{sid}/decisions/{pid}   HR records the decision (a person decides)
+    PUT  /api/sessions/{sid}/groups/{pid}      optional group attributes: HR or the candidate
+    GET  /api/campaign[.csv]?role=&since=&until=&recommendation=&decision=
+    GET  /api/campaign/impact?attribute=gender[&role=…]
+    POST /api/campaign/ratings                 CSV candidate_id,rating,date (session/candidate)
+    GET  /api/campaign/validity?role=…
+    GET  /campaign                             the HR page (dashboard/static/campaign.html)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from dashboard import STATIC as DASHBOARD
+from hr.campaign import (
+    DECISIONS,
+    campaign_rows,
+    filter_rows,
+    impact_report,
+    role_summaries,
+    rows_csv,
+)
+from hr.profiles import ProfileError, find_profile
+from hr.validity import RatingsError, parse_ratings, validity_report
+from server.http import error, json_body
+from server.store import SessionRecord, SessionStore
+
+GROUP_ATTRIBUTES = ("gender", "age_band", "ethnicity", "disability")
+MAX_VALUE_LEN = 40
+
+
+class _Server(Protocol):
+    store: SessionStore
+
+    def auth(self, request: web.Request, *roles: str) -> Any: ...
+    def record(self, sid: str) -> SessionRecord: ...
+
+
+class Campaign:
+    def __init__(self, server: _Server, data_dir: Path, hr_profiles: Path | None) -> None:
+        self.server = server
+        self.groups_dir = Path(data_dir) / "groups"  # apart from sessions and reports
+        self.ratings_path = Path(data_dir) / "ratings.csv"
+        self.hr_profiles = hr_profiles
+
+    def add_routes(self, r: web.UrlDispatcher) -> None:
+        r.add_post("/api/sessions/{sid}/decisions/{pid}", self.decide)
+        r.add_put("/api/sessions/{sid}/groups/{pid}", self.set_groups)
+        r.add_get("/api/campaign", self.view)
+        r.add_get("/api/campaign.csv", self.csv)
+        r.add_get("/api/campaign/impact", self.impact)
+        r.add_post("/api/campaign/ratings", self.upload_ratings)
+        r.add_get("/api/campaign/validity", self.validity)
+        r.add_get("/campaign", self.page)
+
+    # -- what is kept --------------------------------------------------------------------
+
+    def _candidate(self, request: web.Request) -> tuple[SessionRecord, str]:
+        sid, pid = request.match_info["sid"], request.match_info["pid"]
+        rec = self.server.record(sid)
+        if pid not in {p for p, _ in rec.participants}:
+            raise error(web.HTTPNotFound, f"no candidate {pid!r} in this session")
+        return rec, pid
+
+    def _rows(self) -> list[dict[str, Any]]:
+        store = self.server.store
+        ended = []
+        for rec in store.all():
+            if rec.state == "ended" and (report := store.report(rec.id)) is not None:
+                ended.append(({"ended_at": rec.ended_at, "options": rec.options}, report))
+        return campaign_rows(ended)
+
+    def _filtered(self, request: web.Request) -> list[dict[str, Any]]:
+        q = request.query
+        for key in ("since", "until"):
+            if key in q and not _is_date(q[key]):
+                raise error(web.HTTPBadRequest, f"{key}: a date YYYY-MM-DD")
+        return filter_rows(self._rows(), q.get("role"), q.get("since"), q.get("until"),
+                           q.get("recommendation"), q.get("decision"))
+
+    def _groups(self) -> dict[tuple[str, str], dict[str, str]]:
+        out: dict[tuple[str, str], dict[str, str]] = {}
+        if self.groups_dir.is_dir():
+            for f in self.groups_dir.glob("*.json"):
+                for pid, attrs in json.loads(f.read_text()).items():
+                    out[(f.stem, pid)] = attrs
+        return out
+
+    # -- handlers ------------------------------------------------------------------------
+
+    async def decide(self, request: web.Request) -> web.Response:
+        self.server.auth(request, "hr")
+        rec, pid = self._candidate(request)
+        if rec.state != "ended":
+            raise error(web.HTTPConflict, "decisions are made once the session has ended")
+        body = await json_body(request)
+        decision, by = body.get("decision"), body.get("by")
+        if decision not in DECISIONS:
+            raise error(web.HTTPBadRequest, f"decision: one of {', '.join(DECISIONS)}")
+        if not isinstance(by, str) or not by.strip():
+            raise error(web.HTTPBadRequest, "by: the name of the person who decides")
+        entry = {"decision": decision, "by": by.strip()[:100],
+                 "reason": str(body.get("reason") or "")[:2000],
+                 "at": datetime.now(UTC).isoformat(timespec="seconds")}
+        rec.options.setdefault("decisions", {})[pid] = entry
+        self.server.store.save(rec)
+        return web.json_response({"candidate": pid, **entry})
+
+    async def set_groups(self, request: web.Request) -> web.Response:
+        """Self-reported and optional; never read by the analysis or the scores."""
+        claims = self.server.auth(request, "hr", "candidate")
+        rec, pid = self._candidate(request)
+        if claims.role == "candidate" and claims.who != pid:
+            raise error(web.HTTPForbidden, "candidates report only their own attributes")
+        body = await json_body(request)
+        attrs: dict[str, str] = {}
+        for k, v in body.items():
+            if k not in GROUP_ATTRIBUTES:
+                raise error(web.HTTPBadRequest,
+                            f"unknown attribute {k!r}; known: {', '.join(GROUP_ATTRIBUTES)}")
+            if v is None or v == "":
+                continue  # declining to say is always allowed
+            if not isinstance(v, str) or len(v) > MAX_VALUE_LEN:
+                raise error(web.HTTPBadRequest, f"{k}: a short text")
+            attrs[k] = v
+        self.groups_dir.mkdir(parents=True, exist_ok=True)
+        path = self.groups_dir / f"{rec.id}.json"
+        kept = json.loads(path.read_text()) if path.exists() else {}
+        kept[pid] = attrs
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(kept, ensure_ascii=False))
+        os.replace(tmp, path)
+        return web.json_response({"candidate": pid, "stored": sorted(attrs)})
+
+    async def view(self, request: web.Request) -> web.Response:
+        self.server.auth(request, "hr")
+        rows = self._filtered(request)
+        roles = sorted({r["role"] for r in self._rows()})
+        return web.json_response({"roles": roles, "summary": role_summaries(rows),
+                                  "rows": rows})
+
+    async def csv(self, request: web.Request) -> web.Response:
+        self.server.auth(request, "hr")
+        return web.Response(
+            text=rows_csv(self._filtered(request)), content_type="text/csv", charset="utf-8",
+            headers={"Content-Disposition": 'attachment; filename="campaign.csv"'})
+
+    async def impact(self, request: web.Request) -> web.Response:
+        self.server.auth(request, "hr")
+        attribute = request.query.get("attribute", "gender")
+        if attribute not in GROUP_ATTRIBUTES:
+            raise error(web.HTTPBadRequest, f"attribute: one of {', '.join(GROUP_ATTRIBUTES)}")
+        return web.json_response(impact_report(self._filtered(request), self._groups(),
+                                               attribute))
+
+    async def upload_ratings(self, request: web.Request) -> web.Response:
+        """Later performance ratings; candidate_id is `<session id>/<candidate id>`."""
+        self.server.auth(request, "hr")
+        text = await request.text()
+        try:
+            ratings = parse_ratings(text)
+        except RatingsError as exc:
+            raise error(web.HTTPBadRequest, str(exc)) from None
+        self.ratings_path.parent.mkdir(parents=True, exist_ok=True)
+        self.ratings_path.write_text(text)
+        return web.json_response({"ratings": len(ratings)})
+
+    async def validity(self, request: web.Request) -> web.Response:
+        self.server.auth(request, "hr")
+        role = request.query.get("role")
+        if not role:
+            raise error(web.HTTPBadRequest, "role: the job profile to validate")
+        try:
+            profile = find_profile(role, self.hr_profiles)
+        except ProfileError as exc:
+            raise error(web.HTTPBadRequest, str(exc)) from None
+        if not self.ratings_path.exists():
+            raise error(web.HTTPConflict, "no performance ratings uploaded yet")
+        ratings = parse_ratings(self.ratings_path.read_text())
+        rows = filter_rows(self._rows(), role)
+        key = {f"{r['session_id']}/{r['candidate_id']}": r for r in rows}
+        return web.json_response(validity_report(
+            {k: r["scores"] for k, r in key.items()}, {k: r["fit"] for k, r in key.items()},
+            ratings, profile))
+
+    async def page(self, request: web.Request) -> web.FileResponse:
+        self.server.auth(request, "hr")
+        return web.FileResponse(DASHBOARD / "campaign.html")
+
+
+def _is_date(text: str) -> bool:
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True
+
