@@ -82,7 +82,8 @@ async def test_campaign_api_and_page(sessions, tmp_path):
             assert r.status == 403  # only their own
         async with run.http.put(f"{base}/groups/B", json={"religion": "x"}, headers=cand) as r:
             assert r.status == 400
-        assert json.loads((tmp_path / "groups" / "gen00.json").read_text()) == {"B": {"gender": "f"}}
+        kept = json.loads((tmp_path / "groups" / "gen00.json").read_text())
+        assert kept == {"B": {"gender": "f"}}
         assert "gender" not in (tmp_path / "sessions" / "gen00" / "report.json").read_text()
         async with run.http.get(f"{run.url}/api/campaign?role=client_manager", headers=hr) as r:
             view = await r.json()
