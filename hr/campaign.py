@@ -121,6 +121,21 @@ def rows_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
+def voice_fairness(reports: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The sessions' own voice/mic fairness sections (each relates scores to mic level and
+    pitch within one group), pooled: per dimension and attribute, the mean r over sessions
+    and how many sessions had one."""
+    pooled: dict[str, dict[str, list[float]]] = {}
+    for report in reports:
+        for dim, row in (report.get("fairness") or {}).get("dimensions", {}).items():
+            for attr, cell in row.items():
+                if cell.get("r") is not None:
+                    pooled.setdefault(dim, {}).setdefault(attr, []).append(cell["r"])
+    return {dim: {attr: {"mean_r": round(statistics.fmean(rs), 3), "sessions": len(rs)}
+                  for attr, rs in attrs.items()}
+            for dim, attrs in sorted(pooled.items())}
+
+
 def impact_report(rows: list[dict[str, Any]], groups: dict[tuple[str, str], dict[str, str]],
                   attribute: str) -> dict[str, Any]:
     """Adverse impact of the rows' outcomes by one self-reported attribute. A candidate's

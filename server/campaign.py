@@ -7,6 +7,8 @@ attributes (kept apart), adverse impact, performance ratings and validity.
     GET  /api/campaign/impact?attribute=gender[&role=…]
     POST /api/campaign/ratings                 CSV candidate_id,rating,date (session/candidate)
     GET  /api/campaign/validity?role=…
+    POST /api/campaign/validity/accept?role=…  the suggested weights become the role's next
+                                               profile version (in LGD_HR_PROFILES)
     GET  /campaign                             the HR page (dashboard/static/campaign.html)
 """
 
@@ -28,9 +30,10 @@ from hr.campaign import (
     impact_report,
     role_summaries,
     rows_csv,
+    voice_fairness,
 )
-from hr.profiles import ProfileError, find_profile
-from hr.validity import RatingsError, parse_ratings, validity_report
+from hr.profiles import ProfileError, dump_profile, find_profile
+from hr.validity import RatingsError, accept, parse_ratings, validity_report
 from server.http import error, json_body
 from server.store import SessionRecord, SessionStore
 
@@ -60,6 +63,7 @@ class Campaign:
         r.add_get("/api/campaign/impact", self.impact)
         r.add_post("/api/campaign/ratings", self.upload_ratings)
         r.add_get("/api/campaign/validity", self.validity)
+        r.add_post("/api/campaign/validity/accept", self.accept_weights)
         r.add_get("/campaign", self.page)
 
     # -- what is kept --------------------------------------------------------------------
@@ -159,8 +163,13 @@ class Campaign:
         attribute = request.query.get("attribute", "gender")
         if attribute not in GROUP_ATTRIBUTES:
             raise error(web.HTTPBadRequest, f"attribute: one of {', '.join(GROUP_ATTRIBUTES)}")
-        return web.json_response(impact_report(self._filtered(request), self._groups(),
-                                               attribute))
+        rows = self._filtered(request)
+        out = impact_report(rows, self._groups(), attribute)
+        store = self.server.store
+        out["voice_fairness"] = voice_fairness(
+            r for sid in sorted({row["session_id"] for row in rows})
+            if (r := store.report(sid)) is not None)
+        return web.json_response(out)
 
     async def upload_ratings(self, request: web.Request) -> web.Response:
         """Later performance ratings; candidate_id is `<session id>/<candidate id>`."""
@@ -176,6 +185,26 @@ class Campaign:
 
     async def validity(self, request: web.Request) -> web.Response:
         self.server.auth(request, "hr")
+        return web.json_response(self._validity(request))
+
+    async def accept_weights(self, request: web.Request) -> web.Response:
+        """A person accepts the suggested re-weighting: the profile's next version is written
+        to HR's profile directory; sessions already run keep the version they used."""
+        self.server.auth(request, "hr")
+        if self.hr_profiles is None:
+            raise error(web.HTTPConflict, "set LGD_HR_PROFILES to HR's profile directory")
+        rep = self._validity(request)
+        if rep["suggested"] is None:
+            raise error(web.HTTPConflict, "no usable correlations to re-weight from")
+        profile = find_profile(rep["profile"], self.hr_profiles)
+        if profile.version != rep["profile_version"]:
+            raise error(web.HTTPConflict, "the profile changed meanwhile; look again")
+        new = accept(profile, rep["suggested"])
+        self.hr_profiles.mkdir(parents=True, exist_ok=True)
+        (self.hr_profiles / f"{new.id}.yaml").write_text(dump_profile(new), encoding="utf-8")
+        return web.json_response(new.to_dict())
+
+    def _validity(self, request: web.Request) -> dict[str, Any]:
         role = request.query.get("role")
         if not role:
             raise error(web.HTTPBadRequest, "role: the job profile to validate")
@@ -188,9 +217,9 @@ class Campaign:
         ratings = parse_ratings(self.ratings_path.read_text())
         rows = filter_rows(self._rows(), role)
         key = {f"{r['session_id']}/{r['candidate_id']}": r for r in rows}
-        return web.json_response(validity_report(
+        return validity_report(
             {k: r["scores"] for k, r in key.items()}, {k: r["fit"] for k, r in key.items()},
-            ratings, profile))
+            ratings, profile)
 
     async def page(self, request: web.Request) -> web.FileResponse:
         self.server.auth(request, "hr")

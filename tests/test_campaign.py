@@ -58,7 +58,12 @@ def test_impact_uses_decisions_where_made_and_says_so(sessions):
 
 
 async def test_campaign_api_and_page(sessions, tmp_path):
-    async with running_server(tmp_path) as run:
+    import dataclasses
+
+    from analysis.settings import Settings
+
+    settings = dataclasses.replace(Settings.from_env(), hr_profiles=tmp_path / "profiles")
+    async with running_server(tmp_path, settings) as run:
         store = run.server.store
         for record, report in sessions:
             store.save(SessionRecord.from_json(record))
@@ -91,9 +96,14 @@ async def test_campaign_api_and_page(sessions, tmp_path):
         assert view["summary"]["client_manager"]["decided"]["advance"] == 1
         async with run.http.get(f"{run.url}/api/campaign/impact?attribute=gender",
                                 headers=hr) as r:
-            assert r.status == 200 and (await r.json())["outcomes_from"]["decision"] == 0
+            impact = await r.json()
+        assert r.status == 200 and impact["outcomes_from"]["decision"] == 0
+        assert "voice_fairness" in impact  # the sessions' mic/voice sections, pooled
+        # later performance that follows logical structure: a usable correlation
         ratings = "candidate_id,rating,date\n" + "".join(
-            f"gen{i:02d}/{p},{3 + (i % 3)},2027-01-01\n" for i in range(20) for p in "ABCD")
+            f"{row['session_id']}/{row['candidate_id']},"
+            f"{(row['scores']['logical_structure'] or 50) / 20:.2f},2027-01-01\n"
+            for row in campaign_rows(sessions))
         async with run.http.post(f"{run.url}/api/campaign/ratings", data=ratings,
                                  headers=hr) as r:
             assert r.status == 200
@@ -101,6 +111,14 @@ async def test_campaign_api_and_page(sessions, tmp_path):
                                 headers=hr) as r:
             val = await r.json()
         assert val["fit"]["n"] == 24 and val["profile"] == "operations"  # sessions 2, 5, … 17
+        async with run.http.post(f"{run.url}/api/campaign/validity/accept?role=operations",
+                                 headers=hr) as r:
+            accepted = await r.json()
+        assert r.status == 200 and accepted["version"] == 2
+        assert accepted["weights"] == val["suggested"]["weights"]
+        new = await run.create(["X", "Y"], profile="operations")
+        assert store.load(new["id"]).options["profile"]["version"] == 2
+        assert store.report("gen02")["fit"]["profile"]["version"] == 1  # decided on v1
         await _page(run, tmp_path)
 
 
@@ -134,3 +152,13 @@ async def _page(run, tmp_path: Path) -> None:
     keep = Path(__file__).resolve().parent.parent / "out"
     keep.mkdir(exist_ok=True)
     (keep / "campaign.png").write_bytes(shot.read_bytes())
+
+
+def test_voice_fairness_pools_the_sessions_sections():
+    from hr.campaign import voice_fairness
+
+    def rep(r):
+        return {"fairness": {"dimensions": {"support": {"mic_level_db": {"r": r, "n": 4}}}}}
+
+    pooled = voice_fairness([rep(0.5), rep(-0.1), rep(None), {}])
+    assert pooled == {"support": {"mic_level_db": {"mean_r": 0.2, "sessions": 2}}}
