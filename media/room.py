@@ -40,6 +40,46 @@ class OfferError(ValueError):
     """The candidate's offer cannot be answered (a 400, not a server fault)."""
 
 
+ROOM_CODECS = {"audio": "opus", "video": "vp8"}  #: one codec per kind: pass-through
+
+
+@dataclass
+class _Section:
+    kind: str
+    mid: str | None = None
+    direction: str = "sendrecv"
+    codecs: set[str] = field(default_factory=set)
+
+
+def check_offer(sdp: str, slots: dict[str, str]) -> None:
+    """The offer must send the candidate's microphone as Opus, and any camera as VP8; the
+    media sections it receives on (`slots`) must be able to take the room's codecs. An
+    offer that cannot be analysed (`v=0` alone, PCMU only, H.264 only) is refused here,
+    before it can replace the candidate's working connection."""
+    sections: list[_Section] = []
+    for line in sdp.replace("\r\n", "\n").split("\n"):
+        line = line.strip()
+        if line.startswith("m="):
+            sections.append(_Section(line[2:].split(" ", 1)[0]))
+        elif not sections:
+            continue
+        elif line.startswith("a=mid:"):
+            sections[-1].mid = line[6:]
+        elif line in ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"):
+            sections[-1].direction = line[2:]
+        elif line.startswith("a=rtpmap:"):
+            sections[-1].codecs.add(line.split(" ", 1)[-1].split("/", 1)[0].lower())
+    own = [x for x in sections if x.mid not in slots and x.direction in ("sendrecv", "sendonly")]
+    if not any(x.kind == "audio" for x in own):
+        raise OfferError("the offer sends no microphone audio: it needs an audio section "
+                         "that sends (sendonly or sendrecv)")
+    for x in sections:
+        want = ROOM_CODECS.get(x.kind)
+        if want is not None and x.direction != "inactive" and want not in x.codecs:
+            raise OfferError(f"the offer's {x.kind} section (mid {x.mid}) has no {want}: "
+                             f"this room relays {want} only")
+
+
 @dataclass
 class Peer:
     who: str
@@ -81,6 +121,7 @@ class Room:
         for mid, other in slots.items():
             if other not in self.participants or other == who:
                 raise OfferError(f"slot {mid!r} names {other!r}, not another candidate")
+        check_offer(sdp, slots)  # before anything changes: the live connection, the clock
 
         self._generations += 1
         config = RTCConfiguration(

@@ -13,6 +13,7 @@ import logging
 import secrets
 import ssl
 import time
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -134,7 +135,11 @@ class Server:
             name = p.get("name", pid) if isinstance(p, dict) else None
             if not isinstance(pid, str) or not valid_id(pid) or not isinstance(name, str):
                 raise _error(web.HTTPBadRequest, f"bad participant {p!r}: id [A-Za-z0-9_-]")
-            participants.append((pid, name[:100]))
+            clean = display_name(name)
+            if clean is None:
+                raise _error(web.HTTPBadRequest, f"participant {pid}: the name must be text "
+                             "(no control characters or invalid code points)")
+            participants.append((pid, clean))
         if len({pid for pid, _ in participants}) != len(participants):
             raise _error(web.HTTPBadRequest, "participant ids must be unique")
         language = body.get("language", self.settings.language)
@@ -180,7 +185,7 @@ class Server:
         sid = request.match_info["sid"]
         out = _session_json(self.record(sid))
         if (live := self.live.get(sid)) is not None:
-            out["stats"] = live.stats()
+            out["stats"] = live.stats(envelopes=request.query.get("envelopes") == "1")
         return web.json_response(out)
 
     async def join_info(self, request: web.Request) -> web.Response:
@@ -223,7 +228,10 @@ class Server:
         live = self.live.get(request.match_info["sid"])
         body = await _json(request)
         if live is not None and claims.who is not None:
-            live.add_client_stats(claims.who, body)
+            try:
+                live.add_client_stats(claims.who, body)
+            except ValueError as exc:
+                raise _error(web.HTTPBadRequest, str(exc)) from None
         return web.json_response({"ok": True})
 
     def _running(self, request: web.Request, ended: str) -> tuple[SessionRecord, LiveSession]:
@@ -458,6 +466,19 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cfg.tls_cert, cfg.tls_key)
     return ctx
+
+
+def display_name(name: str) -> str | None:
+    """NFC-normalised, at most 100 characters; None if it holds a lone surrogate or a
+    control character (it could not be stored, or would break the pages it is shown on)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    name = unicodedata.normalize("NFC", name).strip()[:100]
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
+        return None
+    return name
 
 
 def consent_notice(language: str, affect: str) -> str:

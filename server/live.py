@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import threading
 import time
@@ -36,6 +37,8 @@ from server.store import EventLog, SessionRecord, SessionStore
 logger = logging.getLogger(__name__)
 
 CLIENT_ENVELOPE_MAX = 20 * 60 * 20  # 20 minutes of 50 ms level points per source
+CLIENT_FIELDS_MAX = 48  # a browser's receive report: what join.js sends, with room to spare
+CLIENT_FIELD_BYTES = 4096
 VIDEO_BACKLOG = 2  # per candidate; older frames are dropped (audio never is)
 
 
@@ -167,10 +170,17 @@ class LiveSession:
         return answer
 
     def add_client_stats(self, who: str, body: dict[str, Any]) -> None:
-        """A candidate browser's receive report; level envelopes accumulate (bounded)."""
+        """A candidate browser's receive report; level envelopes accumulate (bounded). A
+        report with too many or too large fields is refused (ValueError), so no client can
+        grow the session resource that dashboards poll."""
         mine = self.client_stats.setdefault(who, {"envelope": {}})
         env = body.pop("envelope", {})
-        mine.update(body)
+        fields = {k: v for k, v in body.items() if k != "envelope"}
+        if len(set(mine) | set(fields)) > CLIENT_FIELDS_MAX or any(
+                len(json.dumps(v)) > CLIENT_FIELD_BYTES for v in fields.values()):
+            raise ValueError(f"client-stats: at most {CLIENT_FIELDS_MAX} fields of "
+                             f"{CLIENT_FIELD_BYTES} bytes each")
+        mine.update(fields)
         if isinstance(env, dict):
             for src, points in env.items():
                 if src in self.ids and isinstance(points, list):
@@ -178,8 +188,13 @@ class LiveSession:
                     kept.extend(points[:CLIENT_ENVELOPE_MAX])
                     del kept[:-CLIENT_ENVELOPE_MAX]
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, envelopes: bool = False) -> dict[str, Any]:
+        """Operator diagnostics; the clients' level envelopes (large) only when asked for,
+        else how many points each holds."""
         tl = self.source.timeline
+        clients = self.client_stats if envelopes else {
+            who: {**c, "envelope": {src: len(p) for src, p in c.get("envelope", {}).items()}}
+            for who, c in self.client_stats.items()}
         return {
             "session_time_s": round(self.now(), 3),
             "analysed_until_s": round(self.source.analysed_s, 3),
@@ -190,7 +205,7 @@ class LiveSession:
             "loop_stall_max_s": round(self.loop_stall_max_s, 3),
             "analysis_delay_ms": _percentiles(self.source.delays),
             "room": self.room.stats(),
-            "clients": self.client_stats,
+            "clients": clients,
         }
 
     # -- media in (event loop) ---------------------------------------------------------

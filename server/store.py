@@ -22,7 +22,7 @@ import msgpack
 from core import codec
 from core.events import Event
 
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass
@@ -46,7 +46,7 @@ class SessionRecord:
 
 
 def valid_id(text: str) -> bool:
-    return bool(_ID.match(text))
+    return isinstance(text, str) and _ID.fullmatch(text) is not None  # `$` lets "a\n" in
 
 
 class EventLog:

@@ -48,6 +48,10 @@ def verify(secret: str, token: str | None, now: float) -> Claims:
         claims = Claims(**json.loads(_unb64(body)))
     except (ValueError, TypeError):
         raise TokenError("malformed token") from None
+    if (claims.role not in ROLES or not isinstance(claims.exp, int | float)
+            or isinstance(claims.exp, bool)
+            or not all(v is None or isinstance(v, str) for v in (claims.session, claims.who))):
+        raise TokenError("malformed token claims")  # signed, yet not ours to trust: 401
     if claims.exp < now:
         raise TokenError("token expired")
     return claims

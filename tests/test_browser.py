@@ -141,7 +141,7 @@ async def _run(tmp: Path) -> LiveRun:
             dash_task = asyncio.ensure_future(dashboard())
             await sim.wait_played()
             offsets = await sim.file_offsets(run.http)
-            stats = (await sim.get(run.http, ""))["stats"]
+            stats = (await sim.get(run.http, "?envelopes=1"))["stats"]
             report = await sim.end(run.http)
             dash = await dash_task
         finally:

@@ -318,3 +318,83 @@ async def test_live_stream_catches_up_then_follows(tmp_path, redis_url):
             while not kinds or kinds[-1] != "ended":
                 kinds.append((await asyncio.wait_for(after.receive_json(), 5))["type"])
         assert kinds[0] == "hello" and "Interruption" in kinds and "SpeechEnded" in kinds
+
+
+async def _offer_sdp(audio: str = "sendonly", video: bool = False) -> str:
+    """A real offer from aiortc (what a browser's offer looks like to the room)."""
+    from aiortc import RTCPeerConnection
+
+    pc = RTCPeerConnection()
+    pc.addTransceiver("audio", direction=audio)
+    if video:
+        pc.addTransceiver("video", direction="sendonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    sdp = pc.localDescription.sdp
+    await pc.close()
+    return sdp
+
+
+def _only_codec(sdp: str, kind: str, codec: str) -> str:
+    """The offer with `kind`'s section reduced to one codec (as a PCMU- or H.264-only client)."""
+    out, section = [], ""
+    for line in sdp.split("\r\n"):
+        if line.startswith("m="):
+            section = line[2:].split(" ")[0]
+        if section == kind and line.startswith("a=rtpmap:") and codec not in line:
+            continue
+        out.append(line)
+    return "\r\n".join(out)
+
+
+async def test_offers_the_room_cannot_use_are_refused_before_they_touch_anything():
+    from media.room import OfferError, check_offer
+
+    good = await _offer_sdp(video=True)
+    check_offer(good, {})
+    for bad, why in [
+        ("v=0\r\n", "no microphone"),
+        (await _offer_sdp("recvonly"), "no microphone"),
+        (_only_codec(good, "audio", "PCMU"), "no opus"),
+        (_only_codec(good, "video", "H264"), "no vp8"),
+    ]:
+        with pytest.raises(OfferError, match=why):
+            check_offer(bad, {})
+
+
+async def test_strict_inputs(tmp_path):
+    async with running_server(tmp_path) as run:
+        s = await run.create(["p1", "p2"])
+        sid = s["id"]
+        cand = bearer(token_of(s["links"]["join"]["p1"]))
+        offer = f"{run.url}/api/sessions/{sid}/offer"
+        good = await _offer_sdp()
+        for sdp in ("v=0\r\n", _only_codec(good, "audio", "PCMU")):
+            async with run.http.post(offer, json={"type": "offer", "sdp": sdp},
+                                     headers=cand) as r:
+                assert r.status == 400, sdp[:40]
+        async with run.http.get(f"{run.url}/api/sessions/{sid}", headers=run.hr()) as r:
+            assert (await r.json())["state"] == "created"  # the clock never started
+        before = sorted(p.name for p in (tmp_path / "sessions").iterdir())
+        for people in ([{"id": "a\n"}, {"id": "b"}], [{"id": "a", "name": "\ud800"}, {"id": "b"}],
+                       [{"id": "a", "name": "x\u0007y"}, {"id": "b"}]):
+            async with run.http.post(f"{run.url}/api/sessions", headers=run.hr(),
+                                     data=json.dumps({"participants": people}),
+                                     ) as r:
+                assert r.status == 400, people
+        assert sorted(p.name for p in (tmp_path / "sessions").iterdir()) == before  # no orphan
+        nfc = await run.create(["a", "b"], participants=[{"id": "a", "name": "e\u0301"},
+                                                         {"id": "b"}])
+        assert nfc["participants"][0]["name"] == "\u00e9"
+        weird = tokens.issue(run.server.secret, tokens.Claims("hr", None, None, "soon"))  # type: ignore[arg-type]
+        async with run.http.get(f"{run.url}/api/sessions", headers=bearer(weird)) as r:
+            assert r.status == 401
+        stats = f"{run.url}/api/sessions/{sid}/client-stats"
+        async with run.http.post(stats, json={f"k{i}": i for i in range(100)}, headers=cand) as r:
+            assert r.status == 400
+        async with run.http.post(stats, json={"big": "x" * 10_000}, headers=cand) as r:
+            assert r.status == 400
+        async with run.http.post(stats, json={"state": "ok", "envelope": {"p2": [[1, 0.1]]}},
+                                 headers=cand) as r:
+            assert r.status == 200
+        async with run.http.get(f"{run.url}/api/sessions/{sid}", headers=run.hr()) as r:
+            assert (await r.json())["stats"]["clients"]["p1"]["envelope"] == {"p2": 1}
