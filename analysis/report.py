@@ -144,6 +144,9 @@ class ReportBuilder:
                 }
                 for a in sorted(self.acts, key=lambda a: (a.at, a.by))
             ],
+            # whoever ends a session cut short (a crash, lost audio) says so here
+            "complete": True,
+            "gaps": [],
             "graph": (copy.deepcopy(self.portrait.graph) if self.portrait is not None
                       else InteractionGraph(self.ids).to_report()),
             "portraits": portraits,

@@ -49,6 +49,9 @@ class ServerConfig:
     max_wait_s: float = 2.0
     remb_bps: int = 250_000  #: fixed receive bitrate announced to browsers (NOTES.md)
     auto_start: bool = True  #: a session starts when its first candidate connects
+    #: a live session with nobody connected for this long ends by itself (its report is
+    #: written, marked with the gap); 0: never
+    idle_end_s: float = 900.0
 
 
 @dataclass(frozen=True, slots=True)

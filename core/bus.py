@@ -10,26 +10,34 @@ Shared semantics:
 - a subscription's position is fixed when iteration starts (first ``__anext__``):
   ``from_start=True`` replays the whole topic, ``False`` yields only later events;
 - after ``close()`` returns no subscriber yields again: blocked ones wake and end,
-  ``publish``/``events`` raise RuntimeError.
+  ``publish``/``events`` raise RuntimeError;
+- a Redis that goes away makes ``publish`` raise (the caller keeps and retries what it
+  could not publish) while subscribers wait and resume after the last entry they saw.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from functools import partial
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core import codec
 from core.events import Event
 
+logger = logging.getLogger(__name__)
 _CLOSED = object()  # what a subscriber's Redis command returns when close() cancelled it
 
 
 class Bus(Protocol):
     async def publish(self, topic: str, event: Event) -> None: ...
+
+    async def ping(self) -> None: ...
 
     def subscribe(self, topic: str, *, from_start: bool = True) -> AsyncGenerator[Event, None]: ...
 
@@ -64,6 +72,9 @@ class InProcessBus:
         if (t := self._topics.get(name)) is None:
             t = self._topics[name] = _Topic()
         return t
+
+    async def ping(self) -> None:
+        _check_open(self._closed)
 
     async def publish(self, topic: str, event: Event) -> None:
         _check_open(self._closed)
@@ -127,6 +138,11 @@ class RedisStreamBus:
     def key(self, topic: str) -> str:
         return f"{self._prefix}{topic}"
 
+    async def ping(self) -> None:
+        """Raises when Redis cannot be reached."""
+        _check_open(self._closed)
+        await self._redis.ping()
+
     async def publish(self, topic: str, event: Event) -> None:
         _check_open(self._closed)
         await self._redis.xadd(
@@ -147,9 +163,18 @@ class RedisStreamBus:
             if newest is _CLOSED:
                 return
             last = newest[0][0] if newest else "0-0"
+        pause = 0.25
         while not self._closed:
             xread = partial(self._redis.xread, {key: last}, count=self._BATCH, block=self._block_ms)
-            reply = await self._owned(xread)
+            try:
+                reply = await self._owned(xread)
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                # Redis is away: keep the subscriber, resume after the last entry it saw
+                logger.warning("bus: reading %s failed (%r); retrying in %.2f s", key, exc, pause)
+                await asyncio.sleep(pause)
+                pause = min(2 * pause, 5.0)
+                continue
+            pause = 0.25
             if reply is _CLOSED:
                 return
             for entry_id, fields in reply[0][1] if reply else ():  # [] when the block expired

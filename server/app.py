@@ -61,6 +61,7 @@ class Server:
         self.secret = self.cfg.secret or _load_secret(Path(settings.data_dir))
         self.live: dict[str, LiveSession] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
         hosts = [h.strip() for h in self.cfg.ice_host_addresses.split(",") if h.strip()]
         use_host_addresses(hosts or None)
         self.recover()
@@ -74,6 +75,10 @@ class Server:
             elif rec.state == "live":
                 report = with_fit(replay(session_info(rec), self.session_policy(rec),
                                          self.store.events(rec.id)), session_profile(rec))
+                report = {**report, "complete": False, "gaps": [{
+                    "what": "server restart", "detail": "the session was live when the server "
+                    f"stopped; the report covers the {report['session']['duration_s']} s "
+                    "analysed before"}]}
                 self.store.save_report(rec.id, report)
                 rec.state, rec.ended_at = "ended", datetime.now(UTC).isoformat(timespec="seconds")
                 rec.duration_s = report["session"]["duration_s"]
@@ -408,10 +413,50 @@ class Server:
         self.record(request.match_info["sid"])
         return web.FileResponse(DASHBOARD / "dashboard.html")
 
+    async def end_idle_sessions(self, every_s: float = 2.0) -> None:
+        """A live session nobody has been connected to for `idle_end_s` ends by itself: an
+        abandoned room would otherwise cost CPU forever and never get its report."""
+        limit = self.cfg.idle_end_s
+        while limit > 0 and not self._closing:
+            await asyncio.sleep(every_s)
+            for sid, live in list(self.live.items()):
+                if live.live and live.idle_s() >= limit and not live.ending:
+                    logger.info("session %s: nobody connected for %.0f s: ending it", sid, limit)
+                    report = await live.end(gap={"what": "ended idle", "detail": "nobody was "
+                                                 f"connected for {limit:.0f} s"})
+                    self.live.pop(sid, None)
+                    self._notify(report)
+
+    async def health(self, request: web.Request) -> web.Response:
+        """Liveness: the process answers."""
+        return web.json_response({"ok": True})
+
+    async def ready(self, request: web.Request) -> web.Response:
+        """Readiness: 503 while a dependency is down (the data dir cannot be written, the
+        bus does not answer) or a live session cannot store its events."""
+        problems: dict[str, str] = {}
+        probe = Path(self.settings.data_dir) / ".ready-probe"
+        try:
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        except OSError as exc:
+            problems["data_dir"] = f"cannot write {self.settings.data_dir}: {exc.strerror}"
+        try:
+            await asyncio.wait_for(self.bus.ping(), 2.0)
+        except Exception as exc:  # whatever the bus raises: it is not there
+            problems["bus"] = f"the event bus does not answer: {exc!r}"
+        for sid, live in self.live.items():
+            for where, what in live.faults.items():
+                problems[f"session {sid} {where}"] = what
+        body = {"ok": not problems, "problems": problems,
+                "quarantined": list(self.store.quarantined)}
+        return web.json_response(body, status=200 if not problems else 503)
+
     async def index(self, request: web.Request) -> web.Response:
         return web.Response(text="lgd server. API: /api/openapi.json", content_type="text/plain")
 
     async def close(self) -> None:
+        self._closing = True
         for live in list(self.live.values()):
             if live.live:
                 self._notify(await live.end())
@@ -433,6 +478,8 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     r = app.router
     r.add_get("/", server.index)
     r.add_get("/api/openapi.json", server.openapi)
+    r.add_get("/healthz", server.health)
+    r.add_get("/readyz", server.ready)
     r.add_post("/api/sessions", server.create_session)
     r.add_get("/api/sessions", server.list_sessions)
     r.add_get("/api/sessions/{sid}", server.get_session)
@@ -452,9 +499,13 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     r.add_static("/static/", STATIC)
     r.add_static("/dashboard-static/", DASHBOARD)
 
+    async def startup(app: web.Application) -> None:
+        server._own(server.end_idle_sessions())
+
     async def shutdown(app: web.Application) -> None:
         await server.close()
 
+    app.on_startup.append(startup)
     app.on_shutdown.append(shutdown)
     return app
 

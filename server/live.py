@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 CLIENT_ENVELOPE_MAX = 20 * 60 * 20  # 20 minutes of 50 ms level points per source
 CLIENT_FIELDS_MAX = 48  # a browser's receive report: what join.js sends, with room to spare
 CLIENT_FIELD_BYTES = 4096
+PENDING_MAX = 200_000  # events held while the log or the bus fails (~1 h of a session)
+RETRY_MIN_S, RETRY_MAX_S = 0.25, 5.0
+END_DRAIN_S = 15.0  # at the end, how long to keep retrying before the report is written
 VIDEO_BACKLOG = 2  # per candidate; older frames are dropped (audio never is)
 
 
@@ -91,9 +94,16 @@ class LiveSession:
         self._log: EventLog | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outbox: asyncio.Queue[list[Event] | None] = asyncio.Queue()
+        # events not yet in the log / on the bus (a full disk, Redis down): kept, retried
+        self._unlogged: deque[Event] = deque(maxlen=PENDING_MAX)
+        self._unpublished: deque[Event] = deque(maxlen=PENDING_MAX)
+        self._retry_s = RETRY_MIN_S
+        self._draining_until: float | None = None
+        self.faults: dict[str, str] = {}  #: where -> what is failing now
         self._publisher: asyncio.Task[None] | None = None
         self._ended = asyncio.Event()
         self.loop_stall_max_s = 0.0
+        self._idle_since: float | None = None
         self._loop_watch: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -124,8 +134,22 @@ class LiveSession:
         self._thread.start()
         await asyncio.get_running_loop().run_in_executor(None, ready.wait)
 
-    async def end(self) -> dict[str, Any]:
-        """Stop analysis, flush every stage, write the final report; idempotent."""
+    def idle_s(self) -> float:
+        """How long nobody has been connected (0 while someone is)."""
+        if self.room.stats()["connected"]:
+            self._idle_since = None
+            return 0.0
+        if self._idle_since is None:
+            self._idle_since = time.monotonic()
+        return time.monotonic() - self._idle_since
+
+    @property
+    def ending(self) -> bool:
+        return self._ended.is_set()
+
+    async def end(self, gap: dict[str, str] | None = None) -> dict[str, Any]:
+        """Stop analysis, flush every stage, write the final report; idempotent. `gap`: why
+        it ended early, if it did (listed in the report's `gaps`)."""
         if self._ended.is_set():
             return self.store.report(self.rec.id) or {}
         self._ended.set()
@@ -140,12 +164,26 @@ class LiveSession:
                 self._loop_watch.cancel()
         if self._log is not None:
             self._log.close()
+        gaps = [gap] if gap else []
         if self._final is not None:
             report = self._final
         elif self.analysis is not None:  # the analysis stopped early: what it produced
             report = self.analysis.report.build(self.analysis.duration_s)
+            gaps.append({"what": "analysis stopped", "detail": "the analysis failed after "
+                         f"{self.analysis.duration_s:.1f} s of audio (see the server log)"})
         else:
             report = self._empty_report()
+            if self._thread is not None:
+                gaps.append({"what": "analysis stopped", "detail": "the analysis never started"})
+        lost = {p: n for p, n in self.source.timeline.frames_lost.items() if n}
+        if lost:
+            gaps.append({"what": "audio not analysed",
+                         "detail": ", ".join(f"{p}: {n * 0.02:.2f} s" for p, n in lost.items())})
+        waiting = max(len(self._unlogged), len(self._unpublished))
+        if waiting:
+            gaps.append({"what": "events not stored", "detail": f"{waiting} events could not "
+                         f"be written or published: {'; '.join(self.faults.values())}"})
+        report = {**report, "complete": not gaps, "gaps": gaps}
         report = with_fit(report, session_profile(self.rec))
         duration = report["session"]["duration_s"]
         self.rec.state = "ended"
@@ -204,6 +242,8 @@ class LiveSession:
             "video_frames_dropped": self._video_dropped,
             "loop_stall_max_s": round(self.loop_stall_max_s, 3),
             "analysis_delay_ms": _percentiles(self.source.delays),
+            "faults": dict(self.faults),
+            "events_waiting": max(len(self._unlogged), len(self._unpublished)),
             "room": self.room.stats(),
             "clients": clients,
         }
@@ -276,12 +316,57 @@ class LiveSession:
     # -- events out (event loop) -------------------------------------------------------
 
     async def _publish(self) -> None:
-        """One consumer keeps the log and the bus in production order."""
-        while (events := await self._outbox.get()) is not None:
-            if self._log is not None:
-                self._log.append(events)
-            for ev in events:
-                await self.bus.publish(self.topic, ev)
+        """One consumer keeps the log and the bus in production order. Neither a full disk
+        nor a bus that is down stops it: what could not be written waits (bounded) and is
+        retried with backoff, in order; the fault shows in `stats()["faults"]` and the log."""
+        stopping = False
+        while True:
+            timeout = None if not (self._unlogged or self._unpublished) else self._retry_s
+            try:
+                events = await asyncio.wait_for(self._outbox.get(), timeout)
+            except TimeoutError:
+                events = []
+            if events is None:
+                stopping = True
+                events = []
+            self._unlogged.extend(events)
+            self._unpublished.extend(events)
+            await self._flush_out()
+            if self._unlogged or self._unpublished:
+                self._retry_s = min(2 * self._retry_s, RETRY_MAX_S)
+            else:
+                self._retry_s = RETRY_MIN_S
+            if stopping and (not (self._unlogged or self._unpublished)
+                             or time.monotonic() > self._drain_deadline()):
+                return
+
+    def _drain_deadline(self) -> float:
+        if self._draining_until is None:
+            self._draining_until = time.monotonic() + END_DRAIN_S
+        return self._draining_until
+
+    async def _flush_out(self) -> None:
+        if self._unlogged and self._log is not None:
+            try:
+                self._log.append(self._unlogged)
+                self._unlogged.clear()
+                self.faults.pop("event_log", None)
+            except OSError as exc:
+                self._fault("event_log", f"cannot write the event log: {exc}")
+        while self._unpublished:
+            try:
+                await self.bus.publish(self.topic, self._unpublished[0])
+            except Exception as exc:  # the bus's own error types (redis, connection)
+                self._fault("bus", f"cannot publish events: {exc!r}")
+                return
+            self._unpublished.popleft()
+            self.faults.pop("bus", None)
+
+    def _fault(self, where: str, message: str) -> None:
+        if self.faults.get(where) != message:
+            logger.error("session %s: %s (%d events waiting)", self.rec.id, message,
+                         max(len(self._unlogged), len(self._unpublished)))
+        self.faults[where] = message
 
 
 def _percentiles(values: deque[float]) -> dict[str, float]:

@@ -34,6 +34,7 @@ async function pollConnections() {
   if (!s.stats) return;
   S.connected = new Set(s.stats.room.connected);
   S.framesLost = Object.values(s.stats.analysis_frames_lost || {}).reduce((a, b) => a + b, 0);
+  S.faults = Object.values(s.stats.faults || {});
 }
 
 function setSession(s) {
@@ -102,8 +103,9 @@ function render() {
   document.getElementById("clock").textContent = fmt(S.clock);
   const warn = document.getElementById("warn");
   const lost = Math.max(S.framesLost || 0, S.lag ? S.lag.frames_lost : 0);
-  warn.hidden = !lost && !(S.lag && S.lag.behind_s > 2);
-  warn.textContent = lost ? `⚠ ${lost} audio frames not analysed` : S.lag ? `⚠ analysis ${S.lag.behind_s.toFixed(1)} s behind` : "";
+  const faults = S.faults || [];
+  warn.hidden = !lost && !(S.lag && S.lag.behind_s > 2) && !faults.length;
+  warn.textContent = faults.length ? `⚠ ${faults.join("; ")}` : lost ? `⚠ ${lost} audio frames not analysed` : S.lag ? `⚠ analysis ${S.lag.behind_s.toFixed(1)} s behind` : "";
   renderBars(); renderCounts(); renderTimeline(); renderTranscript();
   for (const ext of S.extensions) if (ext.render) ext.render(S);
 }
