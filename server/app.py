@@ -49,6 +49,8 @@ STATIC = Path(__file__).parent / "static"
 
 MAX_PARTICIPANTS = 8
 LIVE_TICK_S = 0.25  # dashboard clock messages
+REPLAY_CHUNK = 200  # events sent to a catching-up dashboard between yields to the loop
+PDF_RENDERS_MAX = 2
 
 
 class Server:
@@ -62,6 +64,7 @@ class Server:
         self.live: dict[str, LiveSession] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
+        self._pdf_renders = asyncio.Semaphore(PDF_RENDERS_MAX)
         hosts = [h.strip() for h in self.cfg.ice_host_addresses.split(",") if h.strip()]
         use_host_addresses(hosts or None)
         self.recover()
@@ -317,7 +320,8 @@ class Server:
             return web.Response(text=html, content_type="text/html")
         out = self.store.dir(sid) / f"report-{pid or 'all'}.pdf"
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, render_pdf, html, out)  # Chromium: seconds
+        async with self._pdf_renders:  # each is a Chromium: a few at a time
+            await loop.run_in_executor(None, render_pdf, html, out)  # seconds
         return web.FileResponse(out, headers={"Content-Type": "application/pdf"})
 
     async def release_feedback(self, request: web.Request) -> web.Response:
@@ -370,11 +374,15 @@ class Server:
             return not speech_only or d["type"] in ("SpeechStarted", "SpeechEnded")
 
         if live is None:  # ended (or from before a restart): replay the log
+            def texts() -> list[str]:  # reading and encoding an hour of events: off the loop
+                dicts = (codec.to_dict(ev) for ev in self.store.events(sid))
+                return [json.dumps(d) for d in dicts if visible(d)]
+
             loop = asyncio.get_running_loop()
-            logged = await loop.run_in_executor(None, self.store.events, sid)  # file I/O
-            for ev in logged:
-                if visible(d := codec.to_dict(ev)):
-                    await ws.send_json(d)
+            for i, text in enumerate(await loop.run_in_executor(None, texts)):
+                await ws.send_str(text)
+                if i % REPLAY_CHUNK == REPLAY_CHUNK - 1:
+                    await asyncio.sleep(0)  # other requests get their turn
             await ws.send_json({"type": "ended", "report": bool(self.store.report(sid))})
             await ws.close()
             return ws
@@ -385,10 +393,14 @@ class Server:
                 await asyncio.sleep(LIVE_TICK_S)
 
         async def forward() -> None:
+            sent = 0
             async for ev in self.bus.subscribe(live.topic, from_start=True):
                 d = codec.to_dict(ev)
                 if visible(d):
                     await ws.send_json(d)
+                    sent += 1
+                    if sent % REPLAY_CHUNK == 0:  # a catch-up replay yields to others
+                        await asyncio.sleep(0)
 
         tasks = [asyncio.ensure_future(ticks()), asyncio.ensure_future(forward())]
         try:
