@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from core.redact import csv_cell
 from hr.impact import Outcome, score_differences, selection_rates
 from interaction.dimensions import KEYS
 
@@ -115,7 +116,8 @@ def rows_csv(rows: list[dict[str, Any]]) -> str:
     w = csv.DictWriter(buf, CSV_FIELDS, lineterminator="\n")
     w.writeheader()
     for r in rows:
-        flat = {k: ("" if r.get(k) is None else r[k]) for k in CSV_FIELDS if k not in KEYS}
+        flat = {k: ("" if r.get(k) is None else csv_cell(r[k])) for k in CSV_FIELDS
+                if k not in KEYS}
         flat.update({k: "" if r["scores"][k] is None else r["scores"][k] for k in KEYS})
         w.writerow(flat)
     return buf.getvalue()

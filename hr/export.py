@@ -23,6 +23,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from core.redact import csv_cell
 from hr.feedback import render_feedback_html
 from hr.pages import label, page
 from hr.svg import radar_svg, timeline_svg
@@ -66,13 +67,14 @@ def portraits_csv(report: dict[str, Any]) -> str:
             w.writerow({
                 "session_id": report["session"]["id"],
                 "candidate_id": pid,
-                "name": names.get(pid, pid),
+                "name": csv_cell(names.get(pid, pid)),
                 "dimension": key,
                 "dimension_zh": _ZH[key],
                 "score": "" if d["score"] is None else repr(float(d["score"])),
                 "rank": "" if d["rank"] is None else d["rank"],
                 "evidence_count": len(d["evidence"]),
-                "top_evidence": f"{top['at']:.2f}s {top['kind']}: {top['detail']}" if top else "",
+                "top_evidence": csv_cell(
+                    f"{top['at']:.2f}s {top['kind']}: {top['detail']}" if top else ""),
                 "profile": fit.get("profile", ""),
                 "fit": "" if fit.get("fit") is None else repr(float(fit["fit"])),
                 "recommendation": fit.get("recommendation") or "",

@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 
 from analysis.settings import WebhookConfig
+from core.redact import markdown_text, redact_url
 from interaction.dimensions import DIMENSIONS
 
 WECOM_MAX_BYTES = 4096  # the robot rejects longer markdown content
@@ -99,7 +100,8 @@ def wecom_message(report: dict[str, Any]) -> dict[str, Any]:
     their top dimensions."""
     s = report["session"]
     zh = str(s.get("language", "zh")).startswith("zh")
-    names = {p["id"]: p["name"] for p in report["participants"]}
+    # names are the candidates' own text: one line, no markup of theirs
+    names = {p["id"]: markdown_text(p["name"]) for p in report["participants"]}
     lines = [f"## {'讨论结束' if zh else 'Session ended'}: {s['id']}",
              f"> {'时长' if zh else 'duration'} {s['duration_s'] / 60:.1f} min, "
              f"{len(names)} {'名候选人' if zh else 'candidates'}"]
@@ -158,7 +160,7 @@ async def deliver(
             _log(Path(log_path), {
                 "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
                 "delivery_id": delivery_id, "session": report["session"]["id"],
-                "url": target.url, "kind": target.kind, "attempt": attempt,
+                "url": redact_url(target.url), "kind": target.kind, "attempt": attempt,
                 "status": status, "ok": error is None, "error": error,
             })
             if error is None:

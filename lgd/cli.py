@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import functools
 import json
+import os
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -185,17 +186,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from aiohttp import web
 
-    from server.app import SERVER_KEY, make_app, ssl_context
+    from server.app import (
+        SERVER_KEY,
+        RedactedAccessLogger,
+        make_app,
+        ssl_context,
+        write_private,
+    )
 
+    os.umask(0o077)  # sessions, logs, reports: this user's only (files 0600, dirs 0700)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _server_settings(args)
     app = make_app(settings)
-    hr = app[SERVER_KEY].token("hr")
+    # the HR token goes to a private file, never to the terminal's scrollback or a log
+    token_file = Path(settings.data_dir) / "hr-token"
+    write_private(token_file, app[SERVER_KEY].token("hr") + "\n")
     scheme = "https" if settings.server.tls_cert else "http"
     print(f"lgd serving on {scheme}://{settings.server.host}:{settings.server.port}  "
-          f"(data in {settings.data_dir})\nHR token (create sessions): {hr}", flush=True)
+          f"(data in {settings.data_dir})\nHR token (create sessions): in {token_file} "
+          "(readable by this user only; `lgd token --role hr` mints another)", flush=True)
     web.run_app(app, host=settings.server.host, port=settings.server.port,
-                ssl_context=ssl_context(settings), print=None)
+                ssl_context=ssl_context(settings), print=None,
+                access_log_class=RedactedAccessLogger)
     return 0
 
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import secrets
 import ssl
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from aiohttp.abc import AbstractAccessLogger
 
 from analysis.report import replay
 from analysis.settings import Settings
@@ -26,6 +28,7 @@ from core import codec
 from core import policy as affect_policy
 from core.bus import Bus, make_bus
 from core.policy import candidate_notice
+from core.redact import redact_url
 from dashboard import STATIC as DASHBOARD
 from hr.export import portraits_csv, portraits_json, render_pdf, render_report_html
 from hr.feedback import render_feedback_html
@@ -581,7 +584,21 @@ def _session_json(rec: SessionRecord) -> dict[str, Any]:
 def _load_secret(data_dir: Path) -> str:
     path = data_dir / "secret"
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_private(path, secrets.token_urlsafe(32))
     return path.read_text().strip()
+
+
+def write_private(path: Path, text: str) -> None:
+    """A file only this user can read, from its first byte (never chmod-ed afterwards)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+class RedactedAccessLogger(AbstractAccessLogger):
+    """The access log without the tokens that links carry in `?token=`."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info('%s "%s %s" %s %.3fs', request.remote, request.method,
+                         redact_url(request.path_qs), response.status, time)

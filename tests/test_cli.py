@@ -202,10 +202,23 @@ def test_serve_and_token_commands(tmp_path):
         else:
             raise AssertionError("lgd serve did not come up")
         assert set(created["links"]["join"]) == {"a", "b"}
-        assert created["links"]["join"]["a"].startswith(f"http://127.0.0.1:{port}/join/")
+        join = created["links"]["join"]["a"]
+        assert join.startswith(f"http://127.0.0.1:{port}/join/")
+        with urllib.request.urlopen(join, timeout=5) as r:
+            assert r.status == 200
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        out, _ = server.communicate(timeout=10)
+    # privacy: no token in the terminal or the access log; private files and folders
+    secret_part = join.split("token=")[1]
+    assert secret_part not in out and token not in out
+    assert "/join/" in out and "token=***" in out
+    hr_file = tmp_path / "hr-token"
+    assert f"in {hr_file}" in out and hr_file.read_text().strip().count(".") == 1
+    for path, mode in [(hr_file, 0o600), (tmp_path / "secret", 0o600),
+                       (tmp_path / "sessions" / created["id"], 0o700),
+                       (tmp_path / "sessions" / created["id"] / "session.json", 0o600)]:
+        assert path.stat().st_mode & 0o777 == mode, path
 
 
 def test_serve_over_tls(tmp_path):
