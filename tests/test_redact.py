@@ -30,7 +30,8 @@ def test_csv_cells_that_would_be_formulas_are_neutralised():
 def test_hostile_names_in_exports_and_wecom():
     report = truth_report(role_session("en"))
     report["participants"][0]["name"] = "=cmd|' /C calc'!A0"
-    report["participants"][1]["name"] = "**Bob**\n## Hired [x](http://evil) <font color=\"warning\">"
+    report["participants"][1]["name"] = (
+        "**Bob**\n## Hired [x](http://evil) <font color=\"warning\">")
     rows = list(csv.DictReader(io.StringIO(portraits_csv(report))))
     assert {r["name"] for r in rows if r["candidate_id"] == "A"} == {"'=cmd|' /C calc'!A0"}
     content = wecom_message(report)["markdown"]["content"]
