@@ -77,6 +77,10 @@ class Settings:
     #: a directory of HR's own job profiles (`<id>.yaml`, hr/profiles.py), searched before
     #: the bundled ones
     hr_profiles: Path | None = None
+    #: the key-encryption key that seals sessions at rest (server/vault.py): a file holding
+    #: it (`lgd keys new`), or the key itself; neither: sessions are stored in plain files
+    kek_file: Path | None = None
+    kek: str | None = None
     activity: ActivityConfig = field(default_factory=ActivityConfig)
     turns: TurnConfig = field(default_factory=TurnConfig)
     server: ServerConfig = field(default_factory=ServerConfig)

@@ -211,6 +211,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    """`new`: a KEK in a private file. `rotate`: every session's data key re-wrapped under
+    the new KEK (the data is not touched); then point LGD_KEK_FILE at the new file."""
+    from server.app import write_private
+    from server.store import SessionStore
+    from server.vault import VaultError, load_vault, new_kek
+
+    if args.action == "new":
+        if not args.out:
+            raise SystemExit("lgd keys new: --out FILE")
+        if Path(args.out).exists():
+            raise SystemExit(f"lgd keys new: {args.out} exists (a KEK is never overwritten)")
+        write_private(Path(args.out), new_kek() + "\n")
+        print(f"wrote a new KEK to {args.out}: keep a copy offline; without it the sessions "
+              "sealed under it cannot be read")
+        return 0
+    if not args.new_kek_file:
+        raise SystemExit("lgd keys rotate: --new-kek-file FILE")
+    settings = _server_settings(args)
+    try:
+        store = SessionStore(settings.data_dir, load_vault(settings.kek_file, settings.kek))
+        new = load_vault(Path(args.new_kek_file), None)
+        assert new is not None
+        n = store.rotate(new)
+    except VaultError as exc:
+        print(f"lgd keys rotate: {exc}", file=sys.stderr)
+        return 2
+    print(f"re-wrapped {n} session keys under {args.new_kek_file}; set LGD_KEK_FILE to it")
+    return 0
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from server.app import _load_secret
     from server.tokens import Claims, issue
@@ -286,16 +317,22 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def _load_report(ref: str, settings: Settings) -> dict:
     """A report path, or a session id kept at <data_dir>/sessions/<id>/report.json."""
+    from server.store import SessionStore, valid_id
+    from server.vault import VaultError, load_vault
+
     path = Path(ref)
-    if not path.is_file():
-        path = settings.data_dir / "sessions" / ref / "report.json"
-    if not path.is_file():
-        raise SystemExit(f"lgd export: {ref!r} is neither a report file nor a session in "
-                         f"{settings.data_dir / 'sessions'}")
     try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise SystemExit(f"lgd export: cannot read {path}: {exc}") from None
+        if path.is_file():
+            report = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            store = SessionStore(settings.data_dir, load_vault(settings.kek_file, settings.kek))
+            found = store.report(ref) if valid_id(ref) else None
+            if found is None:
+                raise SystemExit(f"lgd export: {ref!r} is neither a report file nor a session "
+                                 f"in {settings.data_dir / 'sessions'}")
+            report = found
+    except (OSError, json.JSONDecodeError, VaultError) as exc:
+        raise SystemExit(f"lgd export: cannot read {ref}: {exc}") from None
     if not isinstance(report, dict) or "portraits" not in report:
         raise SystemExit(f"lgd export: {path} is not an lgd.report/1 document")
     return report
@@ -405,6 +442,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--ttl", type=float, default=24 * 3600.0, help="seconds")
     t.add_argument("--data-dir", help="default LGD_DATA_DIR (./data)")
     t.set_defaults(func=cmd_token)
+
+    k = sub.add_parser("keys", help="encryption at rest: make a KEK, or rotate to a new one")
+    k.add_argument("action", choices=["new", "rotate"])
+    k.add_argument("--out", help="new: the file to write the KEK to (0600)")
+    k.add_argument("--new-kek-file", help="rotate: the KEK that replaces LGD_KEK_FILE/LGD_KEK")
+    k.add_argument("--data-dir", help="default LGD_DATA_DIR (./data)")
+    k.set_defaults(func=cmd_keys)
 
     m = sub.add_parser("simulate", help="rehearse a discussion: one headless Chromium per track")
     m.add_argument("--track", action="append", required=True, metavar="ID=FILE",

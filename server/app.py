@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import ssl
+import tempfile
 import time
 import unicodedata
 from datetime import UTC, datetime
@@ -45,6 +46,7 @@ from server.http import json_body as _json
 from server.live import LiveSession, session_info, session_profile, warm_up
 from server.openapi import OPENAPI
 from server.store import SessionRecord, SessionStore, valid_id
+from server.vault import load_vault
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ class Server:
         check_version()
         self.settings = settings
         self.cfg = settings.server
-        self.store = SessionStore(settings.data_dir)
+        self.store = SessionStore(settings.data_dir, load_vault(settings.kek_file, settings.kek))
         self.bus = bus or make_bus(settings.redis_url)
         self.secret = self.cfg.secret or _load_secret(Path(settings.data_dir))
         self.live: dict[str, LiveSession] = {}
@@ -321,11 +323,15 @@ class Server:
         html = render_report_html(report, pid)
         if fmt == "html":
             return web.Response(text=html, content_type="text/html")
-        out = self.store.dir(sid) / f"report-{pid or 'all'}.pdf"
         loop = asyncio.get_running_loop()
+
+        def pdf() -> bytes:  # rendered in a private temp dir, never left on disk
+            with tempfile.TemporaryDirectory(prefix="lgd-export-") as tmp:
+                return render_pdf(html, Path(tmp) / "report.pdf").read_bytes()
+
         async with self._pdf_renders:  # each is a Chromium: a few at a time
-            await loop.run_in_executor(None, render_pdf, html, out)  # seconds
-        return web.FileResponse(out, headers={"Content-Type": "application/pdf"})
+            data = await loop.run_in_executor(None, pdf)  # seconds
+        return web.Response(body=data, content_type="application/pdf")
 
     async def release_feedback(self, request: web.Request) -> web.Response:
         """HR releases one candidate's feedback page; returns the link to send them."""
@@ -464,7 +470,8 @@ class Server:
             for where, what in live.faults.items():
                 problems[f"session {sid} {where}"] = what
         body = {"ok": not problems, "problems": problems,
-                "quarantined": list(self.store.quarantined)}
+                "quarantined": list(self.store.quarantined),
+                "sealed_unread": list(self.store.sealed_unread)}
         return web.json_response(body, status=200 if not problems else 503)
 
     async def index(self, request: web.Request) -> web.Response:

@@ -14,8 +14,6 @@ attributes (kept apart), adverse impact, performance ratings and validity.
 
 from __future__ import annotations
 
-import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -95,7 +93,8 @@ class Campaign:
         out: dict[tuple[str, str], dict[str, str]] = {}
         if self.groups_dir.is_dir():
             for f in self.groups_dir.glob("*.json"):
-                for pid, attrs in json.loads(f.read_text()).items():
+                kept = self.server.store.read_json(f.stem, f, "groups")
+                for pid, attrs in kept.items():
                     out[(f.stem, pid)] = attrs
         return out
 
@@ -136,13 +135,11 @@ class Campaign:
             if not isinstance(v, str) or len(v) > MAX_VALUE_LEN:
                 raise error(web.HTTPBadRequest, f"{k}: a short text")
             attrs[k] = v
-        self.groups_dir.mkdir(parents=True, exist_ok=True)
+        store = self.server.store  # sealed like the session's own files
         path = self.groups_dir / f"{rec.id}.json"
-        kept = json.loads(path.read_text()) if path.exists() else {}
+        kept = store.read_json(rec.id, path, "groups") if path.exists() else {}
         kept[pid] = attrs
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(kept, ensure_ascii=False))
-        os.replace(tmp, path)
+        store.write_json(rec.id, path, "groups", kept)
         return web.json_response({"candidate": pid, "stored": sorted(attrs)})
 
     async def view(self, request: web.Request) -> web.Response:

@@ -16,7 +16,7 @@ import re
 import secrets
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ import msgpack
 
 from core import codec
 from core.events import Event
+from server.vault import Vault, VaultError, is_sealed
 
 logger = logging.getLogger(__name__)
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -65,12 +66,14 @@ class EventLog:
     the batch whole and once. Logs of the earlier, unframed format still read.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, seal: Callable[[bytes], bytes] | None = None) -> None:
         self.path = path
+        self._seal = seal  # a session vault's: each record's payload sealed on its own
         self._file = open(path, "ab", buffering=0)  # noqa: SIM115 - kept open for appends
 
     def append(self, events: Iterable[Event]) -> None:
-        data = b"".join(frame(codec.encode(ev)) for ev in events)
+        seal = self._seal or (lambda b: b)
+        data = b"".join(frame(seal(codec.encode(ev))) for ev in events)
         if not data:
             return
         start = self._file.seek(0, os.SEEK_END)
@@ -89,17 +92,18 @@ class EventLog:
         self._file.close()
 
     @staticmethod
-    def read(path: Path) -> list[Event]:
+    def read(path: Path, opener: Callable[[bytes], bytes] | None = None) -> list[Event]:
         if not path.exists():
             return []
-        return list(read_frames(path.read_bytes()))
+        return list(read_frames(path.read_bytes(), opener))
 
 
 def frame(payload: bytes) -> bytes:
     return msgpack.packb([zlib.crc32(payload), payload], use_bin_type=True)
 
 
-def read_frames(data: bytes) -> Iterable[Event]:
+def read_frames(data: bytes, opener: Callable[[bytes], bytes] | None = None
+                ) -> Iterable[Event]:
     """Every intact event of a log, in order (see `EventLog`)."""
     view, end, pos = memoryview(data), len(data), 0
     framed = False  # a log of this version: only checksummed records are trusted in a scan
@@ -114,7 +118,7 @@ def read_frames(data: bytes) -> Iterable[Event]:
             except Exception:  # msgpack's several types: torn or damaged from here on
                 damaged = True
                 break
-            event, is_record = _event(obj)
+            event, is_record = _event(obj, opener)
             if not is_record:
                 damaged = True
                 break
@@ -123,10 +127,11 @@ def read_frames(data: bytes) -> Iterable[Event]:
             if event is not None:  # else a record that failed its checksum: skipped
                 yield event
         if damaged:
-            pos = _next_record(data, pos + 1, framed)
+            pos = _next_record(data, pos + 1, framed, opener)
 
 
-def _event(obj: object) -> tuple[Event | None, bool]:
+def _event(obj: object, opener: Callable[[bytes], bytes] | None = None
+           ) -> tuple[Event | None, bool]:
     """(event, True); (None, True) for a framed record whose checksum fails (skip it);
     (None, False) for something that is not a record."""
     if isinstance(obj, list) and len(obj) == 2 and isinstance(obj[0], int) \
@@ -135,6 +140,10 @@ def _event(obj: object) -> tuple[Event | None, bool]:
         if crc != zlib.crc32(payload):
             return None, True
         try:
+            if is_sealed(payload):
+                if opener is None:
+                    raise VaultError("a sealed event log needs the session's key")
+                payload = opener(payload)
             return codec.decode(payload), True
         except ValueError:
             return None, True
@@ -146,7 +155,8 @@ def _event(obj: object) -> tuple[Event | None, bool]:
     return None, False
 
 
-def _next_record(data: bytes, pos: int, framed: bool) -> int:
+def _next_record(data: bytes, pos: int, framed: bool,
+                 opener: Callable[[bytes], bytes] | None = None) -> int:
     """The first offset at or after `pos` where a record that checks out starts (len(data)
     if none): damage in a length byte is passed over byte by byte, in a bounded window. In
     a framed log only a record whose checksum holds counts (a damaged record's payload is
@@ -159,17 +169,21 @@ def _next_record(data: bytes, pos: int, framed: bool) -> int:
             obj = unpacker.unpack()
         except Exception:
             obj = None
-        if (not framed or isinstance(obj, list)) and _event(obj)[0] is not None:
+        if (not framed or isinstance(obj, list)) and _event(obj, opener)[0] is not None:
             return pos
         pos += 1
     return pos
 
 
 class SessionStore:
-    def __init__(self, data_dir: Path) -> None:
+    """Sessions on disk, sealed by `vault` when the deployment has a KEK (server/vault.py)."""
+
+    def __init__(self, data_dir: Path, vault: Vault | None = None) -> None:
         self.root = Path(data_dir) / "sessions"
         self.root.mkdir(parents=True, exist_ok=True)
+        self.vault = vault
         self.quarantined: list[str] = []  #: files moved aside because they could not be read
+        self.sealed_unread: list[str] = []  #: sealed files no configured KEK opens
 
     def dir(self, sid: str) -> Path:
         if not valid_id(sid):
@@ -182,29 +196,53 @@ class SessionStore:
             if not (self.root / sid).exists():
                 return sid
 
+    # -- whole files, sealed or plain ----------------------------------------------------
+
+    def write_json(self, sid: str, path: Path, role: str, obj: Any) -> None:
+        """`obj` as JSON at `path`, sealed under session `sid`'s key when there is a vault;
+        atomically (a crash leaves the old file or the new one)."""
+        data = json.dumps(obj, ensure_ascii=False, indent=1).encode()
+        if self.vault is not None:
+            data = self.vault.seal(self.dir(sid), role, data)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+
+    def read_json(self, sid: str, path: Path, role: str) -> Any:
+        data = path.read_bytes()
+        if is_sealed(data):
+            if self.vault is None:
+                raise VaultError(f"{path} is encrypted: configure LGD_KEK_FILE or LGD_KEK")
+            data = self.vault.open(self.dir(sid), role, data)
+        return json.loads(data)
+
+    # -- sessions ------------------------------------------------------------------------
+
     def save(self, rec: SessionRecord) -> None:
-        d = self.dir(rec.id)
-        d.mkdir(exist_ok=True)
-        tmp = d / "session.json.tmp"
-        tmp.write_text(json.dumps(asdict(rec), ensure_ascii=False, indent=1))
-        os.replace(tmp, d / "session.json")
+        self.dir(rec.id).mkdir(exist_ok=True)
+        self.write_json(rec.id, self.dir(rec.id) / "session.json", "session", asdict(rec))
 
     def load(self, sid: str) -> SessionRecord:
         path = self.dir(sid) / "session.json"
         if not path.exists():
             raise KeyError(sid)
-        return SessionRecord.from_json(json.loads(path.read_text()))
+        return SessionRecord.from_json(self.read_json(sid, path, "session"))
 
     def all(self) -> list[SessionRecord]:
         """Every readable session. An unreadable `session.json` is moved aside (quarantined,
-        named in the log and in `quarantined`) so that one bad file stops nothing else."""
+        named in the log and in `quarantined`) so that one bad file stops nothing else; one
+        sealed under a key that is not configured is left in place and listed."""
         out = []
         for d in sorted(self.root.iterdir()):
             path = d / "session.json"
-            if not path.exists():
+            if not path.exists() or not valid_id(d.name):
                 continue
             try:
-                out.append(SessionRecord.from_json(json.loads(path.read_text())))
+                out.append(SessionRecord.from_json(self.read_json(d.name, path, "session")))
+            except VaultError as exc:
+                logger.error("cannot open %s: %s", path, exc)
+                self.sealed_unread.append(f"{path}: {exc}")
             except (OSError, ValueError, TypeError, KeyError) as exc:
                 bad = path.with_name(f"session.json.unreadable-{int(time.time())}")
                 os.replace(path, bad)
@@ -212,18 +250,36 @@ class SessionStore:
                 self.quarantined.append(f"{bad}: {exc}")
         return out
 
+    def _sealer(self, sid: str) -> tuple[Any, Any]:
+        if self.vault is None:
+            return None, None
+        vault, d = self.vault, self.dir(sid)
+        return (lambda data: vault.seal(d, "event", data)), (
+            lambda blob: vault.open(d, "event", blob))
+
     def log(self, sid: str) -> EventLog:
-        return EventLog(self.dir(sid) / "events.msgpack")
+        seal, _ = self._sealer(sid)
+        return EventLog(self.dir(sid) / "events.msgpack", seal)
 
     def events(self, sid: str) -> list[Event]:
-        return EventLog.read(self.dir(sid) / "events.msgpack")
+        _, opener = self._sealer(sid)
+        return EventLog.read(self.dir(sid) / "events.msgpack", opener)
 
     def save_report(self, sid: str, report: dict[str, Any]) -> None:
-        d = self.dir(sid)
-        tmp = d / "report.json.tmp"
-        tmp.write_text(json.dumps(report, ensure_ascii=False, indent=1))
-        os.replace(tmp, d / "report.json")
+        self.write_json(sid, self.dir(sid) / "report.json", "report", report)
 
     def report(self, sid: str) -> dict[str, Any] | None:
         path = self.dir(sid) / "report.json"
-        return json.loads(path.read_text()) if path.exists() else None
+        return self.read_json(sid, path, "report") if path.exists() else None
+
+    def rotate(self, new: Vault) -> int:
+        """Re-wrap every session's data key under `new`'s KEK (data untouched); how many."""
+        if self.vault is None:
+            raise VaultError("no current KEK configured: nothing is sealed under one")
+        n = 0
+        for d in sorted(self.root.iterdir()):
+            if (d / "key.json").exists():
+                self.vault.rewrap(d, new)
+                n += 1
+        self.vault = new
+        return n
