@@ -81,6 +81,9 @@ class Settings:
     #: it (`lgd keys new`), or the key itself; neither: sessions are stored in plain files
     kek_file: Path | None = None
     kek: str | None = None
+    #: ended sessions are deleted (events, report, keys, group attributes) this many days
+    #: after they ended; 0: kept until someone deletes them
+    retention_days: float = 0.0
     activity: ActivityConfig = field(default_factory=ActivityConfig)
     turns: TurnConfig = field(default_factory=TurnConfig)
     server: ServerConfig = field(default_factory=ServerConfig)

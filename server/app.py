@@ -40,6 +40,7 @@ from hr.webhooks import targets as webhook_targets
 from media.passthrough import check_version, use_host_addresses
 from media.room import OfferError
 from server import tokens
+from server.audit import AuditLog, token_id
 from server.campaign import Campaign
 from server.http import error as _error
 from server.http import json_body as _json
@@ -56,6 +57,7 @@ MAX_PARTICIPANTS = 8
 LIVE_TICK_S = 0.25  # dashboard clock messages
 REPLAY_CHUNK = 200  # events sent to a catching-up dashboard between yields to the loop
 PDF_RENDERS_MAX = 2
+ACTOR = web.RequestKey("actor", dict)  # who `auth` let in, for the audit trail
 
 
 class Server:
@@ -64,11 +66,13 @@ class Server:
         self.settings = settings
         self.cfg = settings.server
         self.store = SessionStore(settings.data_dir, load_vault(settings.kek_file, settings.kek))
+        self.audit_log = AuditLog(Path(settings.data_dir) / "audit.jsonl")
         self.bus = bus or make_bus(settings.redis_url)
         self.secret = self.cfg.secret or _load_secret(Path(settings.data_dir))
         self.live: dict[str, LiveSession] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
+        self._loops: list[asyncio.Future[None]] = []
         self._pdf_renders = asyncio.Semaphore(PDF_RENDERS_MAX)
         hosts = [h.strip() for h in self.cfg.ice_host_addresses.split(",") if h.strip()]
         use_host_addresses(hosts or None)
@@ -111,7 +115,15 @@ class Server:
         sid = request.match_info.get("sid")
         if sid is not None and claims.role != "hr" and claims.session != sid:
             raise _error(web.HTTPForbidden, "this token belongs to another session")
+        request[ACTOR] = {"role": claims.role, "session": claims.session, "who": claims.who,
+                            "token": token_id(raw or "")}
         return claims
+
+    def audit(self, request: web.Request, action: str, **what: Any) -> None:
+        """A read or change of personal data, by the token `auth` accepted."""
+        if "query" in what:  # filters are kept; a token in the query never is
+            what["query"] = {k: v for k, v in what["query"].items() if k != "token"}
+        self.audit_log.record(request[ACTOR], action, **what)
 
     def session_policy(self, rec: SessionRecord) -> str:
         return affect_policy.resolve(self.settings.affect_analysis, rec.affect)
@@ -197,6 +209,7 @@ class Server:
         self.auth(request, "assessor", "hr")
         sid = request.match_info["sid"]
         out = _session_json(self.record(sid))
+        self.audit(request, "session.read", session=sid)
         if (live := self.live.get(sid)) is not None:
             out["stats"] = live.stats(envelopes=request.query.get("envelopes") == "1")
         return web.json_response(out)
@@ -287,10 +300,12 @@ class Server:
         rec = self.record(sid)
         live = self.live.get(sid)
         if live is not None:
+            self.audit(request, "report.read", session=sid, partial=True)
             return web.json_response(live.partial_report())
         report = self.store.report(sid)
         if report is None:
             raise _error(web.HTTPNotFound, f"session {rec.id} has no report (state {rec.state})")
+        self.audit(request, "report.read", session=sid)
         return web.json_response(report)
 
     # -- HR export ---------------------------------------------------------------------
@@ -310,6 +325,7 @@ class Server:
         self.record(sid)
         report = self._report_for_export(sid)
         pid = request.query.get("candidate")
+        self.audit(request, f"export.{fmt}", session=sid, candidate=pid)
         if pid is not None and pid not in {p["id"] for p in report["participants"]}:
             raise _error(web.HTTPNotFound, f"no candidate {pid!r} in this session")
         if fmt == "json":
@@ -342,6 +358,7 @@ class Server:
             raise _error(web.HTTPNotFound, f"no candidate {pid!r} in this session")
         if rec.state != "ended":
             raise _error(web.HTTPConflict, "feedback can be released once the session has ended")
+        self.audit(request, "feedback.release", session=sid, candidate=pid)
         released = rec.options.setdefault("feedback_released", [])
         if pid not in released:
             released.append(pid)
@@ -358,6 +375,7 @@ class Server:
             raise _error(web.HTTPForbidden, "this is another candidate's feedback")
         if pid not in rec.options.get("feedback_released", []):
             raise _error(web.HTTPForbidden, "this feedback has not been released yet")
+        self.audit(request, "feedback.read", session=sid, candidate=pid)
         report = self.store.report(sid)
         if report is None:
             raise _error(web.HTTPNotFound, "no report")
@@ -376,6 +394,7 @@ class Server:
         ws = web.WebSocketResponse(heartbeat=20)
         await ws.prepare(request)
         speech_only = claims.role == "candidate"  # candidates see who speaks, not the analysis
+        self.audit(request, "events.stream", session=sid)
         await ws.send_json({"type": "hello", "session": _session_json(rec)})
         live = self.live.get(sid)
 
@@ -448,6 +467,29 @@ class Server:
                     self.live.pop(sid, None)
                     self._notify(report)
 
+    def sweep(self, now: float | None = None) -> list[str]:
+        """Retention: delete what has expired (`LGD_RETENTION_DAYS`); the audit trail says
+        which session ids went, and nothing else of them."""
+        days = self.settings.retention_days
+        if days <= 0:
+            return []
+        gone = self.store.expired(time.time() if now is None else now, days * 86400)
+        for sid in gone:
+            self.store.delete(sid)
+            groups = Path(self.settings.data_dir) / "groups" / f"{sid}.json"
+            groups.unlink(missing_ok=True)
+            self.audit_log.record({"role": "system"}, "retention.delete", session=sid,
+                                  after_days=days)
+        return gone
+
+    async def sweep_periodically(self, every_s: float = 3600.0) -> None:
+        while not self._closing:
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, self.sweep)
+            except Exception:  # shown in the log; the next sweep tries again
+                logger.exception("retention sweep failed")
+            await asyncio.sleep(every_s)
+
     async def health(self, request: web.Request) -> web.Response:
         """Liveness: the process answers."""
         return web.json_response({"ok": True})
@@ -479,6 +521,9 @@ class Server:
 
     async def close(self) -> None:
         self._closing = True
+        for task in self._loops:
+            task.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
         for live in list(self.live.values()):
             if live.live:
                 self._notify(await live.end())
@@ -522,7 +567,9 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     r.add_static("/dashboard-static/", DASHBOARD)
 
     async def startup(app: web.Application) -> None:
-        server._own(server.end_idle_sessions())
+        # housekeeping loops: owned, cancelled on shutdown
+        server._loops += [asyncio.ensure_future(server.end_idle_sessions()),
+                          asyncio.ensure_future(server.sweep_periodically())]
 
     async def shutdown(app: web.Application) -> None:
         await server.close()

@@ -43,6 +43,7 @@ class _Server(Protocol):
     store: SessionStore
 
     def auth(self, request: web.Request, *roles: str) -> Any: ...
+    def audit(self, request: web.Request, action: str, **what: Any) -> None: ...
     def record(self, sid: str) -> SessionRecord: ...
 
 
@@ -116,6 +117,7 @@ class Campaign:
                  "at": datetime.now(UTC).isoformat(timespec="seconds")}
         rec.options.setdefault("decisions", {})[pid] = entry
         self.server.store.save(rec)
+        self.server.audit(request, "decision.write", session=rec.id, candidate=pid)
         return web.json_response({"candidate": pid, **entry})
 
     async def set_groups(self, request: web.Request) -> web.Response:
@@ -140,17 +142,20 @@ class Campaign:
         kept = store.read_json(rec.id, path, "groups") if path.exists() else {}
         kept[pid] = attrs
         store.write_json(rec.id, path, "groups", kept)
+        self.server.audit(request, "groups.write", session=rec.id, candidate=pid)
         return web.json_response({"candidate": pid, "stored": sorted(attrs)})
 
     async def view(self, request: web.Request) -> web.Response:
         self.server.auth(request, "hr")
         rows = self._filtered(request)
+        self.server.audit(request, "campaign.read", query=dict(request.query))
         roles = sorted({r["role"] for r in self._rows()})
         return web.json_response({"roles": roles, "summary": role_summaries(rows),
                                   "rows": rows})
 
     async def csv(self, request: web.Request) -> web.Response:
         self.server.auth(request, "hr")
+        self.server.audit(request, "campaign.export.csv", query=dict(request.query))
         return web.Response(
             text=rows_csv(self._filtered(request)), content_type="text/csv", charset="utf-8",
             headers={"Content-Disposition": 'attachment; filename="campaign.csv"'})
@@ -161,6 +166,7 @@ class Campaign:
         if attribute not in GROUP_ATTRIBUTES:
             raise error(web.HTTPBadRequest, f"attribute: one of {', '.join(GROUP_ATTRIBUTES)}")
         rows = self._filtered(request)
+        self.server.audit(request, "campaign.impact", query=dict(request.query))
         out = impact_report(rows, self._groups(), attribute)
         store = self.server.store
         out["voice_fairness"] = voice_fairness(
@@ -178,10 +184,12 @@ class Campaign:
             raise error(web.HTTPBadRequest, str(exc)) from None
         self.ratings_path.parent.mkdir(parents=True, exist_ok=True)
         self.ratings_path.write_text(text)
+        self.server.audit(request, "ratings.write", ratings=len(ratings))
         return web.json_response({"ratings": len(ratings)})
 
     async def validity(self, request: web.Request) -> web.Response:
         self.server.auth(request, "hr")
+        self.server.audit(request, "campaign.validity", query=dict(request.query))
         return web.json_response(self._validity(request))
 
     async def accept_weights(self, request: web.Request) -> web.Response:

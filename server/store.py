@@ -14,10 +14,12 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -271,6 +273,20 @@ class SessionStore:
     def report(self, sid: str) -> dict[str, Any] | None:
         path = self.dir(sid) / "report.json"
         return self.read_json(sid, path, "report") if path.exists() else None
+
+    def expired(self, now: float, retention_s: float) -> list[str]:
+        """Ended sessions whose end lies more than `retention_s` before `now` (Unix s)."""
+        out = []
+        for rec in self.all():
+            if rec.state == "ended" and rec.ended_at:
+                ended = datetime.fromisoformat(rec.ended_at).timestamp()
+                if now - ended > retention_s:
+                    out.append(rec.id)
+        return out
+
+    def delete(self, sid: str) -> None:
+        """Everything of a session: its record, events, report and key."""
+        shutil.rmtree(self.dir(sid), ignore_errors=False)
 
     def rotate(self, new: Vault) -> int:
         """Re-wrap every session's data key under `new`'s KEK (data untouched); how many."""
