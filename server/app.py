@@ -40,6 +40,7 @@ from hr.webhooks import targets as webhook_targets
 from media.passthrough import check_version, use_host_addresses
 from media.room import OfferError
 from server import tokens
+from server.assessment import Assessment
 from server.audit import AuditLog, token_id
 from server.campaign import Campaign
 from server.http import error as _error
@@ -54,6 +55,7 @@ logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
 MAX_PARTICIPANTS = 8
+MAX_ASSESSORS = 8
 LIVE_TICK_S = 0.25  # dashboard clock messages
 REPLAY_CHUNK = 200  # events sent to a catching-up dashboard between yields to the loop
 PDF_RENDERS_MAX = 2
@@ -144,7 +146,20 @@ class Server:
                 for pid, _ in rec.participants
             },
             "dashboard": f"{base}/dashboard/{rec.id}?token={self.token('assessor', rec.id)}",
+            # each assessor's own dashboard: their notes and ratings are theirs
+            "assessors": {
+                aid: f"{base}/dashboard/{rec.id}?token={self.token('assessor', rec.id, aid)}"
+                for aid in rec.options.get("assessors", {})
+            },
         }
+
+    def session_time(self, sid: str) -> float | None:
+        live = self.live.get(sid)
+        return live.now() if live is not None and live.live else None
+
+    def report_of(self, sid: str) -> dict[str, Any] | None:
+        live = self.live.get(sid)
+        return live.partial_report() if live is not None else self.store.report(sid)
 
     # -- REST ----------------------------------------------------------------------------
 
@@ -174,6 +189,8 @@ class Server:
         if affect not in (None, "off", "observe", "score"):
             raise _error(web.HTTPBadRequest, "affect: off | observe | score")
         options: dict[str, Any] = {}
+        if (assessors := body.get("assessors")) is not None:
+            options["assessors"] = _assessors(assessors, [p for p, _ in participants])
         if (ref := body.get("profile")) is not None:
             if not isinstance(ref, str) or not valid_id(ref):
                 raise _error(web.HTTPBadRequest, "profile: the id of a job profile")
@@ -563,6 +580,7 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     r.add_get("/join/{sid}", server.join_page)
     r.add_get("/dashboard/{sid}", server.dashboard_page)
     Campaign(server, settings.data_dir, settings.hr_profiles).add_routes(r)
+    Assessment(server).add_routes(r)
     r.add_static("/static/", STATIC)
     r.add_static("/dashboard-static/", DASHBOARD)
 
@@ -586,6 +604,24 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cfg.tls_cert, cfg.tls_key)
     return ctx
+
+
+def _assessors(raw: Any, candidates: list[str]) -> dict[str, dict[str, Any]]:
+    """The session's assessors: id -> {name, candidates (default: all), lead}."""
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_ASSESSORS:
+        raise _error(web.HTTPBadRequest, f"assessors: a list of 1..{MAX_ASSESSORS}")
+    out: dict[str, dict[str, Any]] = {}
+    for a in raw:
+        aid = a.get("id") if isinstance(a, dict) else None
+        if not isinstance(aid, str) or not valid_id(aid) or aid in out:
+            raise _error(web.HTTPBadRequest, f"bad assessor {a!r}: a unique id [A-Za-z0-9_-]")
+        name = display_name(a.get("name", aid)) if isinstance(a.get("name", aid), str) else None
+        mine = a.get("candidates", candidates)
+        if name is None or not isinstance(mine, list) or not set(mine) <= set(candidates):
+            raise _error(web.HTTPBadRequest, f"assessor {aid}: a name, and candidates of "
+                         "this session")
+        out[aid] = {"name": name, "candidates": list(mine), "lead": bool(a.get("lead"))}
+    return out
 
 
 def display_name(name: str) -> str | None:
