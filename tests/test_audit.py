@@ -43,27 +43,32 @@ async def test_reads_and_exports_are_audited(tmp_path):
 
 
 async def test_retention_deletes_exactly_what_has_expired(tmp_path):
+    import asyncio
     import dataclasses
     import json
     import time
     from datetime import UTC, datetime
 
     from analysis.settings import Settings
-    from server.store import SessionRecord
+    from server.store import SessionRecord, SessionStore
 
     settings = dataclasses.replace(Settings.from_env(), retention_days=7.0)
     now = time.time()
-    async with running_server(tmp_path, settings) as run:
-        store = run.server.store
-        for sid, days_ago in (("old", 10.0), ("mid", 5.0), ("new", 1.0)):
-            ended = datetime.fromtimestamp(now - days_ago * 86400, UTC).isoformat()
-            store.save(SessionRecord(sid, [("a", "A"), ("b", "B")], "zh", ended, "ended",
-                                     ended_at=ended))
-            store.save_report(sid, {"session": {"id": sid}})
-            (tmp_path / "groups").mkdir(exist_ok=True)
-            (tmp_path / "groups" / f"{sid}.json").write_text(json.dumps({"a": {"gender": "f"}}))
+    store = SessionStore(tmp_path)
+    for sid, days_ago in (("old", 10.0), ("mid", 5.0), ("new", 1.0)):
+        ended = datetime.fromtimestamp(now - days_ago * 86400, UTC).isoformat()
+        store.save(SessionRecord(sid, [("a", "A"), ("b", "B")], "zh", ended, "ended",
+                                 ended_at=ended))
+        store.save_report(sid, {"session": {"id": sid}})
+        (tmp_path / "groups").mkdir(exist_ok=True)
+        (tmp_path / "groups" / f"{sid}.json").write_text(json.dumps({"a": {"gender": "f"}}))
+    async with running_server(tmp_path, settings) as run:  # sweeps at start-up
+        for _ in range(100):
+            if not (tmp_path / "sessions" / "old").exists():
+                break
+            await asyncio.sleep(0.05)
         live = await run.create(["x", "y"])  # not ended: never swept
-        assert run.server.sweep(now) == ["old"]
+        store = run.server.store
         assert sorted(r.id for r in store.all()) == sorted(["mid", "new", live["id"]])
         assert not (tmp_path / "groups" / "old.json").exists()
         assert run.server.sweep(now + 3 * 86400) == ["mid"]  # the clock moved on 3 days
