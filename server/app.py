@@ -43,6 +43,7 @@ from server import tokens
 from server.assessment import Assessment
 from server.audit import AuditLog, token_id
 from server.campaign import Campaign
+from server.erasure import erase_candidate
 from server.http import error as _error
 from server.http import json_body as _json
 from server.live import LiveSession, session_info, session_profile, warm_up
@@ -366,6 +367,21 @@ class Server:
             data = await loop.run_in_executor(None, pdf)  # seconds
         return web.Response(body=data, content_type="application/pdf")
 
+    async def erase(self, request: web.Request) -> web.Response:
+        """HR erases one candidate of an ended session (their right to erasure): their data
+        goes, the group's timing stays under an anonymous id (server/erasure.py)."""
+        self.auth(request, "hr")
+        sid, pid = request.match_info["sid"], request.match_info["pid"]
+        rec = self.record(sid)
+        if rec.state != "ended" or sid in self.live:
+            raise _error(web.HTTPConflict, "erase once the session has ended")
+        if pid not in {p for p, _ in rec.participants}:
+            raise _error(web.HTTPNotFound, f"no candidate {pid!r} in this session")
+        loop = asyncio.get_running_loop()
+        anon = await loop.run_in_executor(None, erase_candidate, self.store, sid, pid)
+        self.audit(request, "candidate.erase", session=sid, erased_as=anon)
+        return web.json_response({"erased_as": anon})
+
     async def release_feedback(self, request: web.Request) -> web.Response:
         """HR releases one candidate's feedback page; returns the link to send them."""
         self.auth(request, "hr")
@@ -576,6 +592,7 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     r.add_get("/api/sessions/{sid}/live", server.stream)
     r.add_get("/api/sessions/{sid}/export.{fmt:json|csv|html|pdf}", server.export)
     r.add_post("/api/sessions/{sid}/feedback/{pid}/release", server.release_feedback)
+    r.add_delete("/api/sessions/{sid}/candidates/{pid}", server.erase)
     r.add_get("/feedback/{sid}/{pid}", server.feedback_page)
     r.add_get("/join/{sid}", server.join_page)
     r.add_get("/dashboard/{sid}", server.dashboard_page)

@@ -267,6 +267,19 @@ class SessionStore:
         _, opener = self._sealer(sid)
         return EventLog.read(self.dir(sid) / "events.msgpack", opener)
 
+    def rewrite_events(self, sid: str, events: list[Event]) -> None:
+        """Replace a session's event log whole (erasure); atomically."""
+        path = self.dir(sid) / "events.msgpack"
+        tmp = path.with_name(path.name + ".rewrite")
+        tmp.unlink(missing_ok=True)
+        seal, _ = self._sealer(sid)
+        log = EventLog(tmp, seal)
+        try:
+            log.append(events)
+        finally:
+            log.close()
+        os.replace(tmp, path)
+
     def save_report(self, sid: str, report: dict[str, Any]) -> None:
         self.write_json(sid, self.dir(sid) / "report.json", "report", report)
 
