@@ -52,6 +52,9 @@ class ServerConfig:
     #: a live session with nobody connected for this long ends by itself (its report is
     #: written, marked with the gap); 0: never
     idle_end_s: float = 900.0
+    #: a candidate joins (is analysed) only after agreeing to the notice on the join page;
+    #: the consent record (notice version, time, what was agreed) is kept with the session
+    require_consent: bool = True
 
 
 @dataclass(frozen=True, slots=True)

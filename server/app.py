@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -243,10 +244,35 @@ class Server:
                 "language": rec.language,
                 "participants": [{"id": p, "name": n} for p, n in rec.participants],
                 "ice_servers": json.loads(self.cfg.ice_servers or "[]"),
-                "notice": consent_notice(rec.language, self.session_policy(rec)),
+                "notice": (notice := consent_notice(rec.language, self.session_policy(rec))),
+                "notice_version": notice_version(notice),
                 "affect_policy": self.session_policy(rec),
+                "consent": rec.options.get("consent", {}).get(claims.who or ""),
             }
         )
+
+    async def consent(self, request: web.Request) -> web.Response:
+        """The candidate agrees to the notice they were shown (its version is checked), for
+        what the session's policy analyses. Kept with the session, audited."""
+        claims = self.auth(request, "candidate")
+        rec = self.record(request.match_info["sid"])
+        if claims.who not in {p for p, _ in rec.participants}:
+            raise _error(web.HTTPBadRequest, f"{claims.who!r} is not a candidate of this session")
+        body = await _json(request)
+        notice = consent_notice(rec.language, self.session_policy(rec))
+        if body.get("notice_version") != notice_version(notice):
+            raise _error(web.HTTPConflict, "the notice changed: read it again")
+        if body.get("agree") is not True:
+            raise _error(web.HTTPBadRequest, "agree: true (to withdraw, leave the room)")
+        entry = {"notice_version": notice_version(notice),
+                 "policy": self.session_policy(rec),
+                 "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                 "given_by": "operator" if body.get("operator") else "candidate"}
+        assert claims.who is not None
+        rec.options.setdefault("consent", {})[claims.who] = entry
+        self.store.save(rec)
+        self.audit(request, "consent.write", session=rec.id, candidate=claims.who)
+        return web.json_response(entry)
 
     async def offer(self, request: web.Request) -> web.Response:
         claims = self.auth(request, "candidate")
@@ -255,6 +281,10 @@ class Server:
         live = self.live.get(sid)
         if live is None or rec.state == "ended":
             raise _error(web.HTTPConflict, "this session has ended")
+        if claims.who not in {p for p, _ in rec.participants}:
+            raise _error(web.HTTPBadRequest, f"{claims.who!r} is not a candidate of this session")
+        if self.cfg.require_consent and claims.who not in rec.options.get("consent", {}):
+            raise _error(web.HTTPConflict, "agree to the notice first (POST …/consent)")
         body = await _json(request)
         sdp, kind, slots = body.get("sdp"), body.get("type"), body.get("slots", {})
         if kind != "offer" or not isinstance(sdp, str) or not isinstance(slots, dict):
@@ -584,6 +614,7 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     r.add_get("/api/sessions", server.list_sessions)
     r.add_get("/api/sessions/{sid}", server.get_session)
     r.add_get("/api/sessions/{sid}/join-info", server.join_info)
+    r.add_post("/api/sessions/{sid}/consent", server.consent)
     r.add_post("/api/sessions/{sid}/offer", server.offer)
     r.add_post("/api/sessions/{sid}/client-stats", server.client_stats)
     r.add_post("/api/sessions/{sid}/start", server.start)
@@ -652,6 +683,10 @@ def display_name(name: str) -> str | None:
     if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
         return None
     return name
+
+
+def notice_version(notice: str) -> str:
+    return hashlib.sha256(notice.encode()).hexdigest()[:12]
 
 
 def consent_notice(language: str, affect: str) -> str:

@@ -183,7 +183,9 @@ class LiveSession:
         if waiting:
             gaps.append({"what": "events not stored", "detail": f"{waiting} events could not "
                          f"be written or published: {'; '.join(self.faults.values())}"})
-        report = {**report, "complete": not gaps, "gaps": gaps}
+        report = {**report, "complete": not gaps, "gaps": gaps,
+                  # who agreed to what notice, when (the join page's consent records)
+                  "consent": dict(self.rec.options.get("consent", {}))}
         report = with_fit(report, session_profile(self.rec))
         duration = report["session"]["duration_s"]
         self.rec.state = "ended"

@@ -91,7 +91,8 @@ async def test_firefox_and_chromium_candidates_hear_each_other(tmp_path):
         ]
         try:
             await asyncio.sleep(start_at + LEAD_IN_S + len(track) / 16000 - time.time())
-            async with run.http.get(f"{run.url}/api/sessions/{s['id']}", headers=run.hr()) as r:
+            async with run.http.get(f"{run.url}/api/sessions/{s['id']}?envelopes=1",
+                                    headers=run.hr()) as r:
                 stats = (await r.json())["stats"]
         finally:
             for b in browsers:

@@ -12,7 +12,7 @@ import pytest
 from core.events import SpeechEnded, SpeechHorizon, SpeechStarted
 from server import tokens
 from server.store import EventLog
-from tests.serverutil import running_server, webhook_receiver
+from tests.serverutil import give_consent, running_server, webhook_receiver
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -93,6 +93,7 @@ async def test_bad_requests_get_clear_errors_and_harm_no_one(tmp_path):
         sid = s["id"]
         cand = bearer(token_of(s["links"]["join"]["p1"]))
         offer = f"{run.url}/api/sessions/{sid}/offer"
+        await give_consent(run, s, "p1")
         async with run.http.get(f"{run.url}/api/sessions/nope/report", headers=run.hr()) as r:
             assert r.status == 404 and "unknown session" in (await r.json())["error"]
         async with run.http.get(f"{run.url}/join/nope") as r:
@@ -367,6 +368,7 @@ async def test_strict_inputs(tmp_path):
         sid = s["id"]
         cand = bearer(token_of(s["links"]["join"]["p1"]))
         offer = f"{run.url}/api/sessions/{sid}/offer"
+        await give_consent(run, s, "p1")
         good = await _offer_sdp()
         for sdp in ("v=0\r\n", _only_codec(good, "audio", "PCMU")):
             async with run.http.post(offer, json={"type": "offer", "sdp": sdp},
@@ -398,3 +400,27 @@ async def test_strict_inputs(tmp_path):
             assert r.status == 200
         async with run.http.get(f"{run.url}/api/sessions/{sid}", headers=run.hr()) as r:
             assert (await r.json())["stats"]["clients"]["p1"]["envelope"] == {"p2": 1}
+
+
+async def test_no_offer_before_consent_and_the_record_is_kept(tmp_path):
+    async with running_server(tmp_path) as run:
+        s = await run.create(["p1", "p2"])
+        sid = s["id"]
+        cand = bearer(token_of(s["links"]["join"]["p1"]))
+        base = f"{run.url}/api/sessions/{sid}"
+        sdp = await _offer_sdp()
+        async with run.http.post(f"{base}/offer", json={"type": "offer", "sdp": sdp},
+                                 headers=cand) as r:
+            assert r.status == 409 and "notice" in (await r.json())["error"]
+        async with run.http.post(f"{base}/consent", headers=cand,
+                                 json={"notice_version": "old", "agree": True}) as r:
+            assert r.status == 409  # agreed to another text than the one shown now
+        entry = await give_consent(run, s, "p1")
+        assert entry["given_by"] == "candidate" and entry["policy"] == "off"
+        async with run.http.get(f"{base}/join-info", headers=cand) as r:
+            info = await r.json()
+        assert info["consent"] == entry and info["notice_version"] == entry["notice_version"]
+        async with run.http.post(f"{base}/offer", json={"type": "offer", "sdp": sdp},
+                                 headers=cand) as r:
+            assert r.status == 200
+        assert run.server.store.load(sid).options["consent"]["p1"] == entry

@@ -17,7 +17,7 @@ import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
 
-from tests.serverutil import running_server
+from tests.serverutil import give_consent, running_server
 
 pytestmark = pytest.mark.slow  # real WebRTC peers
 
@@ -83,6 +83,7 @@ async def join(
     for o, tr in recv_transceivers:
         slots[tr.mid] = o
     token = session["links"]["join"][me].split("token=")[1]
+    await give_consent(run, session, me)
     async with run.http.post(
         f"{run.url}/api/sessions/{session['id']}/offer",
         json={"type": "offer", "sdp": pc.localDescription.sdp, "slots": slots},
@@ -174,6 +175,7 @@ async def test_live_video_tap_feeds_the_face_stage_and_camera_off_breaks_nothing
         pc_a.addTransceiver(VideoStreamTrack(), direction="sendonly")
         await pc_a.setLocalDescription(await pc_a.createOffer())
         token = s["links"]["join"]["a"].split("token=")[1]
+        await give_consent(run, s, "a")
         async with run.http.post(
             f"{run.url}/api/sessions/{s['id']}/offer",
             json={"type": "offer", "sdp": pc_a.localDescription.sdp, "slots": {}},

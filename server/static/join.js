@@ -89,6 +89,11 @@ function addTile(p) {
 }
 
 async function join() {
+  // the consent record: this notice's version, agreed by the candidate (or, in a rehearsal
+  // run by lgd simulate, by its operator)
+  const c = await api("/consent", { method: "POST", body: JSON.stringify({
+    notice_version: info.notice_version, agree: true, operator: AUTO }) });
+  if (!c.ok) { $("error").textContent = (await c.json()).error || c.statusText; return; }
   $("consent").hidden = true; $("room").hidden = false;
   ctx = ctx || new AudioContext();
   ctx.resume();  // not awaited: with no audio output (headless) it may never settle
