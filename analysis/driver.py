@@ -37,6 +37,7 @@ from core.events import (
     AnalysisLag,
     AudioAnalysed,
     Event,
+    PhaseStarted,
     PortraitUpdate,
     ProsodyTurn,
     SpeechEnded,
@@ -62,7 +63,7 @@ __all__ = ["Analysis", "SessionInfo", "analyze"]
 #: report folded from a log cut short (a crash) still knows them
 PROGRESS_EVERY_S = 10.0
 #: what the driver states about the analysis itself: the portrait model does not count it
-_ABOUT_ANALYSIS = (AnalysisLag, AudioAnalysed, VoiceAttributes, PortraitUpdate)
+_ABOUT_ANALYSIS = (AnalysisLag, AudioAnalysed, VoiceAttributes, PortraitUpdate, PhaseStarted)
 
 Sink = Callable[[list[Event]], None]
 

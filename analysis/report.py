@@ -24,6 +24,7 @@ from core.events import (
     FaceCue,
     Interruption,
     Overlap,
+    PhaseStarted,
     PortraitUpdate,
     Reaction,
     SpeechEnded,
@@ -65,6 +66,7 @@ class ReportBuilder:
         self.portrait: PortraitUpdate | None = None  #: the portrait model's latest state
         self.voice: dict[str, VoiceAttributes] = {}  #: latest per candidate
         self.analysed_s = 0.0
+        self.phases: list[PhaseStarted] = []
 
     def add(self, ev: Event) -> None:
         self.nonverbal.add(ev)
@@ -89,6 +91,8 @@ class ReportBuilder:
             self.portrait = ev
         elif isinstance(ev, VoiceAttributes):
             self.voice[ev.who] = ev
+        elif isinstance(ev, PhaseStarted):
+            self.phases.append(ev)
         elif isinstance(ev, AudioAnalysed | SpeechHorizon):
             self.analysed_s = max(self.analysed_s, ev.until)
 
@@ -144,6 +148,7 @@ class ReportBuilder:
                 }
                 for a in sorted(self.acts, key=lambda a: (a.at, a.by))
             ],
+            "phases": self._phases(speech, duration_s),
             # whoever ends a session cut short (a crash, lost audio) says so here
             "complete": True,
             "gaps": [],
@@ -153,6 +158,28 @@ class ReportBuilder:
             "fairness": fairness_section(portraits, self._attributes()),
             **self._affect_sections(),
         }
+
+    def _phases(self, speech: dict[str, list[list[float]]], duration_s: float
+                ) -> list[dict[str, Any]]:
+        """The exercise's phases as they ran, each with who spoke how much in it and who
+        spoke first (who opened; who gave the summary)."""
+        out = []
+        phases = sorted(self.phases, key=lambda p: p.at)
+        for i, ph in enumerate(phases):
+            a = ph.at
+            b = phases[i + 1].at if i + 1 < len(phases) else max(duration_s, ph.at)
+            time = {pid: _r(sum(max(0.0, min(e, b) - max(s, a)) for s, e in spans))
+                    for pid, spans in speech.items()}
+            total = sum(time.values())
+            starts = [(s, pid) for pid, spans in speech.items() for s, e in spans if a <= s < b]
+            out.append({
+                "name": ph.name, "index": ph.index, "start": _r(a), "end": _r(b),
+                "planned_s": ph.planned_s, "speaking_time_s": time,
+                "speaking_share": {p: (round(t / total, 4) if total else 0.0)
+                                   for p, t in time.items()},
+                "first_speaker": min(starts)[1] if starts else None,
+            })
+        return out
 
     def _attributes(self) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}

@@ -174,6 +174,17 @@ class Reaction:
 
 
 @dataclass(frozen=True, slots=True)
+class PhaseStarted:
+    """The exercise moved to its next phase (reading the case, opening statements, free
+    discussion, the group's summary), on its timer or by the lead assessor."""
+
+    name: str  #: reading | opening | discussion | summary (or a configured name)
+    index: int  #: 0-based position in the session's sequence
+    at: float  #: session time it started
+    planned_s: float  #: its planned length (the timer counts it down)
+
+
+@dataclass(frozen=True, slots=True)
 class AudioAnalysed:
     """Every stage has analysed the session's audio up to `until`: stated every few seconds
     and at the end, so a report folded from a log knows how long the session ran."""
@@ -224,6 +235,7 @@ Event = (
     | ProsodyTurn
     | FaceCue
     | Reaction
+    | PhaseStarted
     | AudioAnalysed
     | VoiceAttributes
     | PortraitUpdate
@@ -247,6 +259,7 @@ EVENT_TYPES: dict[str, type] = {
         ProsodyTurn,
         FaceCue,
         Reaction,
+        PhaseStarted,
         AudioAnalysed,
         VoiceAttributes,
         PortraitUpdate,

@@ -58,6 +58,7 @@ STATIC = Path(__file__).parent / "static"
 
 MAX_PARTICIPANTS = 8
 MAX_ASSESSORS = 8
+MAX_CASE_BYTES = 64 * 1024
 LIVE_TICK_S = 0.25  # dashboard clock messages
 REPLAY_CHUNK = 200  # events sent to a catching-up dashboard between yields to the loop
 PDF_RENDERS_MAX = 2
@@ -191,6 +192,13 @@ class Server:
         if affect not in (None, "off", "observe", "score"):
             raise _error(web.HTTPBadRequest, "affect: off | observe | score")
         options: dict[str, Any] = {}
+        options["phases"] = _phases(body.get("phases", "default"), len(participants))
+        if (case := body.get("case")) is not None:
+            if (not isinstance(case, dict) or not isinstance(case.get("text", ""), str)
+                    or len(json.dumps(case)) > MAX_CASE_BYTES):
+                raise _error(web.HTTPBadRequest, "case: {title, text}, at most 64 KiB")
+            options["case"] = {"title": str(case.get("title", ""))[:200],
+                               "text": case.get("text", "")}
         if (assessors := body.get("assessors")) is not None:
             options["assessors"] = _assessors(assessors, [p for p, _ in participants])
         if (ref := body.get("profile")) is not None:
@@ -248,6 +256,8 @@ class Server:
                 "notice_version": notice_version(notice),
                 "affect_policy": self.session_policy(rec),
                 "consent": rec.options.get("consent", {}).get(claims.who or ""),
+                "case": rec.options.get("case"),
+                "phases": rec.options.get("phases", []),
             }
         )
 
@@ -322,6 +332,16 @@ class Server:
         rec, live = self._running(request, "this session has ended")
         await live.start()
         return web.json_response(_session_json(rec))
+
+    async def next_phase(self, request: web.Request) -> web.Response:
+        """The exercise's runner moves it on (the timer would, at the planned end)."""
+        rec, live = self._running(request, "this session has ended")
+        if not live.live:
+            raise _error(web.HTTPConflict, "the session has not started")
+        if not live.advance():
+            raise _error(web.HTTPConflict, "this is the last phase")
+        await asyncio.sleep(0)  # let the phase task emit it
+        return web.json_response({"advanced": True})
 
     async def end(self, request: web.Request) -> web.Response:
         rec, live = self._running(request, "this session has already ended")
@@ -462,7 +482,8 @@ class Server:
         live = self.live.get(sid)
 
         def visible(d: dict[str, Any]) -> bool:
-            return not speech_only or d["type"] in ("SpeechStarted", "SpeechEnded")
+            return not speech_only or d["type"] in ("SpeechStarted", "SpeechEnded",
+                                                   "PhaseStarted")
 
         if live is None:  # ended (or from before a restart): replay the log
             def texts() -> list[str]:  # reading and encoding an hour of events: off the loop
@@ -619,6 +640,7 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     r.add_post("/api/sessions/{sid}/client-stats", server.client_stats)
     r.add_post("/api/sessions/{sid}/start", server.start)
     r.add_post("/api/sessions/{sid}/end", server.end)
+    r.add_post("/api/sessions/{sid}/phase/next", server.next_phase)
     r.add_get("/api/sessions/{sid}/report", server.report)
     r.add_get("/api/sessions/{sid}/live", server.stream)
     r.add_get("/api/sessions/{sid}/export.{fmt:json|csv|html|pdf}", server.export)
@@ -652,6 +674,30 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cfg.tls_cert, cfg.tls_key)
     return ctx
+
+
+def _phases(raw: Any, n: int) -> list[dict[str, Any]]:
+    """The exercise's sequence. "default": the usual LGD (reading the case 5 min, opening
+    statements 1 min each, free discussion 25 min, the group's summary 3 min); [] or None:
+    one free discussion, no timer."""
+    if raw == "default":
+        return [{"name": "reading", "duration_s": 300.0},
+                {"name": "opening", "duration_s": 60.0 * n},
+                {"name": "discussion", "duration_s": 1500.0},
+                {"name": "summary", "duration_s": 180.0}]
+    if not raw:
+        return []
+    if not isinstance(raw, list) or len(raw) > 12:
+        raise _error(web.HTTPBadRequest, "phases: a list of {name, duration_s}, at most 12")
+    out = []
+    for ph in raw:
+        name = ph.get("name") if isinstance(ph, dict) else None
+        dur = ph.get("duration_s") if isinstance(ph, dict) else None
+        if (not isinstance(name, str) or not valid_id(name) or isinstance(dur, bool)
+                or not isinstance(dur, int | float) or not 0 < dur <= 4 * 3600):
+            raise _error(web.HTTPBadRequest, f"bad phase {ph!r}: {{name, duration_s}}")
+        out.append({"name": name, "duration_s": float(dur)})
+    return out
 
 
 def _assessors(raw: Any, candidates: list[str]) -> dict[str, dict[str, Any]]:
@@ -720,6 +766,7 @@ def _session_json(rec: SessionRecord) -> dict[str, Any]:
         "duration_s": rec.duration_s,
         "affect": rec.affect,
         "profile": (rec.options.get("profile") or {}).get("id"),
+        "phases": rec.options.get("phases", []),
     }
 
 

@@ -25,7 +25,7 @@ from analysis.report import ReportBuilder
 from analysis.settings import Settings
 from core.bus import Bus
 from core.clock import FRAME_SAMPLES
-from core.events import Event
+from core.events import Event, PhaseStarted
 from core.policy import computes_affect, resolve
 from core.session import SessionInfo
 from hr.fit import with_fit
@@ -104,6 +104,10 @@ class LiveSession:
         self._ended = asyncio.Event()
         self.loop_stall_max_s = 0.0
         self._idle_since: float | None = None
+        self.phases: list[dict[str, Any]] = rec.options.get("phases") or []
+        self.phase: tuple[int, float] | None = None  #: (index, started at) of the current one
+        self._advance = asyncio.Event()
+        self._phase_task: asyncio.Future[None] | None = None
         self._loop_watch: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -133,6 +137,33 @@ class LiveSession:
         )
         self._thread.start()
         await asyncio.get_running_loop().run_in_executor(None, ready.wait)
+        if self.analysis is not None and self.phases:
+            self._phase_task = asyncio.ensure_future(self._run_phases())
+
+    # -- the exercise's phases -----------------------------------------------------------
+
+    async def _run_phases(self) -> None:
+        """Each phase starts when the one before has run its planned time, or when the lead
+        moves on (`advance`); the last one lasts until the session ends."""
+        for i, ph in enumerate(self.phases):
+            at = round(self.now(), 2)
+            self.phase = (i, at)
+            assert self.analysis is not None
+            self.analysis.feed_events([PhaseStarted(ph["name"], i, at, ph["duration_s"])])
+            if i == len(self.phases) - 1:
+                return
+            try:
+                await asyncio.wait_for(self._advance.wait(), ph["duration_s"])
+            except TimeoutError:
+                pass
+            self._advance.clear()
+
+    def advance(self) -> bool:
+        """Move to the next phase now; False when already in the last one."""
+        if self.phase is None or self.phase[0] >= len(self.phases) - 1:
+            return False
+        self._advance.set()
+        return True
 
     def idle_s(self) -> float:
         """How long nobody has been connected (0 while someone is)."""
@@ -153,6 +184,8 @@ class LiveSession:
         if self._ended.is_set():
             return self.store.report(self.rec.id) or {}
         self._ended.set()
+        if self._phase_task is not None:
+            self._phase_task.cancel()
         await self.room.close()
         if self._thread is not None:
             self._stop.set()
@@ -245,6 +278,10 @@ class LiveSession:
             "loop_stall_max_s": round(self.loop_stall_max_s, 3),
             "analysis_delay_ms": _percentiles(self.source.delays),
             "faults": dict(self.faults),
+            "phase": None if self.phase is None else {
+                "index": self.phase[0], "name": self.phases[self.phase[0]]["name"],
+                "started_at": self.phase[1],
+                "planned_s": self.phases[self.phase[0]]["duration_s"]},
             "events_waiting": max(len(self._unlogged), len(self._unpublished)),
             "room": self.room.stats(),
             "clients": clients,

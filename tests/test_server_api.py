@@ -159,8 +159,11 @@ async def test_restart_loses_nothing_already_analysed(tmp_path):
         async with run.http.get(f"{run.url}/api/sessions/{waiting['id']}", headers=run.hr()) as r:
             assert (await r.json())["state"] == "created"  # still joinable
     logged = EventLog.read(tmp_path / "sessions" / s["id"] / "events.msgpack")
-    # the analysis's opening portrait state, then what was appended; the torn record is gone
-    assert [type(e).__name__ for e in logged] == ["PortraitUpdate", "SpeechStarted", "SpeechEnded"]
+    # what was appended, beside the driver's own (the opening portrait state, the first
+    # phase); the torn record is gone
+    own = ("PortraitUpdate", "PhaseStarted")
+    assert [type(e).__name__ for e in logged if type(e).__name__ not in own] == [
+        "SpeechStarted", "SpeechEnded"]
 
 
 async def test_hr_export_feedback_release_and_session_end_webhook(tmp_path):
@@ -424,3 +427,39 @@ async def test_no_offer_before_consent_and_the_record_is_kept(tmp_path):
                                  headers=cand) as r:
             assert r.status == 200
         assert run.server.store.load(sid).options["consent"]["p1"] == entry
+
+
+async def test_phases_run_on_their_timer_and_when_moved_on(tmp_path):
+    async with running_server(tmp_path, auto_start=False) as run:
+        s = await run.create(["p1", "p2"], phases=[
+            {"name": "reading", "duration_s": 0.3}, {"name": "discussion", "duration_s": 60},
+            {"name": "summary", "duration_s": 30}], case={"title": "案例", "text": "某银行…"})
+        sid = s["id"]
+        cand = bearer(token_of(s["links"]["join"]["p1"]))
+        async with run.http.get(f"{run.url}/api/sessions/{sid}/join-info", headers=cand) as r:
+            info = await r.json()
+        assert info["case"]["title"] == "案例" and len(info["phases"]) == 3
+        live = run.server.live[sid]
+        await live.start()
+        assert live.analysis is not None
+        await asyncio.sleep(0.6)  # the reading phase's timer runs out
+        assert live.phase is not None and live.phase[0] == 1
+        t = live.phase[1]  # in the discussion: p1 speaks first, for 0.2 s
+        live.analysis.feed_events([SpeechStarted("p1", t + 0.01),
+                                   SpeechEnded("p1", t + 0.01, t + 0.21)])
+        async with run.http.post(f"{run.url}/api/sessions/{sid}/phase/next",
+                                 headers=run.hr()) as r:
+            assert r.status == 200
+        await asyncio.sleep(0.1)
+        async with run.http.post(f"{run.url}/api/sessions/{sid}/phase/next",
+                                 headers=run.hr()) as r:
+            assert r.status == 409  # the summary is the last
+        async with run.http.get(f"{run.url}/api/sessions/{sid}", headers=run.hr()) as r:
+            assert (await r.json())["stats"]["phase"]["name"] == "summary"
+        async with run.http.post(f"{run.url}/api/sessions/{sid}/end", headers=run.hr()) as r:
+            report = await r.json()
+    phases = report["phases"]
+    assert [p["name"] for p in phases] == ["reading", "discussion", "summary"]
+    assert phases[1]["start"] >= 0.3 and phases[1]["first_speaker"] == "p1"
+    assert phases[1]["speaking_time_s"]["p1"] == 0.2
+    assert all(p["end"] >= p["start"] for p in phases)

@@ -24,6 +24,8 @@ async function main() {
   connect();
   setInterval(render, 250);
   setInterval(pollConnections, 2000);
+  document.getElementById("next-phase").onclick = () => fetch(`/api/sessions/${sid}/phase/next`,
+    { method: "POST", headers: { Authorization: `Bearer ${token}` } });
 }
 
 async function pollConnections() {
@@ -83,6 +85,7 @@ function apply(ev) {
     case "Backchannel": S.backchannels.push(ev); break;
     case "Overlap": S.overlaps.push(ev); break;
     case "AnalysisLag": S.lag = ev; break;
+    case "PhaseStarted": S.phase = ev; break;
     // nonverbal cues (sessions whose affect policy is observe or score)
     case "FaceCue": S.face[ev.who] = ev; break;
     case "ProsodyTurn": if (ev.baseline_ready) S.voice[ev.who] = ev; break;
@@ -101,6 +104,12 @@ const fmt = (t) => `${String(Math.floor(t / 60)).padStart(2, "0")}:${String(Math
 function render() {
   S.renders += 1;
   document.getElementById("clock").textContent = fmt(S.clock);
+  if (S.phase) {  // the exercise's phase and its countdown, on the session clock
+    const left = Math.max(0, S.phase.planned_s - (S.clock - S.phase.at));
+    document.getElementById("phase").textContent = `${S.phase.name} ${fmt(left)}`;
+    document.body.dataset.phase = S.phase.name;
+    document.body.dataset.left = String(Math.round(left));
+  }
   const warn = document.getElementById("warn");
   const lost = Math.max(S.framesLost || 0, S.lag ? S.lag.frames_lost : 0);
   const faults = S.faults || [];

@@ -165,12 +165,33 @@ function gathered(pc) {
   });
 }
 
+// The exercise's phase and its countdown, on the server's session clock (the same ticks
+// every page gets, so every page shows the same time); the case text while reading.
+let phase = null, clock = 0;
+function showPhase() {
+  if (!phase) return;
+  const left = Math.max(0, phase.planned_s - (clock - phase.at));
+  const names = { reading: "阅读材料 Reading", opening: "开场陈述 Opening", discussion: "自由讨论 Discussion", summary: "总结陈述 Summary" };
+  $("phase").textContent = names[phase.name] || phase.name;
+  $("timer").textContent = `${String(Math.floor(left / 60)).padStart(2, "0")}:${String(Math.floor(left % 60)).padStart(2, "0")}`;
+  document.body.dataset.phase = phase.name;
+  document.body.dataset.left = String(Math.round(left));
+  if (info.case) {
+    $("case").hidden = false;
+    $("case-title").textContent = info.case.title || "案例 · Case";
+    $("case-text").textContent = info.case.text;
+    $("case").open = phase.name === "reading";  // the case stays available after
+  }
+}
+
 function listen() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   ws = new WebSocket(`${proto}://${location.host}/api/sessions/${sid}/live?token=${token}`);
   const meTile = document.querySelector(".me");
   ws.onmessage = (m) => {
     const ev = JSON.parse(m.data);
+    if (ev.type === "clock") { clock = ev.t; showPhase(); return; }
+    if (ev.type === "PhaseStarted") { phase = ev; showPhase(); return; }
     const el = ev.who === info.me ? meTile : (tiles[ev.who] || {}).el;
     if (!el) return;
     if (ev.type === "SpeechStarted") el.classList.add("speaking");
