@@ -89,7 +89,8 @@ SAMPLES: dict[str, list[Event]] = {
         ),
     ],
     "AudioAnalysed": [AudioAnalysed(10.0), AudioAnalysed(0.0)],
-    "PhaseStarted": [PhaseStarted("reading", 0, 0.0, 300.0), PhaseStarted("summary", 3, 1.5, 180.0)],
+    "PhaseStarted": [
+        PhaseStarted("reading", 0, 0.0, 300.0), PhaseStarted("summary", 3, 1.5, 180.0)],
     "VoiceAttributes": [
         VoiceAttributes("p1", 10.0, -23.5, 181.25),
         VoiceAttributes("p2", 10.0, -30.5, None),

@@ -35,12 +35,14 @@ async def test_phases_and_timer_agree_across_pages(tmp_path):
                              phases=[{"name": "reading", "duration_s": 4},
                                      {"name": "discussion", "duration_s": 120},
                                      {"name": "summary", "duration_s": 60}],
-                             case={"title": "某银行网点转型", "text": "请讨论网点转型的三项优先措施。"})
+                             case={"title": "某银行网点转型",
+                                   "text": "请讨论网点转型的三项优先措施。"})
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=[
                 "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
                 "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}",
-                "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required"])
+                "--allow-loopback-in-peer-connection",
+                "--autoplay-policy=no-user-gesture-required"])
             try:
                 dashboards = []
                 for aid in ("a1", "a2"):
