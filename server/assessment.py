@@ -180,7 +180,10 @@ class Assessment:
         out: dict[str, Any] = {"everyone_submitted": everyone,
                                "submitted": sorted(data["submitted"])}
         if claims.who in rec.options.get("assessors", {}):
+            out["me"] = claims.who
             out["mine"] = data["ratings"].get(claims.who, {})
+            out["candidates"] = rec.options["assessors"][claims.who]["candidates"]
+            out["lead"] = rec.options["assessors"][claims.who]["lead"]
         # blind: nobody sees another assessor's ratings before every assessor has submitted
         out["all"] = data["ratings"] if everyone else None
         self.server.audit(request, "ratings.read", session=rec.id)
