@@ -49,6 +49,7 @@ def portraits_json(report: dict[str, Any]) -> str:
         "portraits": report["portraits"],
         "fairness": report.get("fairness"),
         "fit": report.get("fit"),
+        "assessment": report.get("assessment"),
     }
     return json.dumps(doc, ensure_ascii=False, indent=1)
 

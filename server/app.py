@@ -42,6 +42,7 @@ from media.passthrough import check_version, use_host_addresses
 from media.room import OfferError
 from server import tokens
 from server.assessment import Assessment
+from server.assessment import report_section as assessment_section
 from server.audit import AuditLog, token_id
 from server.campaign import Campaign
 from server.erasure import erase_candidate
@@ -374,7 +375,12 @@ class Server:
         if report is None:
             raise _error(web.HTTPNotFound, f"session {rec.id} has no report (state {rec.state})")
         self.audit(request, "report.read", session=sid)
-        return web.json_response(report)
+        return web.json_response(self._with_assessment(rec, report))
+
+    def _with_assessment(self, rec: SessionRecord, report: dict[str, Any]) -> dict[str, Any]:
+        """The report with the assessors' side (kept apart: it goes on after the end)."""
+        section = assessment_section(self.store, rec, report)
+        return report if section is None else {**report, "assessment": section}
 
     # -- HR export ---------------------------------------------------------------------
 
@@ -383,7 +389,7 @@ class Server:
         report = live.partial_report() if live is not None else self.store.report(sid)
         if report is None:
             raise _error(web.HTTPNotFound, f"session {sid} has no report yet")
-        return report
+        return self._with_assessment(self.record(sid), report)
 
     async def export(self, request: web.Request) -> web.StreamResponse:
         """Portraits as JSON or CSV (one row per candidate × dimension), or the HTML/PDF

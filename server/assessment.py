@@ -231,6 +231,32 @@ class Assessment:
         return web.json_response(data["consensus"][pid][dim])
 
 
+def report_section(store: SessionStore, rec: SessionRecord, report: dict[str, Any]
+                   ) -> dict[str, Any] | None:
+    """The report's `assessment`: the assessors, their notes and bookmarks, and, once every
+    assessor has submitted, each rating, the consensus and the agreement (the wash-up)."""
+    assessors = rec.options.get("assessors")
+    if not assessors:
+        return None
+    path = store.dir(rec.id) / "assessment.json"
+    data = (store.read_json(rec.id, path, "assessment") if path.exists()
+            else {"notes": {}, "ratings": {}, "submitted": {}, "consensus": {}})
+    everyone = set(assessors) <= set(data["submitted"])
+    out: dict[str, Any] = {
+        "assessors": {a: {"name": v["name"], "lead": v["lead"], "candidates": v["candidates"]}
+                      for a, v in assessors.items()},
+        "notes": data["notes"], "submitted": data["submitted"],
+        "consensus": data["consensus"], "ratings": data["ratings"] if everyone else None}
+    if everyone:
+        w = washup(report, data)
+        out["agreement"] = w["agreement"]
+        out["flags"] = [{"candidate": p, "dimension": k, "machine": x["machine"],
+                         "mean": x["mean"]}
+                        for p, dims in w["candidates"].items() for k, x in dims.items()
+                        if x["flag"]]
+    return out
+
+
 def washup(report: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     """Per candidate and dimension: every assessor's rating, their mean, the machine's score
     on the 1–5 scale, a flag where they differ by FLAG_POINTS or more (with the moments behind

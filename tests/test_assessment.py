@@ -98,3 +98,27 @@ async def test_the_assessor_workflow(tmp_path):
             final = (await r.json())["candidates"]["B"]["turn_taking"]["consensus"]
         assert final["rating"] == 2 and final["by"] == "a1"
     assert machine_on_scale(0) == 1 and machine_on_scale(50) == 3 and machine_on_scale(100) == 5
+
+
+async def test_the_assessment_is_in_the_report_and_the_export(tmp_path):
+    async with running_server(tmp_path, auto_start=False) as run:
+        s = await run.create(["A", "B"], assessors=[{"id": "a1", "lead": True}], phases=[])
+        sid, hr = s["id"], run.hr()
+        a1 = bearer(token_of(s["links"]["assessors"]["a1"]))
+        base = f"{run.url}/api/sessions/{sid}"
+        await run.server.live[sid].start()
+        async with run.http.post(f"{base}/end", headers=hr) as r:
+            assert r.status == 200
+        async with run.http.post(f"{base}/notes", json={"candidate": "A", "at": 1.0,
+                                                        "text": "opened"}, headers=a1) as r:
+            assert r.status == 201
+        async with run.http.get(f"{base}/report", headers=hr) as r:
+            section = (await r.json())["assessment"]
+        assert section["ratings"] is None and section["notes"]["a1"][0]["text"] == "opened"
+        async with run.http.put(f"{base}/ratings", json={"A": {"support": 4}}, headers=a1) as r:
+            assert r.status == 200
+        async with run.http.post(f"{base}/ratings/submit", headers=a1) as r:
+            assert r.status == 200
+        async with run.http.get(f"{base}/export.json", headers=hr) as r:
+            exported = (await r.json())["assessment"]
+        assert exported["ratings"] == {"a1": {"A": {"support": 4}}} and "agreement" in exported
