@@ -390,7 +390,7 @@ class LiveSession:
                 self._log.append(self._unlogged)
                 self._unlogged.clear()
                 self.faults.pop("event_log", None)
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # ValueError: a log closed under us
                 self._fault("event_log", f"cannot write the event log: {exc}")
         while self._unpublished:
             try:

@@ -135,3 +135,12 @@ async def give_consent(run: Running, session: dict[str, Any], who: str) -> dict[
                              json={"notice_version": version, "agree": True}) as r:
         assert r.status == 200, await r.text()
         return await r.json()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def token_of(link: str) -> str:
+    """The token a join or dashboard link carries."""
+    return link.split("token=")[1]

@@ -9,15 +9,7 @@ import asyncio
 
 from core.events import Interruption, SpeechEnded, SpeechHorizon, SpeechStarted, Turn
 from server.assessment import machine_on_scale
-from tests.serverutil import running_server
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def token_of(link: str) -> str:
-    return link.split("token=")[1]
+from tests.serverutil import bearer, running_server, token_of
 
 
 async def test_the_assessor_workflow(tmp_path):

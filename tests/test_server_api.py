@@ -12,15 +12,7 @@ import pytest
 from core.events import SpeechEnded, SpeechHorizon, SpeechStarted
 from server import tokens
 from server.store import EventLog
-from tests.serverutil import give_consent, running_server, webhook_receiver
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def token_of(link: str) -> str:
-    return link.split("token=")[1]
+from tests.serverutil import bearer, give_consent, running_server, token_of, webhook_receiver
 
 
 async def test_session_lifecycle_and_links(tmp_path):
