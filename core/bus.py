@@ -43,6 +43,8 @@ class Bus(Protocol):
 
     async def events(self, topic: str) -> list[Event]: ...
 
+    async def retire(self, topic: str, after_s: float) -> None: ...
+
     async def close(self) -> None: ...
 
 
@@ -98,6 +100,10 @@ class InProcessBus:
     async def events(self, topic: str) -> list[Event]:
         _check_open(self._closed)
         return list(self._topic(topic).events)
+
+    async def retire(self, topic: str, after_s: float) -> None:
+        """Forget a finished topic after `after_s` (its events are in the session's log)."""
+        asyncio.get_running_loop().call_later(after_s, self._topics.pop, topic, None)
 
     async def close(self) -> None:
         self._closed = True
@@ -213,6 +219,11 @@ class RedisStreamBus:
 
     async def _xrange(self, key: str, start: str) -> Any:
         return await self._redis.xrange(key, start, "+", count=self._BATCH)
+
+    async def retire(self, topic: str, after_s: float) -> None:
+        """Let Redis drop a finished topic's stream after `after_s` (it is in the log)."""
+        _check_open(self._closed)
+        await self._redis.expire(self.key(topic), max(1, int(after_s)))
 
     async def close(self) -> None:
         if self._closed:

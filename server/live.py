@@ -42,6 +42,7 @@ CLIENT_FIELD_BYTES = 4096
 PENDING_MAX = 200_000  # events held while the log or the bus fails (~1 h of a session)
 RETRY_MIN_S, RETRY_MAX_S = 0.25, 5.0
 END_DRAIN_S = 15.0  # at the end, how long to keep retrying before the report is written
+STREAM_KEEP_S = 600.0  # a finished session's bus stream, for dashboards still catching up
 VIDEO_BACKLOG = 2  # per candidate; older frames are dropped (audio never is)
 
 
@@ -197,6 +198,10 @@ class LiveSession:
                 self._loop_watch.cancel()
         if self._log is not None:
             self._log.close()
+        try:  # the log on disk has every event: the bus need not keep them
+            await self.bus.retire(self.topic, STREAM_KEEP_S)
+        except Exception as exc:  # a bus that is down: the stream stays, and says so
+            logger.warning("session %s: cannot retire its stream: %r", self.rec.id, exc)
         gaps = [gap] if gap else []
         if self._final is not None:
             report = self._final

@@ -289,3 +289,13 @@ async def test_make_bus() -> None:
     assert isinstance(memory, InProcessBus) and isinstance(redis_bus, RedisStreamBus)
     await memory.close()
     await redis_bus.close()
+
+
+async def test_a_retired_topic_is_forgotten(make: Make, kind: str) -> None:
+    """A finished session's stream goes (the session's log keeps its events)."""
+    bus = await make(kind)
+    await publish_all(bus, "done", turns("a", 3))
+    await bus.retire("done", 1.0)
+    assert len(await bus.events("done")) == 3  # still there for a while
+    await asyncio.sleep(1.3 if kind == "memory" else 2.2)
+    assert await bus.events("done") == []
