@@ -127,9 +127,13 @@ class SpeechActivity:
 
     def flush(self) -> list[Event]:
         """End of input: decide every remaining frame and close open stretches."""
-        pad = max(self._lookahead, -self.model.lag_min) + 2  # covers any lead measured
-        tail = np.zeros((len(self.ids), CHUNK + pad * HOP), np.float32)
-        events = self.push(tail) if self._power.end else []
+        events: list[Event] = []
+        if self._power.end:
+            target = self._power.end  # every frame of real input gets decided
+            pad = np.zeros((len(self.ids), CHUNK + (self._delay + 2) * HOP), np.float32)
+            events = self.push(pad)
+            while self._next < target:  # the delay grew at a re-estimate inside the pad
+                events += self.push(np.zeros((len(self.ids), (self._delay + 2) * HOP), np.float32))
         end = self._next
         for i, st in enumerate(self._open):
             if st is not None and st.stop - st.start >= self._min_len:

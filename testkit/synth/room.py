@@ -18,7 +18,7 @@ import numpy as np
 from scipy import fft
 from scipy.signal import lfilter
 
-from . import mics
+from .mics import agc_curve, apply_response, mic_response, noise_gate, warp_track
 
 REF_RMS = 10 ** (-26 / 20)  # active speech level of every dry talker before mic gain
 GAIN_MARGIN_DB = 0.5  # measured on speech the spread scatters ~0.3 dB: keep it >= configured
@@ -223,7 +223,7 @@ def apply_room(
     peak = max(float(np.max(np.abs(x))) for x in tracks.values())
     scale = min(1.0, 0.9 / peak) if peak > 0 else 1.0
     out = {
-        p: (mics.warp_track(x * scale, *warps[p], sr) if any(warps[p]) else x * scale).astype(
+        p: (warp_track(x * scale, *warps[p], sr) if any(warps[p]) else x * scale).astype(
             np.float32
         )
         for p, x in tracks.items()
@@ -272,14 +272,14 @@ def _mic_chain(
         post = noise if cfg.noise_after_gain else np.zeros_like(noise)
         sig, nz = x + pre, pre
         if cfg.mic_response:
-            sos = mics.mic_response(rng, sr)
-            sig, nz = mics.apply_response(sig, sos), mics.apply_response(nz, sos)
+            sos = mic_response(rng, sr)
+            sig, nz = apply_response(sig, sos), apply_response(nz, sos)
         if cfg.agc_db > 0:
-            agc = mics.agc_curve(rng, len(sig), sr, cfg.agc_db)
+            agc = agc_curve(rng, len(sig), sr, cfg.agc_db)
             sig, nz = sig * agc, nz * agc
         sig, nz = sig + post, nz + post
         if cfg.noise_gate_db is not None:
-            sig = mics.noise_gate(sig, nz, cfg.noise_gate_db)
+            sig = noise_gate(sig, nz, cfg.noise_gate_db)
         out[p] = sig
         warps[p] = (
             float(rng.uniform(*cfg.capture_offset_s)),
