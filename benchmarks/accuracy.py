@@ -1,22 +1,71 @@
-"""Accuracy of the speech-activity core on hard scripted sessions and on real speech.
+"""Accuracy of the speech-activity core on hard scripted sessions, on the condition sweep
+(issue 12: each mic/room condition alone, then all combined) and on real speech.
 
-    .venv/bin/python benchmarks/accuracy.py
+    .venv/bin/python benchmarks/accuracy.py            # everything (reported seeds)
+    .venv/bin/python benchmarks/accuracy.py --sweep    # the sweep only
+    .venv/bin/python benchmarks/accuracy.py --tune     # the sweep on the tuning seeds
+
+Sweep rows pool `SWEEP_SESSIONS` (zh and en, 3, 5 and 8 candidates); those seeds are never
+used to choose a threshold: `--tune` runs the same rows on `TUNE_SESSIONS` for that.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.sessions import HARD_SESSIONS, make, pooled, run_offline  # noqa: E402
-from testkit.evaluate import score_session  # noqa: E402
+from benchmarks.sessions import (  # noqa: E402
+    CONDITIONS,
+    HARD,
+    HARD_SESSIONS,
+    NO_ASR,
+    SWEEP_SESSIONS,
+    TUNE_SESSIONS,
+    make,
+    pooled,
+    run_offline,
+)
+from testkit.evaluate import SessionScore, score_session  # noqa: E402
 from testkit.synth import realspeech_session  # noqa: E402
 
+HEAD = (f"{'':<22}{'speech err':>11}{'worst share pp':>15}{'int F1':>8}{'bc F1':>7}"
+        f"{'miss s':>8}{'FA s':>7}")
 
-def main() -> None:
-    scores = []
+
+def _row(name: str, p: dict[str, float]) -> str:
+    return (f"{name:<22}{p['speech_error']:>11.1%}{p['max_share_error_pp']:>15.2f}"
+            f"{p['interruption_f1']:>8.2f}{p['backchannel_f1']:>7.2f}{p['miss_s']:>8.1f}"
+            f"{p['false_alarm_s']:>7.1f}")
+
+
+def sweep(sessions: list[tuple[int, str, int]], only: list[str] | None = None) -> None:
+    print(f"condition sweep, sessions (n, lang, seed) {sessions}; hard room + condition")
+    print(HEAD)
+    rows = {"hard room only": HARD, **CONDITIONS}
+    for name, room in rows.items():
+        if only and not any(o in name for o in only):
+            continue
+        scores = []
+        for n, lang, seed in sessions:
+            session = make(n, lang, seed, room)
+            scores.append(score_session(run_offline(session, NO_ASR), session.truth))
+        print(_row(name, pooled(scores)), flush=True)
+    real_rows = (("real speech, hard", HARD), ("real speech, all", CONDITIONS["all combined"]))
+    for name, room in real_rows:
+        if only and not any(o in name for o in only):
+            continue
+        scores = []
+        for seed in (1, 2):
+            real = realspeech_session(seed, room)
+            scores.append(score_session(run_offline(real, NO_ASR), real.truth))
+        print(_row(name, pooled(scores)) + "  (pyannote sample, seeds 1-2)", flush=True)
+
+
+def hard() -> None:
+    scores: list[SessionScore] = []
     print(f"{'session':<14}{'speech err':>11}{'share err pp':>13}{'int F1':>8}{'bc F1':>7}")
     for n, lang, seed in HARD_SESSIONS:
         session = make(n, lang, seed)
@@ -37,6 +86,20 @@ def main() -> None:
         s = score_session(run_offline(real), real.truth)
         print(f"real speech (pyannote sample laid out per mic, seed {seed}): speech error "
               f"{s.speech.error:.1%}, share error {s.share_error_pp:.2f} pp")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sweep", action="store_true", help="the condition sweep only")
+    ap.add_argument("--tune", action="store_true", help="the sweep on the tuning seeds")
+    ap.add_argument("--only", nargs="*", help="rows whose name contains one of these")
+    args = ap.parse_args()
+    if args.tune:
+        sweep(TUNE_SESSIONS, args.only)
+        return
+    if not args.sweep:
+        hard()
+    sweep(SWEEP_SESSIONS, args.only)
 
 
 if __name__ == "__main__":

@@ -100,6 +100,7 @@ class SpeechActivity:
         self._min_run = int(round(cfg.min_run_s / HOP_S))
         self._last_update = 0
         self._lookahead = int(round(cfg.lookahead_s / HOP_S))
+        self._delay = self._lookahead  # decision delay: the largest lead measured
         self._bridge = int(round(cfg.bridge_s / HOP_S))
         self._min_len = int(round(cfg.min_speech_s / HOP_S))
         self._update_every = int(round(cfg.update_every_s / HOP_S))
@@ -121,14 +122,18 @@ class SpeechActivity:
         self._rest = buf[:, k * HOP :].copy()
         self._add_probs(self.vad.push(block))
         # A frame can be decided once its neighbours' power (smoothing), its VAD and the
-        # lookahead (other mics' later copies) are in.
-        ready = min(self._power.end - 1, self._prob.end) - self._lookahead
-        return self._decide_until(ready)
+        # lead (other mics' later copies, `_delay`) are in.
+        return self._decide_until(min(self._power.end - 1, self._prob.end))
 
     def flush(self) -> list[Event]:
         """End of input: decide every remaining frame and close open stretches."""
-        tail = np.zeros((len(self.ids), CHUNK + (self._lookahead + 2) * HOP), np.float32)
-        events = self.push(tail) if self._power.end else []
+        events: list[Event] = []
+        if self._power.end:
+            target = self._power.end  # every frame of real input gets decided
+            pad = np.zeros((len(self.ids), CHUNK + (self._delay + 2) * HOP), np.float32)
+            events = self.push(pad)
+            while self._next < target:  # the delay grew at a re-estimate inside the pad
+                events += self.push(np.zeros((len(self.ids), (self._delay + 2) * HOP), np.float32))
         end = self._next
         for i, st in enumerate(self._open):
             if st is not None and st.stop - st.start >= self._min_len:
@@ -162,15 +167,22 @@ class SpeechActivity:
         sm = (padded[:, :-2] + padded[:, 1:-1] + padded[:, 2:]) / 3.0
         return sm[:, start - lo : start - lo + (stop - start)]
 
-    def _decide_until(self, ready: int) -> list[Event]:
+    def _decide_until(self, avail: int) -> list[Event]:
+        """Decide frames while the data they need (up to frame + `_delay`) is in; avail:
+        frames with power and VAD. The delay changes only at a re-estimate, at fixed frames,
+        so what is decided with which delay does not depend on the block size."""
         events: list[Event] = []
-        while self._next < ready:
+        while True:
             if self._next - self._last_update >= self._update_every or self._next == 0:
+                if self._next >= avail - self._lookahead:
+                    break  # the estimate needs data up to next + lookahead
                 self._reestimate()
-            stop = min(ready, self._last_update + self._update_every)
+            stop = min(avail - self._delay, self._last_update + self._update_every)
+            if stop <= self._next:
+                break
             events += self._decide(self._next, stop)
             self._next = stop
-        if events or ready > 0:
+        if events or avail - self._delay > 0:
             events.append(SpeechHorizon(_t(self._horizon())))
         return events
 
@@ -182,6 +194,7 @@ class SpeechActivity:
         if end - start > 0:
             self.model.estimate(to_db(self._smoothed(start, end)), self._prob.view(start, end))
         self._last_update = self._next
+        self._delay = self.model.lead
         # History older than the estimation window plus the longest lag is not needed.
         keep = self._next - self._history - self.model.lag_max - 2
         for h in (self._power, self._prob, self.active_frames):
@@ -190,7 +203,7 @@ class SpeechActivity:
     def _decide(self, a: int, b: int) -> list[Event]:
         cfg = self.config
         lo = max(self._power.base, a - self.model.lag_max)
-        hi = b + self._lookahead
+        hi = b + self._delay
         sm = self._smoothed(lo, hi)  # (n, hi - lo) linear
         bleed = predicted_bleed(sm, self.model.coupling, self.model.lags, a - lo, b - lo)
         p = sm[:, a - lo : b - lo]

@@ -38,6 +38,13 @@ class ActivityConfig:
     lookahead_s: float = 0.04
     #: longest bleed/echo lag searched between two mics (speaker echo: 150-400 ms).
     max_lag_s: float = 0.5
+    #: longest *lead* searched: a voice's copy in another mic may arrive before its owner's
+    #: own track when browsers start capture at different moments and their clocks drift
+    #: (0.66-0.80 s after the session start in one live room). Decisions wait for the
+    #: largest lead measured (at least `lookahead_s`), so it costs latency only when found.
+    max_lead_s: float = 0.5
+    #: solo frames needed before a lead (bleed before the owner's own track) is believed.
+    min_lead_frames: int = 100
     #: couplings, lags and noise floors are re-estimated this often, from this much history.
     update_every_s: float = 1.0
     history_s: float = 60.0

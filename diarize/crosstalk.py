@@ -21,6 +21,7 @@ ordinary room noise as a voice loud enough to explain away everyone else's speec
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d
 
 from diarize.config import ActivityConfig
 from diarize.kernels import lag_spread
@@ -30,6 +31,17 @@ from diarize.kernels import lag_spread
 ABSENT_DB = -100.0
 #: frames with signal needed before a mic's noise floor is estimated
 MIN_FLOOR_FRAMES = 50
+#: frames where two mics both hear speech needed to measure their gain difference (2 s),
+#: the percentile taken as each end of their level difference, and the weight that holds
+#: the gains to the noise floors where pairs say nothing
+MIN_PAIR_FRAMES = 200
+PAIR_PERCENTILE = 5.0
+GAIN_PRIOR_WEIGHT = 0.1
+#: a pair's two ends count as its owners' voices only if they are this far each side of
+#: the middle (a voice is 10-26 dB weaker in a neighbour's mic than in its own)
+MIN_DEPTH_DB = 8.0
+#: a lead must make the level ratio's variance this much smaller than the best usual lag
+LEAD_SPREAD_RATIO = 0.7
 
 
 class CouplingModel:
@@ -38,10 +50,13 @@ class CouplingModel:
     def __init__(self, n_tracks: int, config: ActivityConfig, hop_s: float = 0.01) -> None:
         self.n = n_tracks
         self.config = config
-        self.lag_min = -int(round(config.lookahead_s / hop_s))
+        # Symmetric search: bleed may lead the owner's track (capture offsets, drift).
+        self.lag_min = -int(round(config.max_lead_s / hop_s))
         self.lag_max = int(round(config.max_lag_s / hop_s))
+        self.base_lead = int(round(config.lookahead_s / hop_s))
         self.noise_db = np.full(n_tracks, -90.0)  # (n,) dB
         self.floor_known = np.zeros(n_tracks, bool)  # noise_db measured (else a placeholder)
+        self.gain_db = np.full(n_tracks, -90.0)  # (n,) dB: what each mic's levels are read in
         self.coupling_db = np.full((n_tracks, n_tracks), -90.0)  # [i, j]: voice j in mic i
         self.lags = np.zeros((n_tracks, n_tracks), np.int64)  # frames voice j is late in mic i
         self.measured = np.zeros((n_tracks, n_tracks), bool)
@@ -53,12 +68,71 @@ class CouplingModel:
             for j in range(self.n):
                 if i != j and not self.measured[i, j]:
                     # voice j in mic i assumed prior_bleed_db below its level in mic j,
-                    # measured above each mic's noise floor.
-                    # a mic without a measured floor yet (just joined): assume equal floors
+                    # in gain-free units (`gain_db`).
+                    # a mic without a measured floor yet (just joined): assume equal gains
                     known = self.floor_known[i] and self.floor_known[j]
-                    offset = self.noise_db[i] - self.noise_db[j] if known else 0.0
+                    offset = self.gain_db[i] - self.gain_db[j] if known else 0.0
                     self.coupling_db[i, j] = offset - self.config.prior_bleed_db
                     self.lags[i, j] = 0
+
+    def _estimate_gains(self, db: np.ndarray, vad: np.ndarray, active: np.ndarray) -> None:
+        """Relative mic gains from the level differences of every pair of mics.
+
+        Where both mics hear speech, mic i minus mic j is the gain difference plus ~+12 dB
+        while i's owner talks (own voice vs bleed), ~−12 dB while j's owner talks, and about
+        0 for anyone else: the midpoint of its high and low ends is the gain difference,
+        whatever the noise floors do (converter noise, noise suppression). The pairs are
+        solved together by least squares, held weakly to the noise floors (right when
+        noise follows the gain) so that a mic without enough shared speech keeps those.
+        db: (n, F) dB; active: (n, F) bool, speech above each mic's noise.
+        """
+        n, c, m = self.n, self.coupling_db, self.measured
+        # A measured pair says it best: c[i, j] = g_i - g_j - depth_ij and c[j, i] =
+        # g_j - g_i - depth_ji, so with one depth both ways the gain difference is their
+        # half-difference, and the depth their half-sum. A pair measured one way only is
+        # read with the median depth of the pairs measured both ways.
+        depths = [-(c[i, j] + c[j, i]) / 2 for i in range(n) for j in range(i + 1, n)
+                  if m[i, j] and m[j, i]]
+        depth = float(np.median(depths)) if depths else None
+        rows, rhs = [], []
+        for i in range(n):
+            for j in range(i + 1, n):
+                if m[i, j] and m[j, i]:
+                    delta = (c[i, j] - c[j, i]) / 2
+                elif depth is not None and m[i, j]:
+                    delta = c[i, j] + depth
+                elif depth is not None and m[j, i]:
+                    delta = -c[j, i] - depth
+                else:
+                    # Nothing measured: where both mics hear speech, mic i minus mic j is
+                    # the gain difference +|bleed| while i's owner talks, -|bleed| while
+                    # j's does, ~0 for anyone else: take the middle of its two ends.
+                    both = active[i] & active[j]
+                    if both.sum() < MIN_PAIR_FRAMES:
+                        continue
+                    d = db[i, both] - db[j, both]
+                    lo, hi = np.percentile(d, [PAIR_PERCENTILE, 100 - PAIR_PERCENTILE])
+                    if hi - lo < 2 * MIN_DEPTH_DB:
+                        continue  # one owner not heard yet: the ends are not both voices
+                    delta = float(hi + lo) / 2
+                row = np.zeros(n)
+                row[i], row[j] = 1.0, -1.0
+                rows.append(row)
+                rhs.append(delta)
+        if not rows:
+            self.gain_db = self.noise_db.copy()
+            return
+        reg = GAIN_PRIOR_WEIGHT * np.eye(n)
+        a = np.vstack([np.array(rows), reg])
+        b = np.concatenate([np.array(rhs), GAIN_PRIOR_WEIGHT * self.noise_db])
+        self.gain_db = np.linalg.lstsq(a, b, rcond=None)[0]
+
+    @property
+    def lead(self) -> int:
+        """Frames a decision must wait for: the largest measured lead of a voice in another
+        mic over its own (a negative lag), at least the base lookahead."""
+        led = -self.lags[self.measured]
+        return max(self.base_lead, int(led.max()) if led.size else 0)
 
     @property
     def coupling(self) -> np.ndarray:
@@ -78,14 +152,27 @@ class CouplingModel:
                 self.floor_known[i] = True
         if self.n < 2:
             return  # one mic: nothing to couple
-        q = db - self.noise_db[:, None]  # level above own noise floor: gain-free
+        q = db - self.noise_db[:, None]  # level above own noise floor
+        self._estimate_gains(db, vad, present & (vad >= 0.5) & (q >= 10.0))
+        r = db - self.gain_db[:, None]  # gain-free level: comparable across mics
+        # Another mic's voice counts within ±guard frames, guard = the largest lead measured
+        # so far: a neighbour's own track may lag their bleed in this mic (capture
+        # offsets), so at a neighbour's onset this mic holds their bleed while their own
+        # mic is still quiet, which looks like voice j alone and teaches a wrong coupling.
+        # No guard until a lead beyond the lookahead is measured: a fixed 0.2 s guard cost
+        # solo frames and accuracy on real two-talker speech, and even a 40 ms guard
+        # delayed a new talker's coupling into a phantom backchannel (portrait fairness).
+        guard = self.lead if self.lead > self.base_lead else 0
         for j in range(self.n):
-            others = np.delete(q, j, axis=0).max(axis=0)
-            # Voice j alone: speech, well above noise, and clearly the loudest mic.
-            solo = (vad[j] >= 0.5) & (q[j] >= 12.0) & (q[j] >= others + 3.0)
+            others = np.delete(r, j, axis=0).max(axis=0)
+            if guard > 0:
+                others = maximum_filter1d(others, 2 * guard + 1, mode="nearest")
+            # Voice j alone: speech, well above its noise, and clearly the loudest mic
+            # once gains are removed.
+            solo = (vad[j] >= 0.5) & (q[j] >= 12.0) & (r[j] >= others + 3.0)
             frames = np.flatnonzero(solo)
             # Keep away from the edges so every searched lag has data.
-            frames = frames[(frames - self.lag_min >= 0) & (frames + self.lag_max < db.shape[1])]
+            frames = frames[(frames + self.lag_min >= 0) & (frames + self.lag_max < db.shape[1])]
             frames = frames[-max_solo:].astype(np.int64)
             self.solo_frames[j] = frames.size
             if frames.size < self.config.min_solo_frames:
@@ -103,6 +190,15 @@ class CouplingModel:
                     continue
                 spread = lag_spread(db, both, i, j, self.lag_min, self.lag_max)
                 lag = self.lag_min + int(np.argmin(spread))
+                if lag < -self.base_lead:
+                    # A lead is the exception (tracks captured out of step), and the wider
+                    # the search the likelier a chance minimum on few frames: take it only
+                    # on a second of solo speech and a clearly steadier ratio.
+                    k = -self.base_lead - self.lag_min  # index of lag -base_lead
+                    usual = k + int(np.argmin(spread[k:]))
+                    if (both.size < self.config.min_lead_frames
+                            or spread[lag - self.lag_min] > LEAD_SPREAD_RATIO * spread[usual]):
+                        lag = self.lag_min + usual
                 ratio = db[i, both + lag] - db[j, both]
                 # A middle-low quantile: frames where i also spoke only push the ratio up,
                 # while reverb spreads it both ways.

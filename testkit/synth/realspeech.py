@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .mics import warp_truth
 from .room import DEFAULT_ROOM, RoomConfig, apply_room
 from .session import Session
 from .truth import Event, Floor, build_truth, merge_intervals
@@ -143,5 +144,7 @@ def realspeech_session(seed: int, room: RoomConfig = DEFAULT_ROOM) -> Session:
         for spk, s, e, a in placed
     ]
     tracks, truth["room"] = apply_room(dry, speech, room, rng_room)
+    # capture offsets/drift: each candidate's truth on their own track's clock
+    warp_truth(truth, {q: (o, d * 1e-6) for q, (o, d) in truth["room"]["warp"].items()})
     participants = [IDS[s] for s in sorted(segs)]
     return Session(participants, tracks, truth, n / sr, "en", sr)

@@ -18,6 +18,8 @@ import numpy as np
 from scipy import fft
 from scipy.signal import lfilter
 
+from .mics import agc_curve, apply_response, mic_response, noise_gate, warp_track
+
 REF_RMS = 10 ** (-26 / 20)  # active speech level of every dry talker before mic gain
 GAIN_MARGIN_DB = 0.5  # measured on speech the spread scatters ~0.3 dB: keep it >= configured
 DRR_OWN_DB = (8.0, 12.0)  # close laptop mic: direct path dominant
@@ -37,6 +39,28 @@ class RoomConfig:
     echo_delay_ms: tuple[float, float] = (150.0, 400.0)
     transient_rate_hz: float = 0.0
     sample_rate: int = 16000
+    #: direct-to-reverberant ratio of a mic's own talker / of a talker across the table
+    drr_own_db: tuple[float, float] = DRR_OWN_DB
+    drr_bleed_db: tuple[float, float] = DRR_BLEED_DB
+    # The mic and browser chain (`mics.py`); all off by default, each one sweep condition.
+    #: random per-mic frequency response (high-pass, low-pass, one peak)
+    mic_response: bool = False
+    #: automatic gain control: the gain wanders within ± this many dB during the session
+    agc_db: float = 0.0
+    #: the mic's noise is added after the gain (its dBFS does not follow the gain)
+    noise_after_gain: bool = False
+    #: noise suppression: frames near the noise are attenuated by this many dB
+    noise_gate_db: float | None = None
+    #: capture start offset per track (s, uniform) and clock drift (± ppm, uniform)
+    capture_offset_s: tuple[float, float] = (0.0, 0.0)
+    drift_ppm: float = 0.0
+
+    @property
+    def mic_chain(self) -> bool:
+        """Any step after the room is on (else tracks are made exactly as before it existed)."""
+        return (self.mic_response or self.agc_db > 0 or self.noise_after_gain
+                or self.noise_gate_db is not None or self.capture_offset_s != (0.0, 0.0)
+                or self.drift_ppm > 0)
 
 
 DEFAULT_ROOM = RoomConfig()  # frozen, so safe as a shared default argument
@@ -157,21 +181,23 @@ def apply_room(
     echo_delay = np.round(rng.uniform(*cfg.echo_delay_ms, size=n) * sr / 1000).astype(int)
     max_len = int(max(rt60) * sr) + max(int(delay.max()), int(echo_delay.max())) + 1
     ola = _OverlapAdd(src, max_len, n_out)
-    tracks, snr, clicks = {}, {}, {}
+    tracks, snr, clicks, noises = {}, {}, {}, {}
     for i, p in enumerate(pids):
         g = 10 ** (gains[i] / 20)
-        h_own = impulse_response(rng, sr, rt60[i], rng.uniform(*DRR_OWN_DB))
+        h_own = impulse_response(rng, sr, rt60[i], rng.uniform(*cfg.drr_own_db))
         own = ola.run([(i, ola.filt(h_own, i))])
         terms = []
         h_echo = (
-            impulse_response(rng, sr, rt60[i], rng.uniform(*DRR_OWN_DB), int(echo_delay[i]))
+            impulse_response(rng, sr, rt60[i], rng.uniform(*cfg.drr_own_db), int(echo_delay[i]))
             if cfg.echo_db is not None
             else None
         )
         for j in range(n):
             if j == i:
                 continue
-            h = impulse_response(rng, sr, rt60[i], rng.uniform(*DRR_BLEED_DB), int(delay[i, j]))
+            h = impulse_response(
+                rng, sr, rt60[i], rng.uniform(*cfg.drr_bleed_db), int(delay[i, j])
+            )
             hf = ola.filt(h, j) * 10 ** (bleed[i, j] / 20)
             if h_echo is not None and cfg.echo_db is not None:
                 hf += ola.filt(h_echo, j) * 10 ** (cfg.echo_db / 20)
@@ -179,12 +205,29 @@ def apply_room(
         x = g * (own + (ola.run(terms) if terms else 0.0))
         level = g * _rms(own, solo[p]) or g * REF_RMS
         snr[p] = float(rng.uniform(*cfg.snr_db))
-        x += pink_noise(rng, n_out) * level * 10 ** (-snr[p] / 20)
+        noise = pink_noise(rng, n_out) * level * 10 ** (-snr[p] / 20)
+        if cfg.noise_after_gain:
+            noise /= g  # set in dBFS for a 0 dB gain: the floor does not follow the gain
+        if cfg.mic_chain:
+            noises[p] = noise  # added in the mic chain below
+        else:
+            x += noise
         clicks[p] = _add_transients(x, rng, sr, cfg.transient_rate_hz, level)
         tracks[p] = x
+    warps = {p: (0.0, 0.0) for p in pids}
+    if cfg.mic_chain:
+        # Drawn after every room draw, so the room itself is the same with the chain on.
+        tracks, warps = _mic_chain(
+            tracks, noises, cfg, np.random.default_rng(int(rng.integers(2**63)))
+        )
     peak = max(float(np.max(np.abs(x))) for x in tracks.values())
     scale = min(1.0, 0.9 / peak) if peak > 0 else 1.0
-    out = {p: (x * scale).astype(np.float32) for p, x in tracks.items()}
+    out = {
+        p: (warp_track(x * scale, *warps[p], sr) if any(warps[p]) else x * scale).astype(
+            np.float32
+        )
+        for p, x in tracks.items()
+    }
     params = {
         "gains_db": {p: round(float(gains[i]), 2) for i, p in enumerate(pids)},
         "bleed_db": {
@@ -204,8 +247,45 @@ def apply_room(
         "transients": clicks,
         "speech_dbfs_at_0db_gain": round(float(20 * np.log10(REF_RMS * scale)), 2),
         "scale_db": round(float(20 * np.log10(scale)), 2),
+        "warp": {p: [round(o, 4), round(d * 1e6, 1)] for p, (o, d) in warps.items()},
+        "noise_after_gain": cfg.noise_after_gain,
+        "agc_db": cfg.agc_db,
+        "noise_gate_db": cfg.noise_gate_db,
+        "mic_response": cfg.mic_response,
     }
     return out, params
+
+
+def _mic_chain(
+    tracks: dict[str, np.ndarray],
+    noises: dict[str, np.ndarray],
+    cfg: RoomConfig,
+    rng: np.random.Generator,
+) -> tuple[dict[str, np.ndarray], dict[str, tuple[float, float]]]:
+    """Gained acoustic signal (+ noise) → response → AGC → noise after gain → gate.
+    Returns the tracks and each track's (capture offset s, drift) for the final warp."""
+    sr = cfg.sample_rate
+    out, warps = {}, {}
+    for p, x in tracks.items():
+        noise = noises[p]
+        pre = np.zeros_like(noise) if cfg.noise_after_gain else noise
+        post = noise if cfg.noise_after_gain else np.zeros_like(noise)
+        sig, nz = x + pre, pre
+        if cfg.mic_response:
+            sos = mic_response(rng, sr)
+            sig, nz = apply_response(sig, sos), apply_response(nz, sos)
+        if cfg.agc_db > 0:
+            agc = agc_curve(rng, len(sig), sr, cfg.agc_db)
+            sig, nz = sig * agc, nz * agc
+        sig, nz = sig + post, nz + post
+        if cfg.noise_gate_db is not None:
+            sig = noise_gate(sig, nz, cfg.noise_gate_db)
+        out[p] = sig
+        warps[p] = (
+            float(rng.uniform(*cfg.capture_offset_s)),
+            float(rng.uniform(-cfg.drift_ppm, cfg.drift_ppm)) * 1e-6,
+        )
+    return out, warps
 
 
 def _add_transients(

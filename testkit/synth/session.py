@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .mics import warp_truth
 from .room import DEFAULT_ROOM, RoomConfig, apply_room
 from .script import Script, ScriptBuilder, quotas
 from .texts import NAMES
@@ -84,6 +85,8 @@ def synthesize_session(
     ]
     truth["voices"] = {p: f"{v.voice} -p {v.pitch} -s {v.speed}" for p, v in voices.items()}
     tracks, truth["room"] = apply_room(dry, speech, room, np.random.default_rng(room_ss))
+    # capture offsets/drift: each candidate's truth on their own track's clock
+    warp_truth(truth, {q: (o, d * 1e-6) for q, (o, d) in truth["room"]["warp"].items()})
     return Session(participants, tracks, truth, n / sr, lang, sr)
 
 
