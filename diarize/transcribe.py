@@ -21,7 +21,7 @@ import numpy as np
 
 from core.clock import SAMPLE_RATE as SR
 from core.events import Event, SpeechEnded, SpeechStarted, Utterance
-from diarize.asr_guard import confidence, drop_loops, keep_segment
+from diarize.asr_guard import confidence, drop_loops, fits_duration, keep_segment
 from diarize.asr_model import resolve_model_dir
 from diarize.asr_worker import AsrJob, AsrResult, AsrWorker
 from diarize.config import AsrConfig
@@ -165,7 +165,7 @@ class Transcriber:
             a, b = job.span
             kept = [s for s in r.segments if keep_segment(s, b - a, self.cfg)]
             text = normalize_text("".join(s.text for s in kept), self.language, prompt)
-            if not text:
+            if not text or not fits_duration(text, b - a, self.language, self.cfg):
                 continue
             words = tuple(
                 (w.strip(), round(job.offset + s, 2), round(job.offset + e, 2))

@@ -1,7 +1,7 @@
 """The hallucination guard's rules on given segment statistics (no model: the statistics
 are the input; tests/test_zh_natural.py runs it on real audio through Whisper)."""
 
-from diarize.asr_guard import AsrSegment, drop_loops, keep_segment
+from diarize.asr_guard import AsrSegment, drop_loops, fits_duration, keep_segment
 from diarize.config import AsrConfig
 from diarize.transcribe import normalize_text
 
@@ -20,6 +20,13 @@ def test_short_jobs_need_a_confident_segment_long_ones_only_whispers_own_rules()
     assert not keep_segment(seg(-0.2, CFG.short_max_no_speech + 0.1), 0.8, CFG)
     assert not keep_segment(seg(-1.5, 0.9), 5.0, CFG)  # Whisper's silence rule
     assert not keep_segment(seg(-0.2, 0.0, 3.0), 5.0, CFG)  # a loop compresses well
+
+
+def test_a_short_job_holds_no_more_text_than_its_audio_could():
+    assert fits_duration("我觉得", 0.6, "zh", CFG) and fits_duration("对对", 0.45, "zh", CFG)
+    assert not fits_duration("您的意味方式", 0.25, "zh", CFG)
+    assert fits_duration("您的意味方式", 2.0, "zh", CFG)  # a long job: not this rule's business
+    assert not fits_duration("I think that we should", 0.5, "en", CFG)
 
 
 def test_loops_collapse_and_echoed_clauses_go():
