@@ -6,8 +6,8 @@ Whisper base invents text on audio it barely hears (a 0.8 s "可是" came back a
   Whisper's loop test (compression ratio) and its silence test (no-speech probability high
   *and* log-probability low); a segment of a short job (a backchannel, a cut-off
   interjection: under `short_s`) must also be confident on its own (higher log-probability,
-  lower no-speech probability) and hold no more text than its audio could (`fits_duration`),
-  because short audio is where base makes things up;
+  lower no-speech probability, no improbable word) and hold no more text than its audio
+  could (`fits_duration`), because short audio is where base makes things up;
 - repetition: immediately repeated n-grams are collapsed and a clause that echoes the one
   before it is dropped (`drop_loops`).
 Pure functions on the worker's results, so they are tested without the model.
@@ -43,7 +43,8 @@ def keep_segment(seg: AsrSegment, job_s: float, cfg: AsrConfig) -> bool:
         return False  # Whisper's own silence rule
     if job_s < cfg.short_s:
         return (seg.avg_logprob >= cfg.short_min_logprob
-                and seg.no_speech_prob <= cfg.short_max_no_speech)
+                and seg.no_speech_prob <= cfg.short_max_no_speech
+                and all(p >= cfg.short_min_word_prob for _, _, _, p in seg.words))
     return True
 
 

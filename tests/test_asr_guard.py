@@ -20,6 +20,12 @@ def test_short_jobs_need_a_confident_segment_long_ones_only_whispers_own_rules()
     assert not keep_segment(seg(-0.2, CFG.short_max_no_speech + 0.1), 0.8, CFG)
     assert not keep_segment(seg(-1.5, 0.9), 5.0, CFG)  # Whisper's silence rule
     assert not keep_segment(seg(-0.2, 0.0, 3.0), 5.0, CFG)  # a loop compresses well
+    sure, one_guess = (
+        AsrSegment("可是", 0.0, 0.8, -0.5, 0.1, 1.0, (("可", 0.0, 0.4, 0.9), ("是", 0.4, 0.8, p)))
+        for p in (0.8, 0.05)
+    )
+    assert keep_segment(sure, 0.8, CFG) and not keep_segment(one_guess, 0.8, CFG)
+    assert keep_segment(one_guess, 3.0, CFG)
 
 
 def test_a_short_job_holds_no_more_text_than_its_audio_could():
