@@ -40,11 +40,13 @@ def _finish(script: Script, pids: list[str], names: dict[str, str], t_end: float
     return Session([(p, names[p]) for p in pids], tracks, truth, n / sr, "zh", sr)
 
 
-def natural_acts_session(seed: int = 0, room: RoomConfig = DEFAULT_ROOM) -> Session:
-    """The Mandarin act script in natural voices; truth as acts_session's."""
+def natural_acts_session(seed: int = 0, room: RoomConfig = DEFAULT_ROOM,
+                         voices: str = "test") -> Session:
+    """The Mandarin act script in natural voices; truth as acts_session's. voices: "test"
+    (A-D as H1-H4) or "perm" (the same voices rotated: A as H2, ..., D as H1)."""
     sr = room.sample_rate
     rng = np.random.default_rng(seed)
-    by_text = {c["text"]: c for c in clips("test")}
+    by_text = {c["text"]: c for c in clips(voices)}
     script, acts, t = Script(), [], 0.5
     for who, text, spec in ACT_LINES["zh"]:
         c = by_text[text]
@@ -58,9 +60,9 @@ def natural_acts_session(seed: int = 0, room: RoomConfig = DEFAULT_ROOM) -> Sess
                          "end": round(end, 2), "text": text})
         t = end + float(rng.uniform(*GAP_S))
     names = ACT_NAMES["zh"]
-    voices = {c["who"]: c["voice"] for c in clips("test")}
+    spoken_by = {c["who"]: c["voice"] for c in clips(voices)}
     return _finish(script, list(names), names, t, sr, rng, room,
-                   {"acts": acts, "voices": voices})
+                   {"acts": acts, "voices": spoken_by})
 
 
 def natural_short_session(set_: str = "test", seed: int = 0,

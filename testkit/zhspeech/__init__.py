@@ -9,7 +9,8 @@ CI only reads the clips).
 
 Two disjoint sets, so a threshold tuned on one is tested on the other:
 - `tune`: the role discussion's Mandarin lines (roles_text.BEATS) in voices T1-T4;
-- `test`: the act script's Mandarin lines (acts_lines.ACT_LINES["zh"]) in voices H1-H4.
+- `test`: the act script's Mandarin lines (acts_lines.ACT_LINES["zh"]) in voices H1-H4;
+- `perm`: the same lines with the test voices rotated among the speakers.
 Short tokens (backchannels, cut-off interjections) are rendered in both voice sets.
 """
 
@@ -33,6 +34,7 @@ VOICES: dict[str, tuple[int, float]] = {
 #: who speaks with which voice: roles (tune set) and the act script's A-D (test set).
 TUNE_VOICE = {"leader": "T1", "supporter": "T2", "interrupter": "T3", "quiet": "T4"}
 TEST_VOICE = {"A": "H1", "B": "H2", "C": "H3", "D": "H4"}
+PERM_VOICE = {"A": "H2", "B": "H3", "C": "H4", "D": "H1"}
 #: failed interruptions cut off under ~1 s (the issue's "可是", heard as "何时的回忆").
 SHORT_INTERJECTIONS = ("可是", "等等", "不对", "但是", "我觉得")
 
@@ -51,6 +53,11 @@ def build_manifest() -> list[dict]:
     for k, (who, text, _) in enumerate(ACT_LINES["zh"]):
         out.append({"id": f"test-acts-{k:02d}", "set": "test", "who": who,
                     "voice": TEST_VOICE[who], "kind": "turn", "text": text})
+    # the same lines with the voices rotated (A speaks as H2, ..., D as H1): a score that
+    # moves with the voice, not with what was said, shows up against the test set
+    for k, (who, text, _) in enumerate(ACT_LINES["zh"]):
+        out.append({"id": f"perm-acts-{k:02d}", "set": "perm", "who": who,
+                    "voice": PERM_VOICE[who], "kind": "turn", "text": text})
     shorts = [("backchannel", t) for t, _ in BACKCHANNELS["zh"]]
     shorts += [("interjection", t) for t, _ in INTERJECTIONS["zh"]]
     shorts += [("cutoff", t) for t in SHORT_INTERJECTIONS]
