@@ -16,7 +16,7 @@ from core.session import SessionInfo
 from testkit.evaluate_content import error_rate, ngram_loops
 from testkit.synth.acts_lines import ACT_LINES
 from testkit.synth.roles_text import BEATS
-from testkit.synth.zh_natural import natural_short_session
+from testkit.synth.zh_natural import natural_acts_session, natural_short_session
 
 
 def test_the_loop_check_sees_the_issues_loop_and_not_the_scripts():
@@ -73,3 +73,31 @@ def test_no_repeated_ngram_loops_in_any_transcript_line(short_run):
     loops = [(u["who"], u["text"], ngram_loops(u["text"], "zh")) for u in report["transcript"]
              if ngram_loops(u["text"], "zh")]
     assert not loops, loops
+
+
+#: the dimensions computed from what candidates say (acts), not how they sound
+TEXT_DIMS = ("idea_contribution", "evidence", "logical_structure", "leadership", "influence",
+             "support")
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "not met: rotating the voices moved D's support by 17.1 points, B's influence by 10.2, "
+    "leadership by 8-9 (2026-11-29). Not yet diagnosed; the voices differ in tempo "
+    "(0.90-1.15), so turn lengths and timing-based parts of these dimensions move too, and "
+    "acts are weighted by ASR confidence, which differs per voice."))
+def test_text_dimensions_follow_what_is_said_not_the_voice(tmp_path_factory):
+    data_dir: Path = tmp_path_factory.mktemp("lgd-data")
+    scores = {}
+    for voices in ("test", "perm"):  # the same lines, voices rotated among the speakers
+        session = natural_acts_session(voices=voices)
+        ids = [p for p, _ in session.participants]
+        x = np.stack([session.tracks[p] for p in ids]).astype(np.float32)  # (n, samples)
+        info = SessionInfo("t", session.participants, "zh", "")
+        report = Analysis(info, Settings(data_dir=data_dir)).run(x)
+        scores[voices] = {(p, d): report["portraits"][p]["dimensions"][d]["score"]
+                          for p in ids for d in TEXT_DIMS}
+    moves = {k: abs(scores["test"][k] - scores["perm"][k]) for k in scores["test"]}
+    print("\ntext dimensions, voices rotated: largest moves",
+          sorted(moves.items(), key=lambda kv: -kv[1])[:5])
+    assert max(moves.values()) <= 5.0
