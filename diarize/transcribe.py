@@ -21,6 +21,7 @@ import numpy as np
 
 from core.clock import SAMPLE_RATE as SR
 from core.events import Event, SpeechEnded, SpeechStarted, Utterance
+from diarize.asr_guard import confidence, drop_loops, fits_duration, keep_segment
 from diarize.asr_model import resolve_model_dir
 from diarize.asr_worker import AsrJob, AsrResult, AsrWorker
 from diarize.config import AsrConfig
@@ -161,16 +162,19 @@ class Transcriber:
                 a, b = job.span
                 self.errors.append(f"{job.who} {a:.2f}-{b:.2f} s: {r.error}")
             prompt = self.cfg.prompt_zh if self.language == "zh" else self.cfg.prompt_en
-            text = normalize_text(r.text, self.language, prompt)
-            if not text:
-                continue
             a, b = job.span
+            kept = [s for s in r.segments if keep_segment(s, b - a, self.cfg)]
+            text = normalize_text("".join(s.text for s in kept), self.language, prompt)
+            if not text or not fits_duration(text, b - a, self.language, self.cfg):
+                continue
             words = tuple(
                 (w.strip(), round(job.offset + s, 2), round(job.offset + e, 2))
-                for w, s, e in r.words
+                for seg in kept
+                for w, s, e, _ in seg.words
                 if w.strip()
             )
-            out.append(Utterance(job.who, round(a, 2), round(b, 2), text, words, self.language))
+            out.append(Utterance(job.who, round(a, 2), round(b, 2), text, words, self.language,
+                                 confidence(kept)))
         return out
 
 
@@ -179,8 +183,8 @@ _LOOP = re.compile(r"(.{1,6}?)(?:[ ,，]*\1){4,}")
 
 def normalize_text(text: str, language: str, prompt: str = "") -> str:
     """Whisper's text, tidied: Simplified characters for zh, the initial prompt removed where
-    the model echoed it (base does on unclear audio), runaway repetition ("处处处处…")
-    collapsed to one copy."""
+    the model echoed it (base does on unclear audio), runaway repetition ("处处处处…",
+    "这些这些") collapsed to one copy and echoed clauses dropped (asr_guard.drop_loops)."""
     text = text.strip()
     if language == "zh":
         from diarize.zh_text import to_simplified
@@ -190,5 +194,5 @@ def normalize_text(text: str, language: str, prompt: str = "") -> str:
     # the whole prompt, then any tail of it of 4+ characters (a partial echo)
     for k in range(len(core) - 4 + 1 if core else 0):
         text = text.replace(core[k:] + "。", "").replace(core[k:], "")
-    text = _LOOP.sub(r"\1", text)
+    text = drop_loops(_LOOP.sub(r"\1", text), language)
     return text.strip(" ,，。")

@@ -29,6 +29,21 @@ def _syllable(ch: str) -> str:
     return str(lazy_pinyin(ch)[0])
 
 
+@lru_cache(maxsize=4096)
+def _toned(ch: str) -> str:
+    from pypinyin import Style, lazy_pinyin
+
+    return str(lazy_pinyin(ch, style=Style.TONE3, neutral_tone_with_five=True)[0])
+
+
+@lru_cache(maxsize=4096)
+def _initial(syllable: str) -> str:
+    for ini in ("zh", "ch", "sh"):
+        if syllable.startswith(ini):
+            return ini
+    return syllable[:1] if syllable[:1] not in "aeiouv" else ""
+
+
 def tokens(text: str, language: str = "en") -> Tokens:
     """Match units of `text`: hanzi, lower-case words, '?' (and '*' in cues)."""
     return tuple(
@@ -40,6 +55,31 @@ def tokens(text: str, language: str = "en") -> Tokens:
 def pinyin(seq: Tokens) -> Tokens:
     """The same tokens with every hanzi replaced by its toneless pinyin syllable."""
     return tuple(_syllable(t) if _HANZI.fullmatch(t) else t for t in seq)
+
+
+def toned(seq: Tokens) -> Tokens:
+    """The same tokens with every hanzi replaced by its toned pinyin syllable (ti2)."""
+    return tuple(_toned(t) if _HANZI.fullmatch(t) else t for t in seq)
+
+
+def find_near(sounds: Tokens, cue: Tokens, masked: set[int] | None = None) -> int:
+    """Like `find` on toneless pinyin, but one inner syllable of a cue of 3+ syllables may
+    differ in its final as long as its initial is the same (排对 for 排队 inside a longer
+    cue): base's near-homophones. Edge syllables and initials must match: on the scripts'
+    own text an edited first or last syllable matched other words (你的看法 in 娜的看法,
+    不一定 in 备一定), and 我同意 (wo) must never read as 不同意 (bu)."""
+    n = len(cue)
+    for i in range(len(sounds) - n + 1):
+        window = sounds[i : i + n]
+        diff = [k for k in range(n) if cue[k] != "*" and cue[k] != window[k]]
+        if len(diff) == 1 and 0 < diff[0] < n - 1 and _HANZI_SOUND.fullmatch(window[diff[0]]) and \
+                _initial(cue[diff[0]]) and _initial(cue[diff[0]]) == _initial(window[diff[0]]) \
+                and not (masked and masked.intersection(range(i, i + n))):
+            return i
+    return -1
+
+
+_HANZI_SOUND = re.compile(r"[a-zü]+")
 
 
 def find(seq: Tokens, cue: Tokens, masked: set[int] | None = None) -> int:
@@ -69,7 +109,8 @@ class Lexicon:
 
     def match(self, seq: Tokens) -> list[tuple[str, str, float]]:
         """(kind, cue, strength) for every act whose cue occurs in seq outside its `unless`
-        phrases; strength 1 for the written cue, 0.8 for a pinyin (homophone) match."""
+        phrases; strength 1 for the written cue, 0.9 for a toned-pinyin homophone, 0.8 for
+        the same syllables with other tones, 0.6 for one syllable's final misheard."""
         sounds = pinyin(seq) if self.language == "zh" else seq
         hits = []
         for rule in self.rules:
@@ -79,13 +120,22 @@ class Lexicon:
                 while i >= 0:
                     masked.update(range(i, i + len(phrase)))
                     i = find(seq, phrase, masked)
+            best = 0.0
+            best_cue = ""
             for written, cue in rule.cues:
                 if find(seq, cue, masked) >= 0:
-                    hits.append((rule.kind, written, 1.0))
+                    best, best_cue = 1.0, written
                     break
-                if sounds is not seq and find(sounds, pinyin(cue), masked) >= 0:
-                    hits.append((rule.kind, written, 0.8))
-                    break
+                if sounds is seq:
+                    continue
+                if best < 0.9 and find(toned(seq), toned(cue), masked) >= 0:
+                    best, best_cue = 0.9, written  # a homophone, tones and all
+                elif best < 0.8 and find(sounds, pinyin(cue), masked) >= 0:
+                    best, best_cue = 0.8, written  # same syllables, other tones
+                elif best < 0.6 and len(cue) >= 3 and find_near(sounds, pinyin(cue), masked) >= 0:
+                    best, best_cue = 0.6, written  # one syllable's final misheard
+            if best:
+                hits.append((rule.kind, best_cue, best))
         return hits
 
     def addresses_group(self, seq: Tokens) -> bool:

@@ -65,7 +65,8 @@ class ActTagger:
                 to = None
             else:
                 to = previous
-            return Act(kind, u.who, to, u.start, u.text, cue, round(strength, 2))
+            # a misheard phrase weighs what the ASR believed of it (typed text: 1.0)
+            return Act(kind, u.who, to, u.start, u.text, cue, round(strength * u.confidence, 2))
 
         if seq in self.lex.backchannel and u.end - u.start <= self.cfg.backchannel_max_s:
             return [act("backchannel", u.text, 1.0)]

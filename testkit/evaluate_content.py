@@ -87,3 +87,23 @@ def error_rate(refs: list[str], hyps: list[str], language: str) -> float:
     ref = [u for r in refs for u in _units(r, language)]
     hyp = [u for h in hyps for u in _units(h, language)]
     return _edits(ref, hyp) / max(1, len(ref))
+
+
+def ngram_loops(text: str, language: str) -> list[str]:
+    """Repeated n-gram loops in one transcript line, punctuation ignored: an n-gram said
+    twice in a row (zh: 2+ characters, "这些这些"; en: 2+ words), one character three times
+    in a row, or a zh n-gram of 2+ characters three times anywhere in the line. Written
+    apart from the product's guard (diarize/asr_guard.py), so a test can catch it."""
+    u = _units(text, language)
+    found: list[str] = []
+    lo = 2
+    for n in range(lo, 7):
+        for i in range(len(u) - 2 * n + 1):
+            if u[i : i + n] == u[i + n : i + 2 * n]:
+                found.append("".join(u[i : i + n]) if language == "zh" else " ".join(u[i : i + n]))
+    if language == "zh":
+        found += [u[i] for i in range(len(u) - 2) if u[i] == u[i + 1] == u[i + 2]]
+        for n in range(2, 7):
+            grams = ["".join(u[i : i + n]) for i in range(len(u) - n + 1)]
+            found += sorted({g for g in grams if grams.count(g) >= 3})
+    return found

