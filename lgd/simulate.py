@@ -147,6 +147,7 @@ async def start_simulation(
     body = {
         "participants": [{"id": pid, "name": names.get(pid, pid)} for pid in loaded.ids],
         "language": language,
+        "phases": [],  # a rehearsal plays recordings of a free discussion: no exercise timer
     }
     async with http.post(
         f"{server}/api/sessions", json=body, headers={"Authorization": f"Bearer {hr_token}"}
