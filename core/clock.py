@@ -7,7 +7,3 @@ SAMPLE_RATE = 16000  #: Hz, every track after decoding/resampling
 FRAME_S = 0.02  #: seconds per analysis frame
 FRAME_SAMPLES = 320  #: SAMPLE_RATE * FRAME_S
 
-
-def seconds(samples: int) -> float:
-    """Session seconds of a sample count."""
-    return samples / SAMPLE_RATE

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from diarize.config import AsrConfig
@@ -96,7 +97,7 @@ def _drop_echoes(text: str) -> str:
     for k in range(0, len(parts), 2):
         clause, sep = parts[k], parts[k + 1] if k + 1 < len(parts) else ""
         c = clause.strip()
-        if last and len(c) >= 2 and (c in last or _edits(c, last) <= len(c) // 3):
+        if last and len(c) >= 2 and (c in last or edit_distance(c, last) <= len(c) // 3):
             continue  # 这些 after 这些东西, 这一些东西 after 这些东西
         out.append(clause + sep)
         if c:
@@ -104,7 +105,8 @@ def _drop_echoes(text: str) -> str:
     return "".join(out).strip(_PUNCT)
 
 
-def _edits(a: str, b: str) -> int:
+def edit_distance(a: Sequence[object], b: Sequence[object]) -> int:
+    """Levenshtein distance between two sequences (characters, words)."""
     prev = list(range(len(b) + 1))
     for i, x in enumerate(a, 1):
         cur = [i] + [0] * len(b)

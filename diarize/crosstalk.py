@@ -75,7 +75,7 @@ class CouplingModel:
                     self.coupling_db[i, j] = offset - self.config.prior_bleed_db
                     self.lags[i, j] = 0
 
-    def _estimate_gains(self, db: np.ndarray, vad: np.ndarray, active: np.ndarray) -> None:
+    def _estimate_gains(self, db: np.ndarray, active: np.ndarray) -> None:
         """Relative mic gains from the level differences of every pair of mics.
 
         Where both mics hear speech, mic i minus mic j is the gain difference plus ~+12 dB
@@ -153,7 +153,7 @@ class CouplingModel:
         if self.n < 2:
             return  # one mic: nothing to couple
         q = db - self.noise_db[:, None]  # level above own noise floor
-        self._estimate_gains(db, vad, present & (vad >= 0.5) & (q >= 10.0))
+        self._estimate_gains(db, present & (vad >= 0.5) & (q >= 10.0))
         r = db - self.gain_db[:, None]  # gain-free level: comparable across mics
         # Another mic's voice counts within ±guard frames, guard = the largest lead measured
         # so far: a neighbour's own track may lag their bleed in this mic (capture

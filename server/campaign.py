@@ -14,6 +14,7 @@ attributes (kept apart), adverse impact, performance ratings and validity.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -82,12 +83,17 @@ class Campaign:
                 ended.append(({"ended_at": rec.ended_at, "options": rec.options}, report))
         return campaign_rows(ended)
 
-    def _filtered(self, request: web.Request) -> list[dict[str, Any]]:
+    async def _all_rows(self) -> list[dict[str, Any]]:
+        """Every ended session's rows: files read and opened off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(None, self._rows)
+
+    @staticmethod
+    def _filtered(request: web.Request, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         q = request.query
         for key in ("since", "until"):
             if key in q and not _is_date(q[key]):
                 raise error(web.HTTPBadRequest, f"{key}: a date YYYY-MM-DD")
-        return filter_rows(self._rows(), q.get("role"), q.get("since"), q.get("until"),
+        return filter_rows(rows, q.get("role"), q.get("since"), q.get("until"),
                            q.get("recommendation"), q.get("decision"))
 
     def _groups(self) -> dict[tuple[str, str], dict[str, str]]:
@@ -147,17 +153,19 @@ class Campaign:
 
     async def view(self, request: web.Request) -> web.Response:
         self.server.auth(request, "hr")
-        rows = self._filtered(request)
+        every = await self._all_rows()
+        rows = self._filtered(request, every)
         self.server.audit(request, "campaign.read", query=dict(request.query))
-        roles = sorted({r["role"] for r in self._rows()})
+        roles = sorted({r["role"] for r in every})
         return web.json_response({"roles": roles, "summary": role_summaries(rows),
                                   "rows": rows})
 
     async def csv(self, request: web.Request) -> web.Response:
         self.server.auth(request, "hr")
         self.server.audit(request, "campaign.export.csv", query=dict(request.query))
+        text = rows_csv(self._filtered(request, await self._all_rows()))
         return web.Response(
-            text=rows_csv(self._filtered(request)), content_type="text/csv", charset="utf-8",
+            text=text, content_type="text/csv", charset="utf-8",
             headers={"Content-Disposition": 'attachment; filename="campaign.csv"'})
 
     async def impact(self, request: web.Request) -> web.Response:
@@ -165,14 +173,18 @@ class Campaign:
         attribute = request.query.get("attribute", "gender")
         if attribute not in GROUP_ATTRIBUTES:
             raise error(web.HTTPBadRequest, f"attribute: one of {', '.join(GROUP_ATTRIBUTES)}")
-        rows = self._filtered(request)
+        rows = self._filtered(request, await self._all_rows())
         self.server.audit(request, "campaign.impact", query=dict(request.query))
-        out = impact_report(rows, self._groups(), attribute)
         store = self.server.store
-        out["voice_fairness"] = voice_fairness(
-            r for sid in sorted({row["session_id"] for row in rows})
-            if (r := store.report(sid)) is not None)
-        return web.json_response(out)
+
+        def report() -> dict[str, Any]:  # file reads: off the loop
+            out = impact_report(rows, self._groups(), attribute)
+            out["voice_fairness"] = voice_fairness(
+                r for sid in sorted({row["session_id"] for row in rows})
+                if (r := store.report(sid)) is not None)
+            return out
+
+        return web.json_response(await asyncio.get_running_loop().run_in_executor(None, report))
 
     async def upload_ratings(self, request: web.Request) -> web.Response:
         """Later performance ratings; candidate_id is `<session id>/<candidate id>`."""
@@ -190,7 +202,7 @@ class Campaign:
     async def validity(self, request: web.Request) -> web.Response:
         self.server.auth(request, "hr")
         self.server.audit(request, "campaign.validity", query=dict(request.query))
-        return web.json_response(self._validity(request))
+        return web.json_response(self._validity(request, await self._all_rows()))
 
     async def accept_weights(self, request: web.Request) -> web.Response:
         """A person accepts the suggested re-weighting: the profile's next version is written
@@ -198,7 +210,7 @@ class Campaign:
         self.server.auth(request, "hr")
         if self.hr_profiles is None:
             raise error(web.HTTPConflict, "set LGD_HR_PROFILES to HR's profile directory")
-        rep = self._validity(request)
+        rep = self._validity(request, await self._all_rows())
         if rep["suggested"] is None:
             raise error(web.HTTPConflict, "no usable correlations to re-weight from")
         profile = find_profile(rep["profile"], self.hr_profiles)
@@ -209,7 +221,7 @@ class Campaign:
         (self.hr_profiles / f"{new.id}.yaml").write_text(dump_profile(new), encoding="utf-8")
         return web.json_response(new.to_dict())
 
-    def _validity(self, request: web.Request) -> dict[str, Any]:
+    def _validity(self, request: web.Request, every: list[dict[str, Any]]) -> dict[str, Any]:
         role = request.query.get("role")
         if not role:
             raise error(web.HTTPBadRequest, "role: the job profile to validate")
@@ -220,7 +232,7 @@ class Campaign:
         if not self.ratings_path.exists():
             raise error(web.HTTPConflict, "no performance ratings uploaded yet")
         ratings = parse_ratings(self.ratings_path.read_text())
-        rows = filter_rows(self._rows(), role)
+        rows = filter_rows(every, role)
         key = {f"{r['session_id']}/{r['candidate_id']}": r for r in rows}
         return validity_report(
             {k: r["scores"] for k, r in key.items()}, {k: r["fit"] for k, r in key.items()},

@@ -150,7 +150,10 @@ class LiveSession:
             at = round(self.now(), 2)
             self.phase = (i, at)
             assert self.analysis is not None
-            self.analysis.feed_events([PhaseStarted(ph["name"], i, at, ph["duration_s"])])
+            # off the loop: the driver's lock may be held by the analysis thread mid-block
+            started: list[Event] = [PhaseStarted(ph["name"], i, at, ph["duration_s"])]
+            await asyncio.get_running_loop().run_in_executor(
+                None, self.analysis.feed_events, started)
             if i == len(self.phases) - 1:
                 return
             try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from diarize.asr_guard import edit_distance
 from diarize.zh_text import to_simplified
 
 TOL_S = 0.5  # an act counts for a scripted line if it starts within the line (± this)
@@ -66,16 +67,6 @@ def score_acts(acts: list[dict], truth: list[dict]) -> tuple[dict[str, PR], list
     return out, found
 
 
-def _edits(ref: list[str], hyp: list[str]) -> int:
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, h in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return prev[-1]
-
-
 def _units(text: str, language: str) -> list[str]:
     if language == "zh":
         return re.findall(r"[\u3400-\u9fff]|[a-z0-9]+", to_simplified(text).lower())
@@ -86,7 +77,7 @@ def error_rate(refs: list[str], hyps: list[str], language: str) -> float:
     """CER (zh) / WER (en) of the concatenated hypothesis against the concatenated script."""
     ref = [u for r in refs for u in _units(r, language)]
     hyp = [u for h in hyps for u in _units(h, language)]
-    return _edits(ref, hyp) / max(1, len(ref))
+    return edit_distance(ref, hyp) / max(1, len(ref))
 
 
 def ngram_loops(text: str, language: str) -> list[str]:

@@ -8,6 +8,8 @@ session. Truth: the usual speech/turn truth plus `acts` [{type, by, to, at, end,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .acts_lines import ACT_LINES, ACT_NAMES, parse_acts
@@ -40,6 +42,25 @@ def speakable(text: str, language: str) -> str:
     return out
 
 
+def act_turns(lang: str, audio_of: Callable[[str, str], np.ndarray], rng: np.random.Generator,
+              sr: int) -> tuple[Script, list[dict], float]:
+    """The act script's lines one after another, each spoken as `audio_of(who, text)`, with
+    short gaps: the script, its acts' truth, and the end time."""
+    script = Script()
+    acts: list[dict] = []
+    t = 0.5
+    for who, text, spec in ACT_LINES[lang]:
+        x = audio_of(who, text)
+        end = t + len(x) / sr
+        script.clips.append(Clip(who, "turn", t, x, text))
+        script.floors.append(Floor(who, t, end))
+        for kind, to in parse_acts(spec):
+            acts.append({"type": kind, "by": who, "to": to, "at": round(t, 2),
+                         "end": round(end, 2), "text": text})
+        t = end + float(rng.uniform(*GAP_S))
+    return script, acts, t
+
+
 def acts_session(lang: str, seed: int = 0, room: RoomConfig = DEFAULT_ROOM) -> Session:
     if lang not in ACT_LINES:
         raise ValueError(f"no act script for language {lang!r}")
@@ -50,18 +71,8 @@ def acts_session(lang: str, seed: int = 0, room: RoomConfig = DEFAULT_ROOM) -> S
     voices: dict[str, Voice] = {
         p: VOICES[lang][g][k] for p, (g, k) in _VOICE_PICK[lang].items() if p in names
     }
-    script = Script()
-    acts: list[dict] = []
-    t = 0.5
-    for who, text, spec in ACT_LINES[lang]:
-        x = render(voices[who], speakable(text, lang), sr)
-        end = t + len(x) / sr
-        script.clips.append(Clip(who, "turn", t, x, text))
-        script.floors.append(Floor(who, t, end))
-        for kind, to in parse_acts(spec):
-            acts.append({"type": kind, "by": who, "to": to, "at": round(t, 2),
-                         "end": round(end, 2), "text": text})
-        t = end + float(rng.uniform(*GAP_S))
+    script, acts, t = act_turns(
+        lang, lambda who, text: render(voices[who], speakable(text, lang), sr), rng, sr)
     n = int(round((t + 0.5) * sr))
     dry = mix_dry(script, pids, n, sr)
     speech = {p: speech_intervals(dry[p], sr) for p in pids}

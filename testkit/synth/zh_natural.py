@@ -15,13 +15,12 @@ import numpy as np
 
 from testkit.zhspeech import clips, load_clip
 
-from .acts_lines import ACT_LINES, ACT_NAMES, parse_acts
+from .acts_lines import ACT_NAMES
+from .acts_script import GAP_S, act_turns
 from .room import DEFAULT_ROOM, RoomConfig, apply_room
 from .script import Clip, Script
 from .session import Session, mix_dry
 from .truth import Event, Floor, build_truth, speech_intervals
-
-GAP_S = (0.6, 0.9)
 
 
 def _finish(script: Script, pids: list[str], names: dict[str, str], t_end: float, sr: int,
@@ -47,18 +46,13 @@ def natural_acts_session(seed: int = 0, room: RoomConfig = DEFAULT_ROOM,
     sr = room.sample_rate
     rng = np.random.default_rng(seed)
     by_text = {c["text"]: c for c in clips(voices)}
-    script, acts, t = Script(), [], 0.5
-    for who, text, spec in ACT_LINES["zh"]:
+
+    def spoken(who: str, text: str) -> np.ndarray:
         c = by_text[text]
         assert c["who"] == who, c
-        x = load_clip(c["id"])
-        end = t + len(x) / sr
-        script.clips.append(Clip(who, "turn", t, x, text))
-        script.floors.append(Floor(who, t, end))
-        for kind, to in parse_acts(spec):
-            acts.append({"type": kind, "by": who, "to": to, "at": round(t, 2),
-                         "end": round(end, 2), "text": text})
-        t = end + float(rng.uniform(*GAP_S))
+        return load_clip(c["id"])
+
+    script, acts, t = act_turns("zh", spoken, rng, sr)
     names = ACT_NAMES["zh"]
     spoken_by = {c["who"]: c["voice"] for c in clips(voices)}
     return _finish(script, list(names), names, t, sr, rng, room,
