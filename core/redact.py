@@ -26,6 +26,11 @@ def csv_cell(value: object) -> object:
     return value
 
 
+def csv_uncell(value: str) -> str:
+    """Read back what `csv_cell` guarded."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA) else value
+
+
 def markdown_text(text: str) -> str:
     one_line = " ".join(str(text).split())
     return _MARKUP.sub(r"\\\1", one_line)

@@ -1,4 +1,8 @@
-"""Session-end webhooks: a signed JSON POST with retries, and a WeCom group-robot target.
+"""Webhooks: a signed JSON POST with retries, and a WeCom group-robot target.
+
+Events (`X-LGD-Event`): `session.ended` (the report), `assessment.submitted` (every assessor
+has submitted: the ratings, the machine's scores on their scale, the flags, the agreement) and
+`assessment.final` (the lead has recorded a consensus for every rated cell).
 
 `await deliver(target, report, log_path)` POSTs once per attempt until a 2xx, waiting
 `base_delay_s * 2**k` between attempts, and appends one JSON line per attempt to the
@@ -24,6 +28,7 @@ import aiohttp
 
 from analysis.settings import WebhookConfig
 from core.redact import markdown_text, redact_url
+from hr.washup import washup
 from interaction.dimensions import DIMENSIONS
 
 WECOM_MAX_BYTES = 4096  # the robot rejects longer markdown content
@@ -65,9 +70,31 @@ def verify_signature(body: bytes, secret: str, header: str | None) -> bool:
     return header is not None and hmac.compare_digest(sign(body, secret), header)
 
 
+EVENTS = ("session.ended", "assessment.submitted", "assessment.final")
+
+
+def payload(report: dict[str, Any], event: str) -> dict[str, Any]:
+    """What a generic target receives for `event`."""
+    if event == "session.ended":
+        return session_payload(report)
+    section = report.get("assessment") or {}
+    cells = washup(report, section)["candidates"]
+    return {
+        "event": event,
+        "schema": report.get("schema"),
+        "session": report["session"],
+        "participants": report["participants"],
+        "assessment": section,
+        "washup": {pid: {k: {f: c[f] for f in ("ratings", "mean", "machine", "machine_score",
+                                                "flag", "consensus")}
+                         for k, c in dims.items()}
+                   for pid, dims in cells.items()},
+    }
+
+
 def session_payload(report: dict[str, Any]) -> dict[str, Any]:
     """What a generic target receives when a session ends."""
-    return {
+    out = {
         "event": "session.ended",
         "schema": report.get("schema"),
         "session": report["session"],
@@ -83,6 +110,9 @@ def session_payload(report: dict[str, Any]) -> dict[str, Any]:
             for pid, p in report["portraits"].items()
         },
     }
+    if report.get("assessment") is not None:
+        out["assessment"] = report["assessment"]
+    return out
 
 
 def _fit_payload(report: dict[str, Any], pid: str) -> dict[str, Any]:
@@ -95,11 +125,20 @@ def _fit_payload(report: dict[str, Any], pid: str) -> dict[str, Any]:
                                             "reasons")}}
 
 
-def wecom_message(report: dict[str, Any]) -> dict[str, Any]:
+def wecom_message(report: dict[str, Any], event: str = "session.ended") -> dict[str, Any]:
     """A WeCom group-robot markdown message: one line per candidate with their summary and
-    their top dimensions."""
+    their top dimensions; for an assessment event, one line on where it stands."""
     s = report["session"]
     zh = str(s.get("language", "zh")).startswith("zh")
+    if event != "session.ended":
+        section = report.get("assessment") or {}
+        flags = len(section.get("flags") or [])
+        head = {"assessment.submitted": ("评分已全部提交", "All assessors submitted"),
+                "assessment.final": ("评估已定稿", "Consensus recorded")}[event][0 if zh else 1]
+        return {"msgtype": "markdown", "markdown": {"content": (
+            f"## {head}: {s['id']}\n> {len(section.get('assessors') or {})} "
+            f"{'名评委' if zh else 'assessors'}, {flags} "
+            f"{'处人机分歧' if zh else 'machine/assessor flags'}")}}
     # names are the candidates' own text: one line, no markup of theirs
     names = {p["id"]: markdown_text(p["name"]) for p in report["participants"]}
     lines = [f"## {'讨论结束' if zh else 'Session ended'}: {s['id']}",
@@ -131,13 +170,14 @@ async def deliver(
     report: dict[str, Any],
     log_path: Path | str,
     session: aiohttp.ClientSession | None = None,
+    event: str = "session.ended",
 ) -> Delivery:
-    """POST the session-end message to one target, retrying with exponential backoff.
+    """POST `event`'s message to one target, retrying with exponential backoff.
     Every attempt is appended to `log_path` (JSONL); never raises for delivery failures."""
-    payload = wecom_message(report) if target.kind == "wecom" else session_payload(report)
-    body = json.dumps(payload, ensure_ascii=False).encode()
+    message = wecom_message(report, event) if target.kind == "wecom" else payload(report, event)
+    body = json.dumps(message, ensure_ascii=False).encode()
     delivery_id = uuid.uuid4().hex
-    headers = {"Content-Type": "application/json", "X-LGD-Event": "session.ended",
+    headers = {"Content-Type": "application/json", "X-LGD-Event": event,
                "X-LGD-Delivery": delivery_id}
     if target.secret:
         headers["X-LGD-Signature"] = sign(body, target.secret)
@@ -159,7 +199,7 @@ async def deliver(
                 error = f"{type(exc).__name__}: {exc}"
             _log(Path(log_path), {
                 "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                "delivery_id": delivery_id, "session": report["session"]["id"],
+                "delivery_id": delivery_id, "event": event, "session": report["session"]["id"],
                 "url": redact_url(target.url), "kind": target.kind, "attempt": attempt,
                 "status": status, "ok": error is None, "error": error,
             })
@@ -174,16 +214,16 @@ async def deliver(
 
 
 async def deliver_all(targets: list[WebhookTarget], report: dict[str, Any],
-                      log_path: Path | str) -> list[Delivery]:
+                      log_path: Path | str, event: str = "session.ended") -> list[Delivery]:
     async with aiohttp.ClientSession() as http:
-        return list(await asyncio.gather(*(deliver(t, report, log_path, http)
+        return list(await asyncio.gather(*(deliver(t, report, log_path, http, event)
                                            for t in targets)))
 
 
-async def on_session_end(report: dict[str, Any], targets: list[WebhookTarget],
-                         data_dir: Path | str) -> list[Delivery]:
-    """Deliver an ended session to every configured target (`targets(settings.webhooks)`),
-    logging to `<data_dir>/webhooks.jsonl`."""
+async def notify(event: str, report: dict[str, Any], targets: list[WebhookTarget],
+                 data_dir: Path | str) -> list[Delivery]:
+    """Deliver `event` to every configured target (`targets(settings.webhooks)`), logging to
+    `<data_dir>/webhooks.jsonl`."""
     if not targets:
         return []
-    return await deliver_all(targets, report, Path(data_dir) / "webhooks.jsonl")
+    return await deliver_all(targets, report, Path(data_dir) / "webhooks.jsonl", event)

@@ -32,11 +32,17 @@ from core.bus import Bus, make_bus
 from core.policy import candidate_notice
 from core.redact import redact_url
 from dashboard import STATIC as DASHBOARD
-from hr.export import portraits_csv, portraits_json, render_pdf, render_report_html
+from hr.export import (
+    assessment_csv,
+    portraits_csv,
+    portraits_json,
+    render_pdf,
+    render_report_html,
+)
 from hr.feedback import render_feedback_html
 from hr.fit import with_fit
 from hr.profiles import ProfileError, find_profile
-from hr.webhooks import on_session_end
+from hr.webhooks import notify as notify_webhooks
 from hr.webhooks import targets as webhook_targets
 from media.passthrough import check_version, use_host_addresses
 from media.room import OfferError
@@ -50,6 +56,7 @@ from server.http import error as _error
 from server.http import json_body as _json
 from server.live import LiveSession, session_info, session_profile, warm_up
 from server.openapi import OPENAPI
+from server.sessions_view import SessionsView, session_json
 from server.store import SessionRecord, SessionStore, valid_id
 from server.vault import load_vault
 
@@ -224,19 +231,15 @@ class Server:
                 None, warm_up, [p for p, _ in participants], self.settings
             )
         )
-        out = _session_json(rec)
+        out = session_json(rec)
         out["links"] = self.links(request, rec)
         out["assessor_token"] = self.token("assessor", rec.id)
         return web.json_response(out, status=201)
 
-    async def list_sessions(self, request: web.Request) -> web.Response:
-        self.auth(request, "hr")
-        return web.json_response([_session_json(r) for r in self.store.all()])
-
     async def get_session(self, request: web.Request) -> web.Response:
         self.auth(request, "assessor", "hr")
         sid = request.match_info["sid"]
-        out = _session_json(self.record(sid))
+        out = session_json(self.record(sid))
         self.audit(request, "session.read", session=sid)
         if (live := self.live.get(sid)) is not None:
             out["stats"] = live.stats(envelopes=request.query.get("envelopes") == "1")
@@ -332,7 +335,7 @@ class Server:
     async def start(self, request: web.Request) -> web.Response:
         rec, live = self._running(request, "this session has ended")
         await live.start()
-        return web.json_response(_session_json(rec))
+        return web.json_response(session_json(rec))
 
     async def next_phase(self, request: web.Request) -> web.Response:
         """The exercise's runner moves it on (the timer would, at the planned end)."""
@@ -348,14 +351,15 @@ class Server:
         rec, live = self._running(request, "this session has already ended")
         report = await live.end()
         del self.live[rec.id]
-        self._notify(report)
+        self.notify("session.ended", report)
         return web.json_response(report)
 
-    def _notify(self, report: dict[str, Any]) -> None:
-        """Session-end webhooks, retried in the background (owned, awaited on shutdown)."""
+    def notify(self, event: str, report: dict[str, Any]) -> None:
+        """Webhooks (hr/webhooks.py), retried in the background (owned, awaited on
+        shutdown)."""
         targets = webhook_targets(self.settings.webhooks)
         if targets:
-            self._own(on_session_end(report, targets, Path(self.settings.data_dir)))
+            self._own(notify_webhooks(event, report, targets, Path(self.settings.data_dir)))
 
     def _own(self, work: Any) -> None:
         """Background work the server waits for on shutdown."""
@@ -364,7 +368,7 @@ class Server:
         task.add_done_callback(self._tasks.discard)
 
     async def report(self, request: web.Request) -> web.Response:
-        self.auth(request, "assessor", "hr")
+        claims = self.auth(request, "assessor", "hr")
         sid = request.match_info["sid"]
         rec = self.record(sid)
         live = self.live.get(sid)
@@ -375,35 +379,44 @@ class Server:
         if report is None:
             raise _error(web.HTTPNotFound, f"session {rec.id} has no report (state {rec.state})")
         self.audit(request, "report.read", session=sid)
-        return web.json_response(self._with_assessment(rec, report))
+        return web.json_response(self._with_assessment(rec, report, claims))
 
-    def _with_assessment(self, rec: SessionRecord, report: dict[str, Any]) -> dict[str, Any]:
-        """The report with the assessors' side (kept apart: it goes on after the end)."""
-        section = assessment_section(self.store, rec, report)
+    def _with_assessment(self, rec: SessionRecord, report: dict[str, Any],
+                         claims: tokens.Claims) -> dict[str, Any]:
+        """The report with the assessors' side (kept apart: it goes on after the end), as
+        this reader may see it (an assessor sees only their own notes until all submitted)."""
+        reader = None if claims.role == "hr" else (claims.who or "")
+        section = assessment_section(self.store, rec, report, reader)
         return report if section is None else {**report, "assessment": section}
 
     # -- HR export ---------------------------------------------------------------------
 
-    def _report_for_export(self, sid: str) -> dict[str, Any]:
+    def _report_for_export(self, sid: str, claims: tokens.Claims) -> dict[str, Any]:
         live = self.live.get(sid)
         report = live.partial_report() if live is not None else self.store.report(sid)
         if report is None:
             raise _error(web.HTTPNotFound, f"session {sid} has no report yet")
-        return self._with_assessment(self.record(sid), report)
+        return self._with_assessment(self.record(sid), report, claims)
 
     async def export(self, request: web.Request) -> web.StreamResponse:
         """Portraits as JSON or CSV (one row per candidate × dimension), or the HTML/PDF
         report page (one candidate with ?candidate=, else the side-by-side comparison)."""
-        self.auth(request, "assessor", "hr")
+        claims = self.auth(request, "assessor", "hr")
         sid, fmt = request.match_info["sid"], request.match_info["fmt"]
         self.record(sid)
-        report = self._report_for_export(sid)
+        report = self._report_for_export(sid, claims)
         pid = request.query.get("candidate")
         self.audit(request, f"export.{fmt}", session=sid, candidate=pid)
         if pid is not None and pid not in {p["id"] for p in report["participants"]}:
             raise _error(web.HTTPNotFound, f"no candidate {pid!r} in this session")
         if fmt == "json":
             return web.Response(text=portraits_json(report), content_type="application/json")
+        if fmt == "assessment.csv":  # the notes, ratings and consensus, one row each
+            return web.Response(
+                text=assessment_csv(report),
+                content_type="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="{sid}-assessment.csv"'},
+            )
         if fmt == "csv":
             return web.Response(
                 text=portraits_csv(report),
@@ -484,7 +497,7 @@ class Server:
         await ws.prepare(request)
         speech_only = claims.role == "candidate"  # candidates see who speaks, not the analysis
         self.audit(request, "events.stream", session=sid)
-        await ws.send_json({"type": "hello", "session": _session_json(rec)})
+        await ws.send_json({"type": "hello", "session": session_json(rec)})
         live = self.live.get(sid)
 
         def visible(d: dict[str, Any]) -> bool:
@@ -555,7 +568,7 @@ class Server:
                     report = await live.end(gap={"what": "ended idle", "detail": "nobody was "
                                                  f"connected for {limit:.0f} s"})
                     self.live.pop(sid, None)
-                    self._notify(report)
+                    self.notify("session.ended", report)
 
     def sweep(self, now: float | None = None) -> list[str]:
         """Retention: delete what has expired (`LGD_RETENTION_DAYS`); the audit trail says
@@ -616,7 +629,7 @@ class Server:
         await asyncio.gather(*self._loops, return_exceptions=True)
         for live in list(self.live.values()):
             if live.live:
-                self._notify(await live.end())
+                self.notify("session.ended", await live.end())
             else:
                 await live.room.close()
         self.live.clear()
@@ -638,7 +651,6 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     r.add_get("/healthz", server.health)
     r.add_get("/readyz", server.ready)
     r.add_post("/api/sessions", server.create_session)
-    r.add_get("/api/sessions", server.list_sessions)
     r.add_get("/api/sessions/{sid}", server.get_session)
     r.add_get("/api/sessions/{sid}/join-info", server.join_info)
     r.add_post("/api/sessions/{sid}/consent", server.consent)
@@ -649,7 +661,8 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     r.add_post("/api/sessions/{sid}/phase/next", server.next_phase)
     r.add_get("/api/sessions/{sid}/report", server.report)
     r.add_get("/api/sessions/{sid}/live", server.stream)
-    r.add_get("/api/sessions/{sid}/export.{fmt:json|csv|html|pdf}", server.export)
+    r.add_get(r"/api/sessions/{sid}/export.{fmt:json|csv|html|pdf|assessment\.csv}",
+              server.export)
     r.add_post("/api/sessions/{sid}/feedback/{pid}/release", server.release_feedback)
     r.add_delete("/api/sessions/{sid}/candidates/{pid}", server.erase)
     r.add_get("/feedback/{sid}/{pid}", server.feedback_page)
@@ -657,6 +670,7 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     r.add_get("/dashboard/{sid}", server.dashboard_page)
     Campaign(server, settings.data_dir, settings.hr_profiles).add_routes(r)
     Assessment(server).add_routes(r)
+    SessionsView(server).add_routes(r)
     r.add_static("/static/", STATIC)
     r.add_static("/dashboard-static/", DASHBOARD)
 
@@ -758,22 +772,6 @@ def consent_notice(language: str, affect: str) -> str:
             "this assessment's analysis; the results (event log and report) are stored."
         )
     return head + "\n\n" + candidate_notice(affect, language)
-
-
-def _session_json(rec: SessionRecord) -> dict[str, Any]:
-    return {
-        "id": rec.id,
-        "state": rec.state,
-        "language": rec.language,
-        "participants": [{"id": p, "name": n} for p, n in rec.participants],
-        "created_at": rec.created_at,
-        "started_at": rec.started_at,
-        "ended_at": rec.ended_at,
-        "duration_s": rec.duration_s,
-        "affect": rec.affect,
-        "profile": (rec.options.get("profile") or {}).get("id"),
-        "phases": rec.options.get("phases", []),
-    }
 
 
 def _load_secret(data_dir: Path) -> str:

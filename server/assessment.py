@@ -18,25 +18,18 @@ kept in the session folder as `assessment.json`, sealed like the session's other
 from __future__ import annotations
 
 import secrets
-import statistics
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from aiohttp import web
 
-from hr.agreement import category_counts, fleiss_kappa, icc2k
+from hr.washup import washup
 from interaction.dimensions import KEYS
 from server.http import error, json_body
 from server.store import SessionRecord, SessionStore
 
-FLAG_POINTS = 1.5  #: machine vs assessors' mean, on the 1–5 scale, that opens a discussion
 MAX_NOTE = 2000
 MAX_NOTES = 2000  #: per assessor and session
-
-
-def machine_on_scale(score: float | None) -> float | None:
-    """0–100 → 1–5, linearly (0 → 1, 50 → 3, 100 → 5)."""
-    return None if score is None else round(1 + 4 * score / 100, 2)
 
 
 class _Server(Protocol):
@@ -47,6 +40,7 @@ class _Server(Protocol):
     def record(self, sid: str) -> SessionRecord: ...
     def session_time(self, sid: str) -> float | None: ...
     def report_of(self, sid: str) -> dict[str, Any] | None: ...
+    def notify(self, event: str, report: dict[str, Any]) -> None: ...
 
 
 class Assessment:
@@ -166,11 +160,21 @@ class Assessment:
     async def submit(self, request: web.Request) -> web.Response:
         rec, me, _ = self._me(request)
         data = self._load(rec)
+        first = me not in data["submitted"]
         data["submitted"].setdefault(me, datetime.now(UTC).isoformat(timespec="seconds"))
         self._save(rec, data)
         self.server.audit(request, "ratings.submit", session=rec.id)
-        return web.json_response({"submitted": data["submitted"][me],
-                                  "everyone": self._all_submitted(rec, data)})
+        everyone = self._all_submitted(rec, data)
+        if first and everyone:
+            self._notify(rec, "assessment.submitted")
+        return web.json_response({"submitted": data["submitted"][me], "everyone": everyone})
+
+    def _notify(self, rec: SessionRecord, event: str) -> None:
+        """The HR webhooks, with the report and its assessment section (once the session
+        has a report: an assessment of a session still live waits for its end)."""
+        if rec.state == "ended" and (report := self.server.store.report(rec.id)) is not None:
+            section = report_section(self.server.store, rec, report)
+            self.server.notify(event, {**report, "assessment": section})
 
     async def ratings(self, request: web.Request) -> web.Response:
         claims = self.server.auth(request, "assessor", "hr")
@@ -223,18 +227,30 @@ class Assessment:
         data = self._load(rec)
         if not self._all_submitted(rec, data):
             raise error(web.HTTPConflict, "the consensus follows the wash-up")
+        was_final = _final(data)
         data["consensus"].setdefault(pid, {})[dim] = {
             "rating": rating, "reason": reason.strip()[:MAX_NOTE],
             "by": claims.who or "hr", "at": datetime.now(UTC).isoformat(timespec="seconds")}
         self._save(rec, data)
         self.server.audit(request, "consensus.write", session=rec.id, candidate=pid)
+        if not was_final and _final(data):
+            self._notify(rec, "assessment.final")
         return web.json_response(data["consensus"][pid][dim])
 
 
-def report_section(store: SessionStore, rec: SessionRecord, report: dict[str, Any]
-                   ) -> dict[str, Any] | None:
+def _final(data: dict[str, Any]) -> bool:
+    """Every cell some assessor rated has its consensus."""
+    rated = {(pid, dim) for by_pid in data["ratings"].values() for pid, dims in by_pid.items()
+             for dim, v in dims.items() if v is not None}
+    return bool(rated) and all(dim in data["consensus"].get(pid, {}) for pid, dim in rated)
+
+
+def report_section(store: SessionStore, rec: SessionRecord, report: dict[str, Any],
+                   reader: str | None = None) -> dict[str, Any] | None:
     """The report's `assessment`: the assessors, their notes and bookmarks, and, once every
-    assessor has submitted, each rating, the consensus and the agreement (the wash-up)."""
+    assessor has submitted, each rating, the consensus and the agreement (the wash-up).
+    `reader`: None for HR (everything); an assessor's id (or "" for the shared dashboard
+    link) sees only their own notes until every assessor has submitted."""
     assessors = rec.options.get("assessors")
     if not assessors:
         return None
@@ -245,7 +261,9 @@ def report_section(store: SessionStore, rec: SessionRecord, report: dict[str, An
     out: dict[str, Any] = {
         "assessors": {a: {"name": v["name"], "lead": v["lead"], "candidates": v["candidates"]}
                       for a, v in assessors.items()},
-        "notes": data["notes"], "submitted": data["submitted"],
+        "notes": (data["notes"] if reader is None or everyone
+                  else {reader: data["notes"][reader]} if reader in data["notes"] else {}),
+        "submitted": data["submitted"],
         "consensus": data["consensus"], "ratings": data["ratings"] if everyone else None}
     if everyone:
         w = washup(report, data)
@@ -255,49 +273,3 @@ def report_section(store: SessionStore, rec: SessionRecord, report: dict[str, An
                         for p, dims in w["candidates"].items() for k, x in dims.items()
                         if x["flag"]]
     return out
-
-
-def washup(report: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    """Per candidate and dimension: every assessor's rating, their mean, the machine's score
-    on the 1–5 scale, a flag where they differ by FLAG_POINTS or more (with the moments behind
-    the machine's number), the consensus so far; per dimension, the agreement."""
-    ratings: dict[str, dict[str, dict[str, int | None]]] = data["ratings"]
-    assessors = sorted(ratings)
-    candidates: dict[str, Any] = {}
-    for pid, portrait in report["portraits"].items():
-        dims = {}
-        for k in KEYS:
-            given: dict[str, int] = {}
-            for a in assessors:
-                if (v := ratings[a].get(pid, {}).get(k)) is not None:
-                    given[a] = v
-            mean = round(statistics.fmean(given.values()), 2) if given else None
-            d = portrait["dimensions"][k]
-            machine = machine_on_scale(d["score"])
-            flag = (mean is not None and machine is not None
-                    and abs(machine - mean) >= FLAG_POINTS)
-            dims[k] = {"ratings": given, "mean": mean, "machine": machine,
-                       "machine_score": d["score"], "flag": flag,
-                       "evidence": d["evidence"] if flag else d["evidence"][:2],
-                       "consensus": data["consensus"].get(pid, {}).get(k)}
-        candidates[pid] = dims
-    agreement = {}
-    for k in KEYS:
-        rows: list[list[int]] = []
-        for pid in report["portraits"]:
-            row = [ratings[a].get(pid, {}).get(k) for a in assessors]
-            if all(v is not None for v in row):
-                rows.append([int(v) for v in row if v is not None])
-        agreement[k] = {
-            "n": len(rows), "raters": len(assessors),
-            "icc2k": None if len(rows) < 2 else _round(icc2k([[float(v) for v in r]
-                                                              for r in rows])),
-            "fleiss_kappa": (None if not rows or len(assessors) < 2
-                             else _round(fleiss_kappa(category_counts(rows)))),
-        }
-    return {"scale": "1–5 behaviourally anchored (docs/rubric.md); machine = 1 + 4·score/100",
-            "flag_points": FLAG_POINTS, "candidates": candidates, "agreement": agreement}
-
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(x, 3)

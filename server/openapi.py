@@ -97,7 +97,20 @@ OPENAPI: dict[str, Any] = {
                 "NewSession",
                 path=False,
             ),
-            "get": _op("List sessions", "hr", path=False),
+            "get": _op(
+                "List sessions with their assessment status; filters: state, since, until"
+                " (YYYY-MM-DD), role, assessor, q (name or id), assessed=1, flagged=1",
+                "hr",
+                path=False,
+            ),
+        },
+        "/api/calibration": {
+            "get": _op(
+                "Per assessor across sessions: leniency, agreement with the consensus, vs the"
+                " machine; the same filters as the sessions list",
+                "hr",
+                path=False,
+            ),
         },
         "/api/sessions/{sid}": {
             "get": _op("Session state, times and live media statistics", "assessor | hr")
@@ -127,7 +140,8 @@ OPENAPI: dict[str, Any] = {
         "/api/sessions/{sid}/export.{fmt}": {
             "get": _op(
                 "HR export: portraits as json | csv (candidate × dimension rows), or the report"
-                " page as html | pdf (?candidate=ID for one candidate, else a comparison)",
+                " page as html | pdf (?candidate=ID for one candidate, else a comparison), or"
+                " the assessors' notes, ratings and consensus as assessment.csv",
                 "assessor | hr",
             )
         },

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 
 from core.events import Interruption, SpeechEnded, SpeechHorizon, SpeechStarted, Turn
-from server.assessment import machine_on_scale
+from hr.export import parse_assessment_csv, parse_portraits_csv
+from hr.washup import machine_on_scale
 from tests.serverutil import bearer, running_server, token_of
 
 
@@ -46,6 +47,10 @@ async def test_the_assessor_workflow(tmp_path):
             report = await r.json()
         async with run.http.get(f"{base}/notes", headers=a2) as r:
             assert await r.json() == {"a2": []}  # only their own
+        async with run.http.get(f"{base}/report", headers=a2) as r:
+            assert (await r.json())["assessment"]["notes"] == {}  # nor through the report
+        async with run.http.get(f"{base}/export.json", headers=a1) as r:
+            assert len((await r.json())["assessment"]["notes"]["a1"]) == 2
         mine = {p: {"turn_taking": 1 if p == "B" else 4, "participation": 3} for p in "ABCD"}
         async with run.http.put(f"{base}/ratings", json=mine, headers=a1) as r:
             assert r.status == 200
@@ -114,3 +119,90 @@ async def test_the_assessment_is_in_the_report_and_the_export(tmp_path):
         async with run.http.get(f"{base}/export.json", headers=hr) as r:
             exported = (await r.json())["assessment"]
         assert exported["ratings"] == {"a1": {"A": {"support": 4}}} and "agreement" in exported
+        async with run.http.get(f"{base}/export.assessment.csv", headers=hr) as r:
+            assert r.status == 200 and r.content_type == "text/csv"
+            rows = parse_assessment_csv(await r.text())
+        assert rows["ratings"] == exported["ratings"]
+        assert rows["notes"]["a1"][0]["text"] == "opened"
+        async with run.http.get(f"{base}/export.csv", headers=hr) as r:
+            cells = parse_portraits_csv(await r.text())
+        assert cells["A"]["support"]["ratings"] == {"a1": 4}
+
+
+async def test_hr_sees_sessions_filtered_and_the_assessors_calibration(tmp_path):
+    from analysis.settings import Settings
+    from hr.calibration import AssessedSession, calibration
+    from tests.serverutil import webhook_receiver
+
+    runner, url, got = await webhook_receiver(0)
+    settings = Settings.from_env({"LGD_WEBHOOKS_URL": url})
+    try:
+        async with running_server(tmp_path, settings, auto_start=False) as run:
+            hr = run.hr()
+            made = []
+            for ids, named in ((["A", "B"], "王"), (["C", "D"], "赵")):
+                s = await run.create(ids, assessors=[{"id": "a1", "name": named, "lead": True},
+                                                     {"id": "a2", "name": "李"}], phases=[])
+                await run.server.live[s["id"]].start()
+                async with run.http.post(f"{run.url}/api/sessions/{s['id']}/end",
+                                         headers=hr) as r:
+                    assert r.status == 200
+                made.append(s)
+            untouched = await run.create(["E", "F"])  # no assessors, never started
+            first, second = made
+            base = f"{run.url}/api/sessions/{first['id']}"
+            tok = {a: bearer(token_of(first["links"]["assessors"][a])) for a in ("a1", "a2")}
+            for a, v in (("a1", 5), ("a2", 2)):
+                async with run.http.put(f"{base}/ratings", headers=tok[a], json={
+                        "A": {"support": v, "leadership": v}, "B": {"support": 3}}) as r:
+                    assert r.status == 200
+            for a in ("a1", "a2"):
+                async with run.http.post(f"{base}/ratings/submit", headers=tok[a]) as r:
+                    assert r.status == 200
+            for pid, dim, rating in (("A", "support", 4), ("A", "leadership", 3),
+                                     ("B", "support", 3)):
+                async with run.http.post(f"{base}/consensus/{pid}", headers=tok["a1"], json={
+                        "dimension": dim, "rating": rating, "reason": "agreed"}) as r:
+                    assert r.status == 200
+
+            async def listed(query: str) -> list[str]:
+                async with run.http.get(f"{run.url}/api/sessions?{query}", headers=hr) as r:
+                    assert r.status == 200, await r.text()
+                    return sorted(x["id"] for x in await r.json())
+
+            assert await listed("") == sorted([first["id"], second["id"], untouched["id"]])
+            assert await listed("state=ended") == sorted([first["id"], second["id"]])
+            assert await listed("assessed=1") == [first["id"]]
+            assert await listed("assessor=赵") == [second["id"]]
+            assert await listed("q=name-e") == [untouched["id"]]
+            assert await listed("since=2000-01-01&until=2000-12-31") == []
+            for bad in ("since=yesterday", "state=open"):
+                async with run.http.get(f"{run.url}/api/sessions?{bad}", headers=hr) as r:
+                    assert r.status == 400
+            async with run.http.get(f"{run.url}/api/sessions", headers=tok["a1"]) as r:
+                assert r.status == 403
+            async with run.http.get(f"{run.url}/api/sessions?assessed=1", headers=hr) as r:
+                row = (await r.json())[0]["assessment"]
+            assert row["everyone_submitted"] and row["consensus"] == 3
+            async with run.http.get(f"{run.url}/api/calibration", headers=hr) as r:
+                cal = (await r.json())["assessors"]
+            async with run.http.get(f"{run.url}/api/calibration", headers=tok["a1"]) as r:
+                assert r.status == 403
+            report = run.server.store.report(first["id"])
+            expected = calibration([AssessedSession(
+                first["id"], {"a1": {"name": "王"}, "a2": {"name": "李"}},
+                {"a1": {"A": {"support": 5, "leadership": 5}, "B": {"support": 3}},
+                 "a2": {"A": {"support": 2, "leadership": 2}, "B": {"support": 3}}},
+                {"a1": "t", "a2": "t"},
+                {"A": {"support": {"rating": 4}, "leadership": {"rating": 3}},
+                 "B": {"support": {"rating": 3}}}, report)])["assessors"]
+            assert cal == expected and set(cal) == {"王", "李"}  # 赵's session: not submitted
+            assert cal["王"]["leniency"] == round((1 + 2 + 0) / 3, 3)
+            async with run.http.get(f"{run.url}/sessions?token={run.server.token('hr')}") as r:
+                assert r.status == 200 and "calibration" in await r.text()
+            await asyncio.sleep(0.3)  # the webhooks run in the background
+    finally:
+        await runner.cleanup()
+    events = [g["headers"]["X-LGD-Event"] for g in got]
+    assert events.count("session.ended") == 2
+    assert events.count("assessment.submitted") == 1 and events.count("assessment.final") == 1

@@ -5,11 +5,14 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from hr.export import (
+    assessment_csv,
+    parse_assessment_csv,
     parse_portraits_csv,
     portraits_csv,
     portraits_json,
@@ -19,8 +22,11 @@ from hr.export import (
 )
 from hr.feedback import FEEDBACK
 from interaction.dimensions import KEYS
+from testkit.assessment import with_assessment
 from testkit.synth.roles import role_session
 from testkit.synth.truth_events import truth_report
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +115,53 @@ def test_cli_export_by_path_and_session_id(report, tmp_path):
     r = _lgd("export", "nope", "--format", "json", "--out", str(tmp_path / "x.json"), env=env)
     assert r.returncode != 0 and "neither a report file nor a session" in r.stderr
     assert not (tmp_path / "x.json").exists()
+
+
+@pytest.fixture(scope="module")
+def assessed(report):
+    return with_assessment(report)
+
+
+def test_exports_carry_the_assessors_side(assessed):
+    section = assessed["assessment"]
+    back = parse_portraits_csv(portraits_csv(assessed))
+    pid = next(iter(assessed["portraits"]))
+    for aid in ("a1", "a2"):
+        for k in KEYS:
+            assert back[pid][k]["ratings"][aid] == section["ratings"][aid][pid][k]
+    assert back[pid]["leadership"]["consensus"] == 4
+    assert "consensus" not in back[pid]["support"]
+    again = parse_assessment_csv(assessment_csv(assessed))
+    assert again["ratings"] == section["ratings"]
+    assert again["consensus"] == {p: {k: {f: c[f] for f in ("rating", "reason", "by")}
+                                      for k, c in d.items()}
+                                  for p, d in section["consensus"].items()}
+    assert again["notes"] == {a: [{f: n[f] for f in ("kind", "candidate", "dimension", "at",
+                                                     "text")} for n in ns]
+                              for a, ns in section["notes"].items()}
+    assert "'=proposed" in assessment_csv(assessed)  # a formula-looking note is neutralised
+    assert json.loads(portraits_json(assessed))["assessment"] == section
+    before = assessed | {"assessment": {**section, "ratings": None}}
+    blind = parse_portraits_csv(portraits_csv(before))  # not everyone submitted: no ratings
+    assert "ratings" not in blind[pid]["support"] and blind[pid]["leadership"]["consensus"] == 4
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
+def test_pdf_shows_the_ratings_next_to_the_machine(assessed, tmp_path):
+    flagged = {(f["candidate"], f["dimension"]) for f in assessed["assessment"]["flags"]}
+    pid = next(p for p, _ in flagged)
+    page = render_report_html(assessed, pid)
+    assert "machine 1–5" in page and "王评委" not in page  # ids in cells, as rated
+    assert "a1 " in page and "a2 " in page and "⚑" in page
+    pdf = render_pdf(page, tmp_path / "rated.pdf")
+    assert 0.02 < _ink(tmp_path, pdf) < 0.6
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                          text=True).stdout
+    assert "machine" in text and "assessors" in text and "consensus" in text
+    r = assessed["assessment"]["ratings"]
+    first = KEYS[0]
+    assert f"a1 {r['a1'][pid][first]}, a2 {r['a2'][pid][first]}" in text  # beside the score
+    ARTIFACTS.mkdir(exist_ok=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile",
+                    str(pdf), str(ARTIFACTS / "export-rated")], check=True)
+    assert (ARTIFACTS / "export-rated.png").stat().st_size > 5000

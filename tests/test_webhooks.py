@@ -9,6 +9,7 @@ import pytest
 from hr.fit import with_fit
 from hr.profiles import find_profile
 from hr.webhooks import WebhookTarget, deliver, verify_signature
+from testkit.assessment import with_assessment
 from testkit.synth.roles import role_session
 from testkit.synth.truth_events import truth_report
 from tests.serverutil import webhook_receiver
@@ -87,7 +88,7 @@ async def test_wecom_markdown(report, tmp_path):
 
 async def test_targets_from_settings_and_session_end(report, tmp_path):
     from analysis.settings import Settings
-    from hr.webhooks import on_session_end, targets
+    from hr.webhooks import notify, targets
 
     runner, url, got = await webhook_receiver(0)
     try:
@@ -99,11 +100,40 @@ async def test_targets_from_settings_and_session_end(report, tmp_path):
                 "LGD_DATA_DIR": str(tmp_path),
             }
         )
-        done = await on_session_end(report, targets(s.webhooks), s.data_dir)
+        done = await notify("session.ended", report, targets(s.webhooks), s.data_dir)
     finally:
         await runner.cleanup()
     assert [d.ok for d in done] == [True, True] and len(got) == 2
     kinds = sorted("X-LGD-Signature" in g["headers"] for g in got)
     assert kinds == [False, True]  # the JSON target is signed, the WeCom robot is not
     assert len((tmp_path / "webhooks.jsonl").read_text().splitlines()) == 2
-    assert await on_session_end(report, targets(Settings().webhooks), tmp_path) == []
+    assert await notify("session.ended", report, targets(Settings().webhooks), tmp_path) == []
+
+
+async def test_assessment_events_carry_ratings_flags_and_consensus(report, tmp_path):
+    assessed = with_assessment(report)
+    runner, url, got = await webhook_receiver(0)
+    try:
+        d = await deliver(WebhookTarget(url, SECRET), assessed, tmp_path / "w.jsonl",
+                          event="assessment.submitted")
+        w = await deliver(WebhookTarget(url, kind="wecom"), assessed, tmp_path / "w.jsonl",
+                          event="assessment.final")
+    finally:
+        await runner.cleanup()
+    assert d.ok and w.ok
+    body = got[0]["body"]
+    assert got[0]["headers"]["X-LGD-Event"] == "assessment.submitted"
+    assert verify_signature(body, SECRET, got[0]["headers"]["X-LGD-Signature"])
+    sent = json.loads(body)
+    section = assessed["assessment"]
+    assert sent["assessment"]["ratings"] == section["ratings"]
+    assert sent["assessment"]["consensus"] == section["consensus"]
+    assert sent["assessment"]["agreement"] == section["agreement"]
+    flagged = {(p, k) for p, dims in sent["washup"].items() for k, c in dims.items()
+               if c["flag"]}
+    assert flagged == {(f["candidate"], f["dimension"]) for f in section["flags"]}
+    pid = next(iter(section["consensus"]))
+    assert sent["washup"][pid]["leadership"]["consensus"]["rating"] == 4
+    assert "Consensus recorded" in json.loads(got[1]["body"])["markdown"]["content"]
+    log = [json.loads(x) for x in (tmp_path / "w.jsonl").read_text().splitlines()]
+    assert [x["event"] for x in log] == ["assessment.submitted", "assessment.final"]
