@@ -68,17 +68,40 @@
     if (!r.ok) return;
     const w = await r.json();
     const rows = [];
+    let agreed = 0;
     for (const [pid, dims] of Object.entries(w.candidates)) {
       for (const [d, x] of Object.entries(dims)) {
         if (!Object.keys(x.ratings).length) continue;
-        rows.push(`<tr class="${x.flag ? "flag" : ""}"><td>${esc(pid)}</td><td>${d}</td>` +
+        if (x.consensus) agreed += 1;
+        rows.push(`<tr class="${x.flag ? "flag" : ""}" data-c="${esc(pid)}" data-d="${d}"><td>${esc(pid)}</td><td>${d}</td>` +
           `<td>${Object.entries(x.ratings).map(([a, v]) => `${esc(a)} ${v}`).join(", ")}</td>` +
-          `<td>${x.mean}</td><td>${x.machine ?? "–"}</td><td>${x.flag ? "⚑ " + x.evidence.map((e) => `${e.at}s ${esc(e.detail)}`).join("; ") : ""}</td></tr>`);
+          `<td>${x.mean}</td><td>${x.machine ?? "–"}${x.machine_score === null ? "" : ` <small>(${x.machine_score})</small>`}</td>` +
+          `<td>${x.flag ? "⚑ " + x.evidence.map((e) => `${e.at}s ${esc(e.detail)}`).join("; ") : ""}</td>` +
+          `<td class="consensus">${consensusCell(x)}</td></tr>`);
       }
     }
     $("washup").innerHTML = `<h3>合议 · Wash-up</h3><table><tr><th>候选人</th><th>维度</th><th>评分 ratings</th>` +
-      `<th>均值 mean</th><th>机器 machine</th><th>分歧 flag</th></tr>${rows.join("")}</table>`;
+      `<th>均值 mean</th><th>机器 machine 1–5 (0–100)</th><th>分歧 flag</th><th>共识 consensus</th></tr>${rows.join("")}</table>`;
+    for (const b of $("washup").querySelectorAll("button[data-agree]")) b.onclick = agree;
     document.body.dataset.washup = String(rows.length);
+    document.body.dataset.consensus = String(agreed);
+  }
+
+  // The lead records the group's final rating with its reason; the others see it.
+  function consensusCell(x) {
+    if (x.consensus) return `<b>${x.consensus.rating}</b> ${esc(x.consensus.reason)}`;
+    if (!me.lead) return "–";
+    const opts = [1, 2, 3, 4, 5].map((v) => `<option>${v}</option>`).join("");
+    return `<select class="cc">${opts}</select> <input class="cr" size="16" placeholder="理由 reason"> ` +
+      `<button data-agree>记录 record</button>`;
+  }
+
+  async function agree(e) {
+    const row = e.target.closest("tr");
+    await api(`/consensus/${encodeURIComponent(row.dataset.c)}`, { method: "POST", body: JSON.stringify({
+      dimension: row.dataset.d, rating: Number(row.querySelector(".cc").value),
+      reason: row.querySelector(".cr").value }) });
+    await washup();
   }
 
   async function bookmark() {
@@ -99,5 +122,9 @@
   };
   $("submit-ratings").onclick = async () => { await api("/ratings/submit", { method: "POST" }); await load(); };
   load();
-  setInterval(() => { if (me && me.me && !me.everyone_submitted) load(); }, 3000);
+  setInterval(() => {
+    if (!me || !me.me) return;
+    if (!me.everyone_submitted) load();
+    else if (!me.lead) washup();  // the lead's consensus shows up for the others
+  }, 3000);
 })();
