@@ -41,8 +41,12 @@ async def test_the_assessor_workflow(tmp_path):
             assert r.status == 400  # not one of a2's candidates
         async with run.http.post(f"{base}/notes", json={"kind": "bookmark"}, headers=shared) as r:
             assert r.status == 403  # the shared dashboard link is nobody in particular
-        async with run.http.get(f"{base}/notes", headers=cand) as r:
-            assert r.status == 403  # candidates reach no notes
+        for path in ("/notes", "/ratings", "/washup", "/report", "/export.json"):
+            async with run.http.get(f"{base}{path}", headers=cand) as r:
+                assert r.status == 403, path  # candidates reach no notes and no ratings
+        async with run.http.put(f"{base}/ratings", json={"A": {"support": 3}},
+                                headers=cand) as r:
+            assert r.status == 403
         async with run.http.post(f"{base}/end", headers=run.hr()) as r:
             report = await r.json()
         async with run.http.get(f"{base}/notes", headers=a2) as r:
@@ -74,6 +78,11 @@ async def test_the_assessor_workflow(tmp_path):
             assert (await r.json())["everyone"] is True
         async with run.http.get(f"{base}/ratings", headers=a2) as r:
             assert set((await r.json())["all"]) == {"a1", "a2"}
+        async with run.http.get(f"{base}/ratings", headers=run.hr()) as r:
+            every = (await r.json())["all"]  # HR reads all; a2 wrote the same cell as a1
+        assert every["a1"]["B"]["turn_taking"] == 1 and every["a2"]["B"]["turn_taking"] == 2  # noqa: E501 -- each writes only their own
+        async with run.http.get(f"{base}/notes", headers=run.hr()) as r:
+            assert len((await r.json())["a1"]) == 2
         async with run.http.get(f"{base}/washup", headers=a2) as r:
             wash = await r.json()
         b = wash["candidates"]["B"]["turn_taking"]
