@@ -80,7 +80,8 @@ async def test_the_assessor_workflow(tmp_path):
             assert set((await r.json())["all"]) == {"a1", "a2"}
         async with run.http.get(f"{base}/ratings", headers=run.hr()) as r:
             every = (await r.json())["all"]  # HR reads all; a2 wrote the same cell as a1
-        assert every["a1"]["B"]["turn_taking"] == 1 and every["a2"]["B"]["turn_taking"] == 2  # noqa: E501 -- each writes only their own
+        # each writes only their own cells
+        assert every["a1"]["B"]["turn_taking"] == 1 and every["a2"]["B"]["turn_taking"] == 2
         async with run.http.get(f"{base}/notes", headers=run.hr()) as r:
             assert len((await r.json())["a1"]) == 2
         async with run.http.get(f"{base}/washup", headers=a2) as r:
