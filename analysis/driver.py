@@ -77,10 +77,13 @@ class Analysis:
         settings: Settings | None = None,
         sink: Sink | None = None,
         vad_session: Any = None,
+        live: bool = False,
     ) -> None:
         """settings: default `Settings.from_env()`; `info.affect`: the session's affect
         policy, else the deployment's; `info.language`: else the deployment's;
-        `info.participants` (id, display name): so acts can tell who is addressed."""
+        `info.participants` (id, display name): so acts can tell who is addressed.
+        live: audio comes in real time, so the transcript must keep up (ASR packs whatever
+        waits) rather than be the same on every run (ASR fills each pack)."""
         self.settings = s = settings or Settings.from_env()
         self.info = info
         self.ids = info.ids
@@ -98,7 +101,8 @@ class Analysis:
             from diarize.transcribe import Transcriber
             from interaction.acts import ActTagger
 
-            self.transcriber = Transcriber(self.ids, self.language, s.asr, s.data_dir)
+            self.transcriber = Transcriber(self.ids, self.language, s.asr, s.data_dir,
+                                           live=live)
             self.acts = ActTagger(info.participants, self.language, s.acts)
         # Policy "off": the nonverbal stages are never built, so nothing of theirs can run.
         self.prosody: ProsodyTracker | None = None

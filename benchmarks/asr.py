@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/asr.py settings [--limit N]     # CER/RTF per setting
     .venv/bin/python benchmarks/asr.py live [--seconds 60] [--language zh|en]
+    .venv/bin/python benchmarks/asr.py packing [--limit N]      # one job vs packed windows
 
 `settings`: every clip transcribed on its own (one job, as the Transcriber sends it) through
 the worker's decoding function and the Transcriber's text normalisation, per setting:
@@ -22,6 +23,10 @@ thread, as a live room does. Printed per size:
   pushed to the moment its `Utterance` came out of `push` (p50 / p95 / max);
 - act tagging: wall time per utterance of `ActTagger` (rules + novelty).
 The SFU is not running here: the lead measures the same script with rooms live.
+
+`packing`: the tune clips transcribed one job per encoder window vs packed as the worker packs
+them (asr_worker.take_pack, filled packs): CER and CPU seconds for turns, for short tokens
+alone, and for short tokens each packed between two turns (as they come in a session).
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ def live_run(session, data_dir: Path) -> dict:
     x = np.stack([session.tracks[p] for p in ids]).astype(np.float32)  # (n, samples)
     settings = replace(Settings.from_env(), data_dir=data_dir)  # LGD_ASR_* apply
     info = SessionInfo("asr", session.participants, session.language, "")
-    analysis = Analysis(info, settings)
+    analysis = Analysis(info, settings, live=True)
     pushed_t: list[float] = []  # session time at the end of each pushed block
     pushed_wall: list[float] = []  # wall clock right after it was pushed
     latencies: list[float] = []
@@ -209,15 +214,64 @@ def settings_main(limit: int | None) -> None:
         short_stats(model)
 
 
+def packing_main(limit: int | None) -> None:
+    from collections import deque
+
+    from diarize.asr_model import embedded_model_dir, load_whisper
+    from diarize.asr_worker import AsrJob, _transcribe, _transcribe_packed, take_pack
+    from diarize.config import AsrConfig
+    from diarize.transcribe import normalize_text
+    from testkit.evaluate_content import error_rate
+    from testkit.zhspeech import clips, load_clip
+
+    cfg = AsrConfig()
+    turns = [(c["text"], load_clip(c["id"])) for c in clips("tune")][:limit]
+    shorts = [(c["text"], load_clip(c["id"])) for c in clips(
+        "tune", ("backchannel", "interjection", "cutoff"))][:limit]
+    mixed = [x for k, s in enumerate(shorts) for x in (turns[k % len(turns)], s)]
+
+    def jobs(items: list) -> list[AsrJob]:
+        return [AsrJob(k, "A", 0.0, x, "zh", (0.0, len(x) / 16000))
+                for k, (_, x) in enumerate(items)]
+
+    def run(model, items: list, packed: bool) -> tuple[list[str], float]:
+        cpu0 = time.process_time()
+        if packed:
+            waiting, results = deque(jobs(items)), []
+            while (pack := take_pack(waiting, cfg, full=False)) is not None:
+                results += _transcribe_packed(model, cfg, pack)
+        else:
+            results = [_transcribe(model, cfg, j) for j in jobs(items)]
+        return [normalize_text(r.text, "zh") for r in results], time.process_time() - cpu0
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = load_whisper(embedded_model_dir(Path(os.environ.get("LGD_DATA_DIR", tmp))))
+        print(f"load average before: {os.getloadavg()[0]:.1f}; pack_s {cfg.pack_s}, "
+              f"gap {cfg.pack_gap_s} s")
+        print(f"{'clips (tune set)':34s}{'n':>4}{'CER one':>9}{'CPU s':>7}{'CER packed':>12}"
+              f"{'CPU s':>7}")
+        for name, items, pick in (("turns", turns, slice(None)),
+                                  ("short tokens alone", shorts, slice(None)),
+                                  ("short tokens between turns", mixed, slice(1, None, 2))):
+            one, c1 = run(model, items, False)
+            pk, c2 = run(model, items, True)
+            refs = [t for t, _ in items][pick]
+            print(f"{name:34s}{len(refs):>4}{error_rate(refs, one[pick], 'zh'):>9.1%}{c1:>7.1f}"
+                  f"{error_rate(refs, pk[pick], 'zh'):>12.1%}{c2:>7.1f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", nargs="?", default="settings", choices=["settings", "live"])
+    ap.add_argument("mode", nargs="?", default="settings",
+                    choices=["settings", "live", "packing"])
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--language", default="zh", choices=["zh", "en"])
     ap.add_argument("--limit", type=int, default=None, help="clips per corpus")
     args = ap.parse_args()
     if args.mode == "settings":
         settings_main(args.limit)
+    elif args.mode == "packing":
+        packing_main(args.limit)
     else:
         live_main(args.seconds, args.language)
 

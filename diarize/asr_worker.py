@@ -12,6 +12,7 @@ import multiprocessing as mp
 import os
 import queue
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -48,24 +49,26 @@ class AsrResult:
     segments: tuple[AsrSegment, ...] = ()
 
 
-def _transcribe(model: Any, cfg: AsrConfig, job: AsrJob) -> AsrResult:
-    prompt = cfg.prompt_zh if job.language == "zh" else cfg.prompt_en
-    started, cpu0 = time.perf_counter(), time.process_time()
+def _decode(model: Any, cfg: AsrConfig, audio: np.ndarray, language: str, packed: bool
+            ) -> tuple[list[AsrSegment], str]:
+    """audio: (n,) float32 16 kHz → the segments, with word timings relative to audio[0]."""
+    prompt = cfg.prompt_zh if language == "zh" else cfg.prompt_en
     segments, info = model.transcribe(
-        job.audio,
-        language=job.language or None,  # the session's language: auto-detect errs on weak audio
+        audio,
+        language=language or None,  # the session's language: auto-detect errs on weak audio
         beam_size=cfg.beam_size,
         temperature=0.0,
-        word_timestamps=cfg.word_timestamps,
+        word_timestamps=cfg.word_timestamps or packed,
         initial_prompt=prompt or None,
         # each job stands alone: no earlier text as context, so a short backchannel is never
         # decoded behind a long prompt it could continue
         condition_on_previous_text=False,
         vad_filter=False,  # the speech-activity stage already cut the speech
         # base loops on unclear Mandarin ("处处处处…", 30 s of it): no 3-gram twice, and no
-        # more tokens than fast speech could fill.
-        no_repeat_ngram_size=3,
-        max_new_tokens=int(20 + 12 * len(job.audio) / SAMPLE_RATE),
+        # more tokens than fast speech could fill. In a pack the rule would also forbid one
+        # candidate repeating another's words ("我同意"), so there only the budget holds.
+        no_repeat_ngram_size=0 if packed else 3,
+        max_new_tokens=int(20 + 12 * len(audio) / SAMPLE_RATE),
     )
     segs: list[AsrSegment] = []
     for seg in segments:
@@ -74,15 +77,106 @@ def _transcribe(model: Any, cfg: AsrConfig, job: AsrJob) -> AsrResult:
         segs.append(AsrSegment(seg.text, float(seg.start), float(seg.end),
                                float(seg.avg_logprob), float(seg.no_speech_prob),
                                float(seg.compression_ratio), words))
+    return segs, info.language
+
+
+def _result(job: AsrJob, segs: list[AsrSegment], language: str, wall: float, cpu: float
+            ) -> AsrResult:
     text = "".join(s.text for s in segs).strip()
-    return AsrResult(
-        job.id, text, tuple((w, a, b) for s in segs for w, a, b, _ in s.words), info.language,
-        time.perf_counter() - started, time.process_time() - cpu0, None, tuple(segs),
-    )
+    return AsrResult(job.id, text, tuple((w, a, b) for s in segs for w, a, b, _ in s.words),
+                     language, wall, cpu, None, tuple(segs))
 
 
-def serve(model_dir: str, cfg_fields: dict, jobs: mp.Queue, results: mp.Queue) -> None:
-    """Worker main: load once, then answer jobs until a None arrives."""
+def _transcribe(model: Any, cfg: AsrConfig, job: AsrJob) -> AsrResult:
+    started, cpu0 = time.perf_counter(), time.process_time()
+    segs, language = _decode(model, cfg, job.audio, job.language, packed=False)
+    return _result(job, segs, language, time.perf_counter() - started,
+                   time.process_time() - cpu0)
+
+
+def _transcribe_packed(model: Any, cfg: AsrConfig, jobs: list[AsrJob]) -> list[AsrResult]:
+    """Several jobs in one 30 s encoder window: Whisper's encoder always runs on a padded
+    30 s window, so short jobs one by one pay it each time (~2 CPU-s here) and that, not the
+    speech, sets the load. The jobs are laid end to end with `pack_gap_s` of silence between
+    them and decoded once; each word goes back to the job whose stretch holds its middle
+    (the gaps are split halfway), and each job's segments keep their statistics for the
+    hallucination guard. The cost is shared by the jobs in proportion to their length."""
+    if len(jobs) == 1:
+        return [_transcribe(model, cfg, jobs[0])]
+    started, cpu0 = time.perf_counter(), time.process_time()
+    gap = np.zeros(int(cfg.pack_gap_s * SAMPLE_RATE), np.float32)
+    pieces, starts, t = [], [], 0.0
+    for job in jobs:
+        starts.append(t)
+        pieces += [job.audio, gap]
+        t += (len(job.audio) + len(gap)) / SAMPLE_RATE
+    segs, language = _decode(model, cfg, np.concatenate(pieces[:-1]), jobs[0].language,
+                             packed=True)
+    spans = [(a, a + len(j.audio) / SAMPLE_RATE) for a, j in zip(starts, jobs, strict=True)]
+    parts: list[list[AsrSegment]] = [[] for _ in jobs]
+    for seg in segs:
+        by_job: dict[int, list[tuple[str, float, float, float]]] = {}
+        for w in seg.words:
+            k = _owner(spans, w[1], w[2])
+            a, b = spans[k]
+            # Whisper stretches the first word after a silence back over it: keep the word
+            # inside its job's audio
+            by_job.setdefault(k, []).append((w[0], min(max(w[1], a), b) - a,
+                                             min(max(w[2], a), b) - a, w[3]))
+        for k, words in by_job.items():
+            parts[k].append(AsrSegment(
+                "".join(w for w, *_ in words), words[0][1], words[-1][2], seg.avg_logprob,
+                seg.no_speech_prob, seg.compression_ratio, tuple(words)))
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu0
+    total = sum(len(j.audio) for j in jobs)
+    return [_result(job, part, language, wall * len(job.audio) / total,
+                    cpu * len(job.audio) / total) for job, part in zip(jobs, parts, strict=True)]
+
+
+FLUSH = "flush"  #: from the client: decode what waits now, full pack or not (session end)
+
+
+def take_pack(waiting: deque[AsrJob], cfg: AsrConfig, full: bool) -> list[AsrJob] | None:
+    """The next jobs to decode together, oldest first, up to `pack_s` of audio with the gaps;
+    None when nothing waits, or while `full` is asked for and the waiting jobs do not fill a
+    pack yet. A pack of short jobs only (backchannels, cut-off interjections) is decoded one
+    job at a time: Whisper dropped or invented words among such tokens, and heard them
+    better beside real turns (benchmarks/asr.py packing)."""
+    pack: list[AsrJob] = []
+    length = 0.0
+    for job in waiting:
+        d = len(job.audio) / SAMPLE_RATE + cfg.pack_gap_s
+        if pack and (length + d > cfg.pack_s or job.language != pack[0].language):
+            break
+        pack.append(job)
+        length += d
+    else:
+        if full or not pack:
+            return None  # the next job may still fit
+    if not any(j.span[1] - j.span[0] >= cfg.short_s for j in pack):
+        pack = pack[:1]
+    for _ in pack:
+        waiting.popleft()
+    return pack
+
+
+def _owner(spans: list[tuple[float, float]], a: float, b: float) -> int:
+    """The job whose audio overlaps the word [a, b] most; for a word in a gap, the nearest."""
+    overlap = [min(b, e) - max(a, s) for s, e in spans]
+    k = max(range(len(spans)), key=overlap.__getitem__)
+    if overlap[k] > 0:
+        return k
+    return min(range(len(spans)), key=lambda i: max(spans[i][0] - b, a - spans[i][1]))
+
+
+def serve(model_dir: str, cfg_fields: dict, fill: bool, jobs: mp.Queue, results: mp.Queue
+          ) -> None:
+    """Worker main: load once, then answer jobs until a None arrives.
+
+    Live (`fill` False): whatever waits when the model is free is packed and decoded;
+    packing never waits for more. Offline (`fill` True): each pack is filled before it is
+    decoded, so the same input gives the same packs, hence the same transcript, whatever
+    the machine's speed; `FLUSH` (the session's end) decodes the last, partial pack."""
     from diarize.asr_model import load_whisper
 
     cfg = AsrConfig(**cfg_fields)
@@ -91,11 +185,45 @@ def serve(model_dir: str, cfg_fields: dict, jobs: mp.Queue, results: mp.Queue) -
     os.nice(cfg.nice)
     model = load_whisper(Path(model_dir), cfg.threads, cfg.compute_type)
     results.put("ready")
-    while (job := jobs.get()) is not None:
+    waiting: deque[AsrJob] = deque()
+    closing = flushing = False
+    while True:
+        if not fill and not closing:  # gather what is already queued
+            while (item := _get_nowait(jobs)) is not _EMPTY:
+                if item is None:
+                    closing = True
+                    break
+                if item != FLUSH:
+                    waiting.append(item)
+        pack = take_pack(waiting, cfg, full=fill and not (flushing or closing))
+        if pack is None:
+            flushing = False  # a flush is done once nothing waits
+            if closing:
+                break
+            item = jobs.get()
+            if item is None:
+                closing = True
+            elif item == FLUSH:
+                flushing = True
+            else:
+                waiting.append(item)
+            continue
         try:
-            results.put(_transcribe(model, cfg, job))
+            answers = _transcribe_packed(model, cfg, pack)
         except Exception as exc:  # a bad chunk must not kill the session's transcript
-            results.put(AsrResult(job.id, "", (), job.language, 0.0, 0.0, repr(exc)))
+            answers = [AsrResult(j.id, "", (), j.language, 0.0, 0.0, repr(exc)) for j in pack]
+        for r in answers:
+            results.put(r)
+
+
+_EMPTY = object()
+
+
+def _get_nowait(q: mp.Queue) -> Any:
+    try:
+        return q.get_nowait()
+    except queue.Empty:
+        return _EMPTY
 
 
 class AsrWorker:
@@ -109,9 +237,11 @@ class AsrWorker:
 
     MAX_RESTARTS = 2
 
-    def __init__(self, model_dir: Path, cfg: AsrConfig) -> None:
+    def __init__(self, model_dir: Path, cfg: AsrConfig, fill: bool = True) -> None:
         self._ctx = mp.get_context("spawn")  # no fork: the parent runs onnxruntime/numba threads
         self._model_dir = model_dir
+        self._fill = fill  # offline: full packs only, until a flush (see `serve`)
+        self._flushing = False
         self._fields = {k: v for k, v in asdict(cfg).items()}
         self._done: dict[int, AsrResult] = {}
         self._order: list[int] = []
@@ -125,7 +255,7 @@ class AsrWorker:
         self._results: mp.Queue = self._ctx.Queue()
         self._proc = self._ctx.Process(
             target=serve,
-            args=(str(self._model_dir), self._fields, self._jobs, self._results),
+            args=(str(self._model_dir), self._fields, self._fill, self._jobs, self._results),
             name="lgd-asr",
             daemon=True,
         )
@@ -149,12 +279,17 @@ class AsrWorker:
         return out
 
     def wait_all(self, timeout_s: float = 600.0) -> list[AsrResult]:
+        """Every result still owed (the session ends: the last pack goes partly filled)."""
+        if self.failure is None and self._unanswered:
+            self._jobs.put(FLUSH)
+        self._flushing = True
         deadline = time.monotonic() + timeout_s
         out: list[AsrResult] = []
         while self._order:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"ASR worker: {len(self._order)} job(s) unfinished")
             out += self.poll(timeout=0.5)
+        self._flushing = False
         return out
 
     def _check_alive(self) -> None:
@@ -178,6 +313,8 @@ class AsrWorker:
         self._start()
         for job in self._unanswered.values():  # in submission order (dicts keep it)
             self._jobs.put(job)
+        if self._flushing:
+            self._jobs.put(FLUSH)
 
     def _drain(self, timeout: float | None) -> None:
         if self.failure is not None:

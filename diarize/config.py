@@ -153,6 +153,11 @@ class AsrConfig:
     prompt_en: str = ""
     #: per-word timings in the transcript (Utterance.words).
     word_timestamps: bool = True
+    #: jobs waiting for the worker share one 30 s encoder window (asr_worker.
+    #: _transcribe_packed), up to this much audio with the gaps; 0: one job per window.
+    pack_s: float = 28.0
+    #: silence between packed jobs (their words are split back at its middle).
+    pack_gap_s: float = 1.0
     #: hallucination guard (diarize/asr_guard.py). Whisper's own rules for every segment:
     #: a text that compresses better than this is a loop ...
     max_compression_ratio: float = 2.4

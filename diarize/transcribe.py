@@ -63,14 +63,16 @@ class _Speaker:
 
 class Transcriber:
     def __init__(
-        self, ids: list[str], language: str, cfg: AsrConfig | None = None, data_dir: Path = Path()
+        self, ids: list[str], language: str, cfg: AsrConfig | None = None,
+        data_dir: Path = Path(), live: bool = False,
     ) -> None:
         self.ids, self.language = list(ids), language
         self.cfg = cfg or AsrConfig()
         self.track = {pid: k for k, pid in enumerate(self.ids)}
         self.history = AudioHistory(len(self.ids), self.cfg.history_s)
         self.speakers = {pid: _Speaker() for pid in self.ids}
-        self.worker = AsrWorker(resolve_model_dir(self.cfg.model, Path(data_dir)), self.cfg)
+        self.worker = AsrWorker(resolve_model_dir(self.cfg.model, Path(data_dir)), self.cfg,
+                                fill=not live)
         self.jobs: dict[int, AsrJob] = {}
         self.next_id = 0
         self.audio_s = 0.0  # audio sent to ASR, for the real-time factor

@@ -323,7 +323,7 @@ class LiveSession:
         try:
             warm_up(self.ids, self.settings)  # quick when the server did it at creation
             self.analysis = Analysis(
-                session_info(self.rec), self.settings, sink=self._deliver_threadsafe
+                session_info(self.rec), self.settings, sink=self._deliver_threadsafe, live=True
             )
         finally:
             ready.set()

@@ -206,3 +206,26 @@ def test_an_asr_worker_that_keeps_dying_leaves_gaps_not_a_failed_session(data_di
         assert [(r.id, r.text) for r in worker.poll()] == [(1, "")]
     finally:
         worker.close()
+
+
+def test_packed_jobs_get_their_own_words_back(data_dir):
+    """Three jobs decoded in one encoder window: each gets its own sentence, with word times
+    inside its own audio, and the statistics the hallucination guard reads."""
+    from diarize.asr_model import load_whisper
+    from diarize.asr_worker import AsrJob, _transcribe_packed
+    from testkit.synth.voices import Voice, render
+
+    lines = ["the budget should go to training", "we have ten minutes left",
+             "I agree with the second point"]
+    jobs = []
+    for k, line in enumerate(lines):
+        audio = np.array(render(Voice("en-us+m3", 50, 160, "m"), line), np.float32)
+        jobs.append(AsrJob(k, "ABC"[k], 0.0, audio, "en", (0.0, len(audio) / 16000)))
+    model = load_whisper(embedded_model_dir(data_dir), 1, "int8")
+    results = _transcribe_packed(model, AsrConfig(), jobs)
+    assert [r.id for r in results] == [0, 1, 2]
+    for job, r, line in zip(jobs, results, lines, strict=True):
+        heard = r.text.lower().strip(" .,")
+        assert error_rate([line], [heard], "en") <= 0.25, (line, heard)
+        assert r.segments and all(s.avg_logprob < 0 for s in r.segments)
+        assert all(-0.6 <= a <= b <= len(job.audio) / 16000 + 0.6 for _, a, b in r.words)
