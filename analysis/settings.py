@@ -23,6 +23,7 @@ from diarize.config import ActivityConfig, AsrConfig, FaceConfig, ProsodyConfig
 from interaction.config import ActConfig, PortraitConfig, ReactionConfig, TurnConfig
 
 ENV_PREFIX = "LGD_"
+RECORDING_MODES = ("off", "audio", "audio+video")  #: from less to more
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,13 @@ class Settings:
     #: ended sessions are deleted (events, report, keys, group attributes) this many days
     #: after they ended; 0: kept until someone deletes them
     retention_days: float = 0.0
+    #: what a live session records of each candidate (encoded as received, sealed under the
+    #: session's key; nothing is recorded without a KEK): off | audio | audio+video. A
+    #: session may ask for less, never more; the join page's notice says which
+    recording: str = "audio"
+    #: recordings are deleted this many days after the session ended, before its report
+    #: (`retention_days`); 0: with the report
+    media_retention_days: float = 0.0
     activity: ActivityConfig = field(default_factory=ActivityConfig)
     turns: TurnConfig = field(default_factory=TurnConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -100,6 +108,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         check_policy(self.affect_analysis)
+        if self.recording not in RECORDING_MODES:
+            raise ValueError(f"LGD_RECORDING={self.recording!r}: one of "
+                             f"{', '.join(RECORDING_MODES)}")
     asr: AsrConfig = field(default_factory=AsrConfig)  #: LGD_ASR_MODEL, LGD_ASR_ENABLED, ...
     acts: ActConfig = field(default_factory=ActConfig)
 

@@ -25,7 +25,7 @@ from aiohttp import WSMsgType, web
 from aiohttp.abc import AbstractAccessLogger
 
 from analysis.report import replay
-from analysis.settings import Settings
+from analysis.settings import RECORDING_MODES, Settings
 from core import codec
 from core import policy as affect_policy
 from core.bus import Bus, make_bus
@@ -50,6 +50,8 @@ from server.http import error as _error
 from server.http import json_body as _json
 from server.live import LiveSession, session_info, session_profile, warm_up
 from server.openapi import OPENAPI
+from server.playback import Playback
+from server.recording import delete_media, recording_mode
 from server.store import SessionRecord, SessionStore, valid_id
 from server.vault import load_vault
 
@@ -134,6 +136,10 @@ class Server:
     def session_policy(self, rec: SessionRecord) -> str:
         return affect_policy.resolve(self.settings.affect_analysis, rec.affect)
 
+    def session_recording(self, rec: SessionRecord) -> str:
+        """off | audio | audio+video: what this session records (server/recording.py)."""
+        return recording_mode(self.settings, rec, self.store.vault is not None)[0]
+
     def record(self, sid: str) -> SessionRecord:
         if sid in self.live:
             return self.live[sid].rec
@@ -202,6 +208,10 @@ class Server:
                                "text": case.get("text", "")}
         if (assessors := body.get("assessors")) is not None:
             options["assessors"] = _assessors(assessors, [p for p, _ in participants])
+        if (recording := body.get("recording")) is not None:
+            if recording not in RECORDING_MODES:
+                raise _error(web.HTTPBadRequest, f"recording: {' | '.join(RECORDING_MODES)}")
+            options["recording"] = recording
         if (ref := body.get("profile")) is not None:
             if not isinstance(ref, str) or not valid_id(ref):
                 raise _error(web.HTTPBadRequest, "profile: the id of a job profile")
@@ -253,7 +263,9 @@ class Server:
                 "language": rec.language,
                 "participants": [{"id": p, "name": n} for p, n in rec.participants],
                 "ice_servers": json.loads(self.cfg.ice_servers or "[]"),
-                "notice": (notice := consent_notice(rec.language, self.session_policy(rec))),
+                "notice": (notice := consent_notice(rec.language, self.session_policy(rec),
+                                                    self.session_recording(rec))),
+                "recording": self.session_recording(rec),
                 "notice_version": notice_version(notice),
                 "affect_policy": self.session_policy(rec),
                 "consent": rec.options.get("consent", {}).get(claims.who or ""),
@@ -270,13 +282,15 @@ class Server:
         if claims.who not in {p for p, _ in rec.participants}:
             raise _error(web.HTTPBadRequest, f"{claims.who!r} is not a candidate of this session")
         body = await _json(request)
-        notice = consent_notice(rec.language, self.session_policy(rec))
+        notice = consent_notice(rec.language, self.session_policy(rec),
+                                self.session_recording(rec))
         if body.get("notice_version") != notice_version(notice):
             raise _error(web.HTTPConflict, "the notice changed: read it again")
         if body.get("agree") is not True:
             raise _error(web.HTTPBadRequest, "agree: true (to withdraw, leave the room)")
         entry = {"notice_version": notice_version(notice),
                  "policy": self.session_policy(rec),
+                 "recording": self.session_recording(rec),
                  "at": datetime.now(UTC).isoformat(timespec="seconds"),
                  "given_by": "operator" if body.get("operator") else "candidate"}
         assert claims.who is not None
@@ -558,12 +572,20 @@ class Server:
                     self._notify(report)
 
     def sweep(self, now: float | None = None) -> list[str]:
-        """Retention: delete what has expired (`LGD_RETENTION_DAYS`); the audit trail says
-        which session ids went, and nothing else of them."""
+        """Retention: delete what has expired, the recordings (`LGD_MEDIA_RETENTION_DAYS`)
+        before the rest (`LGD_RETENTION_DAYS`); the audit trail says which session ids went,
+        and nothing else of them. Returns the sessions deleted whole."""
+        now = time.time() if now is None else now
+        media_days = self.settings.media_retention_days or self.settings.retention_days
+        if media_days > 0:  # recordings first, on their own clock
+            for sid in self.store.expired(now, media_days * 86400):
+                if delete_media(self.store, sid):
+                    self.audit_log.record({"role": "system"}, "retention.delete_media",
+                                          session=sid, after_days=media_days)
         days = self.settings.retention_days
         if days <= 0:
             return []
-        gone = self.store.expired(time.time() if now is None else now, days * 86400)
+        gone = self.store.expired(now, days * 86400)
         for sid in gone:
             self.store.delete(sid)
             groups = Path(self.settings.data_dir) / "groups" / f"{sid}.json"
@@ -657,6 +679,7 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     r.add_get("/dashboard/{sid}", server.dashboard_page)
     Campaign(server, settings.data_dir, settings.hr_profiles).add_routes(r)
     Assessment(server).add_routes(r)
+    Playback(server).add_routes(r)
     r.add_static("/static/", STATIC)
     r.add_static("/dashboard-static/", DASHBOARD)
 
@@ -741,7 +764,7 @@ def notice_version(notice: str) -> str:
     return hashlib.sha256(notice.encode()).hexdigest()[:12]
 
 
-def consent_notice(language: str, affect: str) -> str:
+def consent_notice(language: str, affect: str, recording: str = "off") -> str:
     """What the candidate reads before joining: what is received, what is stored, and what
     is analysed under the session's affect-analysis policy (lgd/policy.py)."""
     if language.startswith("zh"):
@@ -757,7 +780,24 @@ def consent_notice(language: str, affect: str) -> str:
             "and who engages with whom, for the assessors. Audio and video are used only for "
             "this assessment's analysis; the results (event log and report) are stored."
         )
-    return head + "\n\n" + candidate_notice(affect, language)
+    return head + _RECORDING_NOTICE["zh" if language.startswith("zh") else "en"][recording] \
+        + "\n\n" + candidate_notice(affect, language)
+
+
+_RECORDING_NOTICE = {
+    "zh": {"off": "本次不录制音视频。",
+           "audio": "你的麦克风音频将被加密录制，仅供评估人员回放和重新分析，到保留期限后删除；"
+                    "摄像头画面不录制。",
+           "audio+video": "你的麦克风音频和摄像头画面将被加密录制，仅供评估人员回放和重新分析，"
+                          "到保留期限后删除。"},
+    "en": {"off": " Nothing is recorded.",
+           "audio": " Your microphone audio is recorded, encrypted, for the assessors to play "
+                    "back and re-analyse, and deleted after the retention period; your camera "
+                    "is not recorded.",
+           "audio+video": " Your microphone audio and camera video are recorded, encrypted, for "
+                          "the assessors to play back and re-analyse, and deleted after the "
+                          "retention period."},
+}
 
 
 def _session_json(rec: SessionRecord) -> dict[str, Any]:
@@ -773,6 +813,7 @@ def _session_json(rec: SessionRecord) -> dict[str, Any]:
         "affect": rec.affect,
         "profile": (rec.options.get("profile") or {}).get("id"),
         "phases": rec.options.get("phases", []),
+        "recording": rec.options.get("recording"),
     }
 
 
