@@ -39,6 +39,9 @@ async function play(who, t) {
   const seg = segmentAt(who, t);
   if (!seg) { window.playback.error = `no recording of ${who}`; return; }
   pauseAll();
+  if (seg.el.readyState < 1) {  // seeking needs the metadata
+    await new Promise(ok => seg.el.addEventListener("loadedmetadata", ok, { once: true }));
+  }
   seg.el.currentTime = Math.max(0, t - seg.first_at);
   window.playback.playing = who;
   window.playback.segment = seg.file;
@@ -79,6 +82,7 @@ async function main() {
     el.preload = "auto";
     el.id = `audio-${s.who}-${s.generation}`;
     el.dataset.who = s.who;
+    el.addEventListener("ended", () => { if (window.playback.segment === s.file) pauseAll(); });
     el.src = `/api/sessions/${sid}/media/${s.file}?token=${token}`;
     segments.push({ ...s, el });
     if (!document.getElementById("c-" + s.who)) {
@@ -89,7 +93,20 @@ async function main() {
     }
     list.appendChild(el);
   }
-  document.getElementById("track").onclick = ev => {
+  const track = document.getElementById("track");  // who spoke when, one lane each
+  const lanes = report.participants.map(p => p.id);
+  lanes.forEach((pid, i) => {
+    for (const [a, b] of (report.speech || {})[pid] || []) {
+      const bar = document.createElement("div");
+      bar.className = "speech";
+      bar.title = names[pid] || pid;
+      Object.assign(bar.style, { position: "absolute", left: `${100 * a / duration}%`,
+        width: `${100 * (b - a) / duration}%`, top: `${(i * 24) / lanes.length}px`,
+        height: `${24 / lanes.length - 1}px`, background: `hsl(${i * 110}, 55%, 55%)` });
+      track.appendChild(bar);
+    }
+  });
+  track.onclick = ev => {
     const r = ev.currentTarget.getBoundingClientRect();
     const t = duration * (ev.clientX - r.left) / r.width;
     play(window.playback.playing || segments[0].who, t);
@@ -120,8 +137,12 @@ async function main() {
     for (const [key, d] of Object.entries(p.dimensions || {})) {
       for (const e of d.evidence || []) {
         if (typeof e.at !== "number") continue;
-        const b = text("div", `${key} ${d.score ?? "–"} · ${fmt(e.at)} ${e.kind}: ${e.detail}`,
-          "evidence");
+        const line = `${key} ${d.score ?? "–"} · ${fmt(e.at)} ${e.kind}: ${e.detail}`;
+        if (e.kind === "basis" || e.kind === "unavailable") {  // a summary, not a moment
+          ev.appendChild(text("div", line, "basis"));
+          continue;
+        }
+        const b = text("div", line, "evidence");
         b.dataset.who = who;
         b.dataset.at = e.at;
         b.dataset.dimension = key;
