@@ -40,6 +40,12 @@ class ServerConfig:
     #: [{"urls": "stun:stun.example.com:3478"}, {"urls": "turn:t.example.com", "username":
     #: "u", "credential": "p"}]
     ice_servers: str = "[]"
+    #: a TURN server's shared secret (coturn `use-auth-secret`, the TURN REST API): each
+    #: candidate then gets their own credentials for `turn_urls`, valid `turn_ttl_s`,
+    #: instead of one static pair in `ice_servers` handed to everyone
+    turn_secret: str = ""
+    turn_urls: str = "[]"  #: JSON list, e.g. ["turn:turn.example.com:3478?transport=udp"]
+    turn_ttl_s: float = 6 * 3600.0
     #: comma-separated host addresses the SFU offers; empty: every non-loopback interface.
     #: "127.0.0.1" keeps all media on loopback (tests, `lgd simulate`).
     ice_host_addresses: str = ""

@@ -53,6 +53,7 @@ from server.openapi import OPENAPI
 from server.playback import Playback
 from server.recording import delete_media, recording_mode
 from server.store import SessionRecord, SessionStore, valid_id
+from server.turn import ice_servers_for
 from server.vault import load_vault
 
 logger = logging.getLogger(__name__)
@@ -262,7 +263,9 @@ class Server:
                 "me": claims.who,
                 "language": rec.language,
                 "participants": [{"id": p, "name": n} for p, n in rec.participants],
-                "ice_servers": json.loads(self.cfg.ice_servers or "[]"),
+                "ice_servers": ice_servers_for(self.cfg.ice_servers, self.cfg.turn_secret,
+                                              self.cfg.turn_urls, self.cfg.turn_ttl_s,
+                                              f"{rec.id}.{claims.who}", time.time()),
                 "notice": (notice := consent_notice(rec.language, self.session_policy(rec),
                                                     self.session_recording(rec))),
                 "recording": self.session_recording(rec),
