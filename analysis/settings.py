@@ -50,6 +50,8 @@ class ServerConfig:
     #: "127.0.0.1" keeps all media on loopback (tests, `lgd simulate`).
     ice_host_addresses: str = ""
     token_ttl_s: float = 7 * 24 * 3600.0  #: join/dashboard links expire after a week
+    #: a link exchanged for a session grant (POST /api/grant) gives a token this short-lived
+    grant_ttl_s: float = 2 * 3600.0
     max_body_bytes: int = 256 * 1024  #: REST bodies (offers, session creation)
     #: live audio is analysed once every sending track has delivered it, waiting at most
     #: this long for a late one (a frozen tab, a dropped connection): its audio is then lost

@@ -52,6 +52,7 @@ from server.live import LiveSession, session_info, session_profile, warm_up
 from server.openapi import OPENAPI
 from server.playback import Playback
 from server.recording import delete_media, recording_mode
+from server.revocation import Revocations
 from server.store import SessionRecord, SessionStore, valid_id
 from server.turn import ice_servers_for
 from server.vault import load_vault
@@ -76,6 +77,7 @@ class Server:
         self.cfg = settings.server
         self.store = SessionStore(settings.data_dir, load_vault(settings.kek_file, settings.kek))
         self.audit_log = AuditLog(Path(settings.data_dir) / "audit.jsonl")
+        self.revocations = Revocations(Path(settings.data_dir) / "revoked.json")
         self.bus = bus or make_bus(settings.redis_url)
         self.secret = self.cfg.secret or _load_secret(Path(settings.data_dir))
         self.live: dict[str, LiveSession] = {}
@@ -110,7 +112,8 @@ class Server:
 
     def token(self, role: str, session: str | None = None, who: str | None = None) -> str:
         exp = time.time() + self.cfg.token_ttl_s
-        return tokens.issue(self.secret, tokens.Claims(role, session, who, exp))
+        return tokens.issue(self.secret, tokens.Claims(role, session, who, exp,
+                                                       iat=time.time()))
 
     def auth(self, request: web.Request, *roles: str) -> tokens.Claims:
         header = request.headers.get("Authorization", "")
@@ -119,6 +122,8 @@ class Server:
             claims = tokens.verify(self.secret, raw, time.time())
         except tokens.TokenError as e:
             raise _error(web.HTTPUnauthorized, str(e)) from None
+        if self.revocations.revoked(token_id(raw or ""), claims):
+            raise _error(web.HTTPUnauthorized, "this token was revoked")
         if claims.role not in roles:
             raise _error(web.HTTPForbidden, f"a {'/'.join(roles)} token is required")
         sid = request.match_info.get("sid")
@@ -127,6 +132,35 @@ class Server:
         request[ACTOR] = {"role": claims.role, "session": claims.session, "who": claims.who,
                             "token": token_id(raw or "")}
         return claims
+
+    async def grant(self, request: web.Request) -> web.Response:
+        """A link's token exchanged for a short-lived one of the same scope; revoking the
+        link (or its session) revokes what it was exchanged for."""
+        claims = self.auth(request, "candidate", "assessor", "hr")
+        now = time.time()
+        short = tokens.Claims(claims.role, claims.session, claims.who,
+                              min(claims.exp, now + self.cfg.grant_ttl_s), iat=now,
+                              parent=claims.parent or request[ACTOR]["token"])
+        return web.json_response({"token": tokens.issue(self.secret, short),
+                                  "expires": short.exp})
+
+    async def revoke(self, request: web.Request) -> web.Response:
+        """HR revokes one token ({token} or its audit fingerprint {token_id}) or every
+        token of a session issued until now ({session})."""
+        self.auth(request, "hr")
+        body = await _json(request)
+        if isinstance(body.get("session"), str):
+            self.record(body["session"])
+            self.revocations.revoke_session(body["session"], time.time())
+            self.audit(request, "token.revoke", session=body["session"])
+            return web.json_response({"revoked": {"session": body["session"]}})
+        fp = token_id(body["token"]) if isinstance(body.get("token"), str) else body.get(
+            "token_id")
+        if not isinstance(fp, str) or not fp:
+            raise _error(web.HTTPBadRequest, "body: {token} | {token_id} | {session}")
+        self.revocations.revoke_token(fp)
+        self.audit(request, "token.revoke", token_id=fp)
+        return web.json_response({"revoked": {"token_id": fp}})
 
     def audit(self, request: web.Request, action: str, **what: Any) -> None:
         """A read or change of personal data, by the token `auth` accepted."""
@@ -663,6 +697,8 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     r.add_get("/healthz", server.health)
     r.add_get("/readyz", server.ready)
     r.add_post("/api/sessions", server.create_session)
+    r.add_post("/api/grant", server.grant)
+    r.add_post("/api/tokens/revoke", server.revoke)
     r.add_get("/api/sessions", server.list_sessions)
     r.add_get("/api/sessions/{sid}", server.get_session)
     r.add_get("/api/sessions/{sid}/join-info", server.join_info)

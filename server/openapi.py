@@ -104,6 +104,16 @@ OPENAPI: dict[str, Any] = {
             ),
             "get": _op("List sessions", "hr", path=False),
         },
+        "/api/grant": {
+            "post": _op("Exchange a link's token for a short-lived one of the same scope "
+                        "(LGD_SERVER_GRANT_TTL_S); revoking the link revokes it too",
+                        "candidate | assessor | hr", path=False)
+        },
+        "/api/tokens/revoke": {
+            "post": _op("Revoke one token ({token} or its audit fingerprint {token_id}) or "
+                        "every token of a session issued until now ({session})", "hr",
+                        path=False)
+        },
         "/api/sessions/{sid}": {
             "get": _op("Session state, times and live media statistics", "assessor | hr")
         },
