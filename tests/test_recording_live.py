@@ -195,3 +195,71 @@ async def test_a_recorded_live_session(tmp_path):
     for n in (2, 3):  # decrypted, too: nothing of A in the re-analyses
         text = str(__import__("server.versions", fromlist=["load"]).load(store, sid, n))
         assert NAMES["A"] not in text
+
+
+class VideoPacketTrack(AudioStreamTrack):
+    """Pre-encoded VP8 frames at 15 fps, then nothing more (a camera switched off)."""
+
+    kind = "video"
+
+    def __init__(self, frames: list[bytes]) -> None:
+        super().__init__()
+        self.frames, self.i, self.start = frames, 0, 0.0
+
+    async def recv(self):
+        if self.i == 0:
+            self.start = time.time()
+        await asyncio.sleep(max(0.0, self.start + self.i / 15 - time.time()))
+        while self.i >= len(self.frames):
+            await asyncio.sleep(3600)
+        p = av.Packet(self.frames[self.i])
+        p.pts, p.time_base = 6000 * self.i, fractions.Fraction(1, 90000)
+        self.i += 1
+        return p
+
+
+async def test_audio_and_video_are_recorded_as_sent(tmp_path):
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+
+    from tests.serverutil import bearer, give_consent, token_of
+    from tests.test_recording import tone_packets, vp8_packets
+
+    kek = tmp_path / "kek"
+    kek.write_text(new_kek())
+    base = Settings.from_env()
+    settings = dataclasses.replace(base, kek_file=kek, recording="audio+video",
+                                   asr=dataclasses.replace(base.asr, enabled=False))
+    audio, video = tone_packets(300, 4.0), vp8_packets(30)
+    async with running_server(tmp_path / "data", settings) as run:
+        s = await run.create(["a", "b"], phases=[], recording="audio+video")
+        info = f"{run.url}/api/sessions/{s['id']}/join-info"
+        async with run.http.get(info, headers=bearer(token_of(s["links"]["join"]["a"]))) as r:
+            notice = (await r.json())["notice"]
+        assert "camera video are recorded" in notice
+        await give_consent(run, s, "a")
+        pc = RTCPeerConnection()
+        pc.addTransceiver(PacketTrack(audio), direction="sendonly")
+        pc.addTransceiver(VideoPacketTrack(video), direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        async with run.http.post(f"{run.url}/api/sessions/{s['id']}/offer", json={
+                "type": "offer", "sdp": pc.localDescription.sdp, "slots": {}},
+                headers=bearer(token_of(s["links"]["join"]["a"]))) as r:
+            answer = await r.json()
+        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        await asyncio.sleep(4.5)
+        await pc.close()
+        async with run.http.post(f"{run.url}/api/sessions/{s['id']}/end",
+                                 headers=run.hr()) as r:
+            final = await r.json()
+        assert final["recording"]["mode"] == "audio+video"
+    store = SessionStore(tmp_path / "data", load_vault(kek, None))
+    segs = {g["kind"]: g for g in segments(store, s["id"])}
+    got = [p for _, p in demux(open_container(store, s["id"], segs["video"]["file"]))]
+    # every frame, from the first keyframe, byte for byte; but the last: aiortc's video
+    # jitter buffer hands a frame on when the next one's first packet arrives
+    assert got == video[:len(got)] and len(got) == len(video) - 1
+    sound = [p for _, p in demux(open_container(store, s["id"], segs["audio"]["file"]))]
+    k = audio.index(sound[0])
+    assert sound[:len(audio) - k] == audio[k:] and k < 25
+    assert _plain_hits(tmp_path / "data", {"webm": b"webm", "vp8": video[5][4:36],
+                                           "ogg": b"OggS"}) == []
