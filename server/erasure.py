@@ -72,6 +72,9 @@ def erase_report(report: dict[str, Any], pid: str, anon: str, name: str) -> dict
     if report.get("fit"):
         out["fit"] = {**report["fit"], "candidates": {
             p: v for p, v in report["fit"]["candidates"].items() if p != pid}}
+    if report.get("recording", {}).get("segments"):  # their recordings are deleted
+        out["recording"] = {**report["recording"], "segments": [
+            g for g in report["recording"]["segments"] if g.get("who") != pid]}
     out["participants"] = [{"id": anon, "name": ERASED_NAME} if p["id"] == pid else p
                            for p in report["participants"]]
     out = _Anon(pid, anon, name).walk(out)

@@ -110,9 +110,9 @@ class SessionRecorder:
         return self.summary()
 
     def summary(self) -> dict[str, Any]:
-        return {"segments": {s.name: {"packets": s.writer.packets, "dropped": s.writer.dropped,
-                                      "bytes": s.writer.bytes_out}
-                             for s in self._segments.values()},
+        return {"segments": [{"who": s.who, "generation": s.generation, "kind": s.kind,
+                              "packets": s.writer.packets, "dropped": s.writer.dropped,
+                              "bytes": s.writer.bytes_out} for s in self._segments.values()],
                 "dropped_backlog": self.dropped_backlog, "failed": self.failed}
 
     # -- recorder thread -----------------------------------------------------------------

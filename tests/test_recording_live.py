@@ -121,7 +121,7 @@ async def test_a_recorded_live_session(tmp_path):
         async with run.http.post(f"{run.url}/api/sessions/{sid}/end", headers=hr) as r:
             final = await r.json()
         assert final["recording"]["mode"] == "audio"
-        assert sorted(n.split(".")[0] for n in final["recording"]["segments"]) == ids
+        assert sorted(g["who"] for g in final["recording"]["segments"]) == ids
         assert PHRASE in [u["text"] for u in final["transcript"]]
         api = f"{run.url}/api/sessions/{sid}"
         async with run.http.get(f"{api}/recordings", headers=hr) as r:
@@ -190,6 +190,7 @@ async def test_a_recorded_live_session(tmp_path):
                 after = await r.json()
             assert SCHEMA_FIELDS <= set(after) and after["erased"] == ["erased-1"]
             assert "A" not in after["portraits"]
+            assert {g["who"] for g in after["recording"]["segments"]} == {"B", "C"}
     assert _plain_hits(data, _needles(packets, sess.tracks, ["A"])) == []
     store = SessionStore(data, load_vault(kek, None))
     for n in (2, 3):  # decrypted, too: nothing of A in the re-analyses
