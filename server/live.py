@@ -316,7 +316,10 @@ class LiveSession:
 
     def _on_record(self, who: str, generation: int, kind: str, codec: str, ts: int,
                    payload: bytes, arrival: float) -> None:
-        if self.recorder is not None and self._t0 is not None and not self._stop.is_set():
+        if self.recorder is None or self._t0 is None or self._stop.is_set():
+            return
+        # only who agreed to a notice that said they would be recorded
+        if self.rec.options.get("consent", {}).get(who, {}).get("recording", "off") != "off":
             self.recorder.put(who, generation, kind, codec, ts, payload, arrival - self._t0)
 
     def _on_video(self, who: str, frame: Any, arrival: float) -> None:
