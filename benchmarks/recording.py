@@ -10,7 +10,7 @@ candidate, and disk use per candidate-hour.
    as fast as it goes: CPU s per candidate-hour (mux + seal + write), bytes on disk per
    candidate-hour.
 
-    .venv/bin/python benchmarks/recording.py [--candidates 4] [--duration 30]
+    .venv/bin/python benchmarks/recording.py [--candidates 4] [--duration 30] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -147,16 +147,22 @@ def main() -> None:
     ap.add_argument("--candidates", type=int, default=4)
     ap.add_argument("--duration", type=float, default=30.0)
     ap.add_argument("--offline-min", type=float, default=10.0)
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     n = args.candidates
     packets = speech_packets(n, 60.0)
     kbps = 8 * np.mean([len(p) for ps in packets.values() for p in ps]) * 50 / 1000
     print(f"{n} candidates, Opus {kbps:.1f} kbps payload, {args.duration:.0f} s live per mode")
-    runs = {m: asyncio.run(live(n, args.duration, m, packets)) for m in ("off", "audio")}
-    off, on = runs["off"], runs["audio"]
-    print(f"server CPU (relay + analysis), cores: off {off['cpu_s'] / off['wall_s']:.3f}, "
-          f"audio {on['cpu_s'] / on['wall_s']:.3f}; ratio {on['cpu_s'] / off['cpu_s']:.3f} "
-          f"(same load, two runs: the ratio includes run-to-run noise)")
+    runs: dict[str, list[dict]] = {"off": [], "audio": []}
+    for _ in range(args.repeats):  # alternating: drift in the machine's load hits both
+        for m in runs:
+            runs[m].append(asyncio.run(live(n, args.duration, m, packets)))
+    cores = {m: [r["cpu_s"] / r["wall_s"] for r in rs] for m, rs in runs.items()}
+    med = {m: float(np.median(c)) for m, c in cores.items()}
+    print(f"server CPU (relay + analysis), cores, median of {args.repeats}: off {med['off']:.3f}"
+          f" {[round(c, 3) for c in cores['off']]}, audio {med['audio']:.3f} "
+          f"{[round(c, 3) for c in cores['audio']]}; ratio {med['audio'] / med['off']:.3f}")
+    on = max(runs["audio"], key=lambda r: r["recorder_cpu_s"])  # the worst run
     per_cand = on["recorder_cpu_s"] / on["wall_s"] / n
     print(f"recorder thread CPU: {on['recorder_cpu_s']:.3f} s in {on['wall_s']:.1f} s = "
           f"{100 * per_cand:.3f} % of a core per candidate "
