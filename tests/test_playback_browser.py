@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from analysis.settings import Settings
+from server.audit import token_id
 from server.reanalysis import reanalyse
 from server.store import SessionRecord, SessionStore
 from server.vault import load_vault, new_kek
@@ -48,7 +49,8 @@ async def test_clicking_evidence_plays_that_candidate_there(tmp_path):
     report = store.report("pb1")
     assert report is not None
     async with running_server(settings.data_dir, settings) as run:
-        url = f"{run.url}/playback/pb1?token={run.server.token('assessor', 'pb1')}"
+        link = run.server.token("assessor", "pb1")
+        url = f"{run.url}/playback/pb1?token={link}"
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=[
                 "--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"])
@@ -97,5 +99,7 @@ async def test_clicking_evidence_plays_that_candidate_there(tmp_path):
     plays = [e for e in audit if e["action"] == "media.playback"]
     assert plays[-1]["candidate"] == who and plays[-1]["at"] == pytest.approx(at, abs=0.01)
     assert all(e["who"]["role"] == "assessor" for e in audit)
-    reads = {e["candidate"] for e in audit if e["action"] == "media.read"}
-    assert reads == {"A", "B", "C"}  # every element loaded through the audited route
+    reads = [e for e in audit if e["action"] == "media.read"]
+    assert {e["candidate"] for e in reads} == {"A", "B", "C"}  # all through the audited route
+    # the media URLs carried a short-lived grant, never the link's own token
+    assert all(e["who"]["token"] != token_id(link) for e in reads)

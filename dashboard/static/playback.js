@@ -3,9 +3,9 @@
 // same clock. Clicking a piece of evidence plays its candidate from that moment.
 "use strict";
 const q = new URLSearchParams(location.search);
-const token = q.get("token");
+let token = q.get("token");  // the link's; exchanged for a short-lived grant below
 const sid = location.pathname.split("/").pop();
-const auth = { headers: { Authorization: `Bearer ${token}` } };
+const auth = () => ({ headers: { Authorization: `Bearer ${token}` } });
 // what the page is doing, for the assessor's eyes and for tests
 window.playback = { ready: false, playing: null, at: 0, segment: null, error: null };
 let segments = [];   // [{file, who, first_at, last_at, el}]
@@ -69,9 +69,12 @@ function tick() {
 }
 
 async function main() {
+  // the media URLs carry a token: let it be one that expires in hours, not the link's
+  const g = await fetch("/api/grant", { method: "POST", ...auth() });
+  if (g.ok) token = (await g.json()).token;
   const [recs, report] = await Promise.all([
-    fetch(`/api/sessions/${sid}/recordings`, auth).then(r => r.json()),
-    fetch(`/api/sessions/${sid}/report`, auth).then(r => r.json()),
+    fetch(`/api/sessions/${sid}/recordings`, auth()).then(r => r.json()),
+    fetch(`/api/sessions/${sid}/report`, auth()).then(r => r.json()),
   ]);
   document.getElementById("session").textContent = sid;
   duration = Math.max(report.session.duration_s || 1, 1);
