@@ -1,7 +1,8 @@
 """Playback in real Chromium (issue 16, "Must show"): a recorded session's page plays each
-candidate's audio, decrypted by the server on the fly; clicking a piece of a score's
-evidence plays that candidate from that moment (the audio element's time and the page's
-state say so); every media read and playback is audited. A screenshot is kept."""
+candidate's audio and video, decrypted by the server on the fly; clicking a piece of a
+score's evidence plays that candidate from that moment (the audio and video elements' time
+and the page's state say so); every media read and playback is audited. A screenshot is
+kept."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from server.vault import load_vault, new_kek
 from testkit.opus import opus_packets, to_48k
 from testkit.synth import synthesize_session
 from tests.serverutil import running_server
-from tests.test_recording import record
+from tests.test_recording import record, vp8_packets
 
 pytestmark = pytest.mark.slow  # a real Chromium page
 
@@ -44,7 +45,7 @@ async def test_clicking_evidence_plays_that_candidate_there(tmp_path):
     store.save(rec)
     packets = {p: opus_packets(to_48k(sess.tracks[p][int(STARTS[p] * 16000):]))
                for p, _ in sess.participants}
-    record(store, "pb1", packets, STARTS)
+    record(store, "pb1", packets, STARTS, vp8_packets(100), ("A", "B", "C"), fps=5.0)
     store.save_report("pb1", reanalyse(store, "pb1", settings))  # stands in for the live one
     report = store.report("pb1")
     assert report is not None
@@ -71,7 +72,9 @@ async def test_clicking_evidence_plays_that_candidate_there(tmp_path):
                     p: window.playback,
                     els: [...document.querySelectorAll('audio')].map(a => ({
                         who: a.dataset.who, paused: a.paused, t: a.currentTime,
-                        ready: a.readyState, err: a.error && a.error.message}))})"""
+                        ready: a.readyState, err: a.error && a.error.message})),
+                    cams: [...document.querySelectorAll('video')].map(a => ({
+                        who: a.dataset.who, paused: a.paused, t: a.currentTime}))})"""
                 try:
                     await page.wait_for_function(
                         f"window.playback.playing === '{who}' && "
@@ -87,6 +90,10 @@ async def test_clicking_evidence_plays_that_candidate_there(tmp_path):
                 # at that moment on their own recording: session time minus their start
                 assert playing[0]["t"] == pytest.approx(at - STARTS[who], abs=0.5)
                 assert state["p"]["at"] == pytest.approx(at, abs=0.5)
+                # their camera too, on the same clock, and no one else's
+                cams = [e for e in state["cams"] if not e["paused"]]
+                assert [e["who"] for e in cams] == [who] and len(state["cams"]) == 3
+                assert cams[0]["t"] == pytest.approx(playing[0]["t"], abs=0.5)
                 shot = tmp_path / "playback.png"
                 await page.screenshot(path=str(shot), full_page=True)
                 ARTIFACTS.mkdir(exist_ok=True)
@@ -101,5 +108,6 @@ async def test_clicking_evidence_plays_that_candidate_there(tmp_path):
     assert all(e["who"]["role"] == "assessor" for e in audit)
     reads = [e for e in audit if e["action"] == "media.read"]
     assert {e["candidate"] for e in reads} == {"A", "B", "C"}  # all through the audited route
+    assert {e["segment"].split(".")[2] for e in reads} == {"audio", "video"}
     # the media URLs carried a short-lived grant, never the link's own token
     assert all(e["who"]["token"] != token_id(link) for e in reads)

@@ -74,14 +74,17 @@ def test_containers_keep_every_packet_as_it_was():
 
 
 def record(store: SessionStore, sid: str, packets: dict[str, list[bytes]],
-           starts: dict[str, float], video: list[bytes] | None = None) -> None:
-    """What a live session's recorder gets: each candidate's packets at 50/s from `starts`."""
+           starts: dict[str, float], video: list[bytes] | None = None,
+           video_of: tuple[str, ...] = ("a",), fps: float = 30.0) -> None:
+    """What a live session's recorder gets: each candidate's packets at 50/s from `starts`
+    (and `video` frames at `fps`, for each of `video_of`)."""
     rec = SessionRecorder(store, sid, "audio+video" if video else "audio")
     for who, pkts in packets.items():
         for i, p in enumerate(pkts):
             rec.put(who, 1, "audio", "opus", 5000 + 960 * i, p, starts[who] + 0.02 * i)
-    for i, p in enumerate(video or []):
-        rec.put("a", 1, "video", "VP8", 90 + 3000 * i, p, starts["a"] + i / 30)
+    for who in video_of if video else ():
+        for i, p in enumerate(video or []):
+            rec.put(who, 1, "video", "VP8", 90 + round(90000 / fps) * i, p, starts[who] + i / fps)
     summary = rec.close()
     assert summary["failed"] is None and summary["dropped_backlog"] == 0
 

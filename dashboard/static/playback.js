@@ -23,8 +23,8 @@ function text(tag, s, cls) {
   return e;
 }
 
-function segmentAt(who, t) {  // the candidate's connection that covers session time t
-  const mine = segments.filter(s => s.who === who);
+function segmentAt(who, t, kind = "audio") {  // their connection that covers session time t
+  const mine = segments.filter(s => s.who === who && s.kind === kind);
   return mine.filter(s => s.first_at <= t).pop() || mine[0];
 }
 
@@ -39,10 +39,14 @@ async function play(who, t) {
   const seg = segmentAt(who, t);
   if (!seg) { window.playback.error = `no recording of ${who}`; return; }
   pauseAll();
-  if (seg.el.readyState < 1) {  // seeking needs the metadata
-    await new Promise(ok => seg.el.addEventListener("loadedmetadata", ok, { once: true }));
+  const cam = segmentAt(who, t, "video");  // their camera, on the same clock
+  for (const s of cam ? [seg, cam] : [seg]) {
+    if (s.el.readyState < 1) {  // seeking needs the metadata
+      await new Promise(ok => s.el.addEventListener("loadedmetadata", ok, { once: true }));
+    }
+    s.el.currentTime = Math.max(0, t - s.first_at);
   }
-  seg.el.currentTime = Math.max(0, t - seg.first_at);
+  if (cam) cam.el.play().catch(() => {});
   window.playback.playing = who;
   window.playback.segment = seg.file;
   window.playback.at = t;
@@ -80,14 +84,20 @@ async function main() {
   duration = Math.max(report.session.duration_s || 1, 1);
   const names = Object.fromEntries(report.participants.map(p => [p.id, p.name]));
   const list = document.getElementById("candidates");
-  for (const s of recs.segments.filter(s => s.kind === "audio")) {
-    const el = document.createElement("audio");
+  for (const s of recs.segments) {
+    const el = document.createElement(s.kind === "video" ? "video" : "audio");
     el.preload = "auto";
-    el.id = `audio-${s.who}-${s.generation}`;
+    el.muted = s.kind === "video";  // the sound is the audio element's
+    el.id = `${s.kind}-${s.who}-${s.generation}`;
     el.dataset.who = s.who;
     el.addEventListener("ended", () => { if (window.playback.segment === s.file) pauseAll(); });
     el.src = `/api/sessions/${sid}/media/${s.file}?token=${token}`;
     segments.push({ ...s, el });
+    if (s.kind === "video") {
+      el.width = 240;
+      document.getElementById("videos").appendChild(el);
+      continue;
+    }
     if (!document.getElementById("c-" + s.who)) {
       const li = text("li", `${names[s.who] || s.who} (${s.who}) `);
       li.id = "c-" + s.who;
@@ -96,6 +106,7 @@ async function main() {
     }
     list.appendChild(el);
   }
+  const audio = segments.filter(s => s.kind === "audio");
   const track = document.getElementById("track");  // who spoke when, one lane each
   const lanes = report.participants.map(p => p.id);
   lanes.forEach((pid, i) => {
@@ -112,7 +123,7 @@ async function main() {
   track.onclick = ev => {
     const r = ev.currentTarget.getBoundingClientRect();
     const t = duration * (ev.clientX - r.left) / r.width;
-    play(window.playback.playing || segments[0].who, t);
+    play(window.playback.playing || audio[0].who, t);
   };
   document.getElementById("pause").onclick = pauseAll;
   document.getElementById("play-all").onclick = () => {  // everyone at once, in sync
@@ -120,6 +131,7 @@ async function main() {
     pauseAll();
     for (const s of segments) {
       if (s.first_at <= t && t <= s.last_at) { s.el.currentTime = t - s.first_at; s.el.play(); }
+      if (s.kind === "video") s.el.muted = true;
     }
   };
   const rows = [
