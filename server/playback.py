@@ -16,8 +16,9 @@ from media.recorder import MIME
 from server import versions
 from server.http import error
 from server.reanalysis import ReanalysisError, reanalyse
-from server.recording import open_container, segments
+from server.recording import expected_chunks, open_container, segments
 from server.store import SessionRecord, SessionStore
+from server.vault import VaultError
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 
@@ -84,7 +85,11 @@ class Playback:
         if seg is None:
             raise error(web.HTTPNotFound, f"no recording {file!r} in this session")
         loop = asyncio.get_running_loop()
-        data = await loop.run_in_executor(None, open_container, self.server.store, sid, file)
+        try:
+            data = await loop.run_in_executor(None, open_container, self.server.store, sid,
+                                              file, expected_chunks(seg))
+        except VaultError as exc:
+            raise error(web.HTTPInternalServerError, f"cannot read {file}: {exc}") from None
         total, status, start, end = len(data), 200, 0, len(data) - 1
         if (m := _RANGE.match(request.headers.get("Range", ""))) is not None:
             a, b = m.groups()

@@ -20,8 +20,9 @@ from hr.fit import with_fit
 from media.recorder import demux
 from media.timeline import RTP_RATE, LiveTimeline
 from server.live import session_info, session_profile
-from server.recording import open_container, segments
+from server.recording import expected_chunks, open_container, segments
 from server.store import SessionStore
+from server.vault import VaultError
 
 #: one recorded Opus packet: (arrival session s, who, generation, RTP timestamp, payload)
 Packet = tuple[float, str, int, int, bytes]
@@ -37,7 +38,10 @@ def recorded_audio(store: SessionStore, sid: str) -> list[Packet]:
     for seg in segments(store, sid):
         if seg["kind"] != "audio" or not seg["packets"]:
             continue
-        packets = demux(open_container(store, sid, seg["file"]))
+        try:
+            packets = demux(open_container(store, sid, seg["file"], expected_chunks(seg)))
+        except VaultError as exc:
+            raise ReanalysisError(f"a recording is damaged: {exc}") from None
         n = len(packets)
         if n == len(seg["ts"]):  # the index written when the segment closed
             ts, at = seg["ts"].tolist(), seg["at"].tolist()

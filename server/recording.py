@@ -34,6 +34,7 @@ import numpy as np
 from analysis.settings import RECORDING_MODES, Settings
 from media.recorder import SUFFIX, ContainerWriter
 from server.store import SessionRecord, SessionStore
+from server.vault import VaultError
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class Segment:
     at: list[float] = field(default_factory=list)  #: its arrival, session s
     chunks: int = 0
     sealed_at: float = 0.0  #: monotonic time of the last chunk
+    closed: bool = False  #: finished: its index counts every chunk
 
 
 class SessionRecorder:
@@ -180,6 +182,7 @@ class SessionRecorder:
 
     def _finish(self, seg: Segment) -> None:
         self._seal(seg, seg.writer.close())
+        seg.closed = True
         self._write_index(seg)
 
     def _write_index(self, seg: Segment) -> None:
@@ -188,7 +191,7 @@ class SessionRecorder:
                  "codec": seg.codec, "file": container_name(seg.name, seg.codec),
                  "first_at": round(seg.first_at, 6), "ts0": seg.ts[0] if seg.ts else None,
                  "packets": len(seg.ts), "dropped": seg.writer.dropped,
-                 "bytes": seg.writer.bytes_out, "chunks": seg.chunks,
+                 "bytes": seg.writer.bytes_out, "chunks": seg.chunks, "closed": seg.closed,
                  "ts": base64.b64encode(ts.tobytes()).decode(),
                  "at": base64.b64encode(np.asarray(seg.at, np.float64).tobytes()).decode()}
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -212,19 +215,33 @@ def append_chunk(store: SessionStore, sid: str, file: str, i: int, data: bytes) 
 
 # -- reading back (in memory only) ---------------------------------------------------------
 
-def open_container(store: SessionStore, sid: str, file: str) -> bytes:
-    """A segment's container, decrypted into memory; VaultError if a chunk is damaged,
-    missing or out of place."""
+def open_container(store: SessionStore, sid: str, file: str, chunks: int | None = None
+                   ) -> bytes:
+    """A segment's container, decrypted into memory. `chunks`: how many its closing index
+    says it has; fewer is an error (a tail cut off). VaultError if a chunk is damaged or
+    out of place. A torn last chunk of a segment never closed (a crash mid-write) is left
+    out: the container reads up to it."""
     if store.vault is None:
         raise ValueError("the recordings are sealed: configure LGD_KEK_FILE or LGD_KEK")
     data = (media_dir(store, sid) / file).read_bytes()
     out, pos, i = [], 0, 0
     while pos < len(data):
         n = int.from_bytes(data[pos:pos + _LEN], "big")
+        if pos + _LEN + n > len(data):
+            if chunks is not None:
+                raise VaultError(f"{file}: chunk {i} is torn")
+            break
         blob = data[pos + _LEN:pos + _LEN + n]
         out.append(store.vault.open(store.dir(sid), f"media/{file}/{i}", blob))
         pos, i = pos + _LEN + n, i + 1
+    if chunks is not None and i != chunks:
+        raise VaultError(f"{file}: {i} chunks where its index counts {chunks}: cut short")
     return b"".join(out)
+
+
+def expected_chunks(seg: dict[str, Any]) -> int | None:
+    """What `open_container` checks: a closed segment's chunk count."""
+    return seg["chunks"] if seg.get("closed") else None
 
 
 def segments(store: SessionStore, sid: str) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from server.recording import (
     SessionRecorder,
     append_chunk,
     container_name,
+    expected_chunks,
     media_dir,
     open_container,
     recording_mode,
@@ -108,6 +109,24 @@ def test_sealed_segments_read_back_exactly_and_only_in_place(tmp_path):
         raw = f.read_bytes()
         assert b"OggS" not in raw and b"OpusHead" not in raw and b"webm" not in raw
         assert not any(p[4:24] in raw for p in packets["a"][::10])
+    # a segment cut short: a whole chunk gone is an error; a torn one of a segment never
+    # closed (a crash mid-write) leaves what came before it readable
+    path = media_dir(store, "s1") / segs["b.1.audio"]["file"]
+    whole = path.read_bytes()
+    assert segs["b.1.audio"]["closed"] and expected_chunks(segs["b.1.audio"]) >= 1
+    path.write_bytes(whole + whole[:10])  # a torn extra chunk
+    with pytest.raises(VaultError, match="torn"):
+        open_container(store, "s1", path.name, expected_chunks(segs["b.1.audio"]))
+    assert [p for _, p in demux(open_container(store, "s1", path.name))] == packets["b"]
+    starts, pos = [], 0
+    while pos < len(whole):
+        starts.append(pos)
+        pos += 4 + int.from_bytes(whole[pos:pos + 4], "big")
+    last = starts[-1]
+    path.write_bytes(whole[:last])  # the closing chunk gone
+    with pytest.raises(VaultError, match="cut short"):
+        open_container(store, "s1", path.name, expected_chunks(segs["b.1.audio"]))
+    path.write_bytes(whole)
     # a chunk moved to another place (or another file) does not open
     name = container_name("c.1.audio", "opus")
     append_chunk(store, "s1", name, 1, b"chunk one")  # written as if it were the second
