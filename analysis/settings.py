@@ -23,6 +23,7 @@ from diarize.config import ActivityConfig, AsrConfig, FaceConfig, ProsodyConfig
 from interaction.config import ActConfig, PortraitConfig, ReactionConfig, TurnConfig
 
 ENV_PREFIX = "LGD_"
+RECORDING_MODES = ("off", "audio", "audio+video")  #: from less to more
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +40,18 @@ class ServerConfig:
     #: [{"urls": "stun:stun.example.com:3478"}, {"urls": "turn:t.example.com", "username":
     #: "u", "credential": "p"}]
     ice_servers: str = "[]"
+    #: a TURN server's shared secret (coturn `use-auth-secret`, the TURN REST API): each
+    #: candidate then gets their own credentials for `turn_urls`, valid `turn_ttl_s`,
+    #: instead of one static pair in `ice_servers` handed to everyone
+    turn_secret: str = ""
+    turn_urls: str = "[]"  #: JSON list, e.g. ["turn:turn.example.com:3478?transport=udp"]
+    turn_ttl_s: float = 6 * 3600.0
     #: comma-separated host addresses the SFU offers; empty: every non-loopback interface.
     #: "127.0.0.1" keeps all media on loopback (tests, `lgd simulate`).
     ice_host_addresses: str = ""
     token_ttl_s: float = 7 * 24 * 3600.0  #: join/dashboard links expire after a week
+    #: a link exchanged for a session grant (POST /api/grant) gives a token this short-lived
+    grant_ttl_s: float = 2 * 3600.0
     max_body_bytes: int = 256 * 1024  #: REST bodies (offers, session creation)
     #: live audio is analysed once every sending track has delivered it, waiting at most
     #: this long for a late one (a frozen tab, a dropped connection): its audio is then lost
@@ -87,6 +96,13 @@ class Settings:
     #: ended sessions are deleted (events, report, keys, group attributes) this many days
     #: after they ended; 0: kept until someone deletes them
     retention_days: float = 0.0
+    #: what a live session records of each candidate (encoded as received, sealed under the
+    #: session's key; nothing is recorded without a KEK): off | audio | audio+video. A
+    #: session may ask for less, never more; the join page's notice says which
+    recording: str = "audio"
+    #: recordings are deleted this many days after the session ended, before its report
+    #: (`retention_days`); 0: with the report
+    media_retention_days: float = 0.0
     activity: ActivityConfig = field(default_factory=ActivityConfig)
     turns: TurnConfig = field(default_factory=TurnConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -100,6 +116,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         check_policy(self.affect_analysis)
+        if self.recording not in RECORDING_MODES:
+            raise ValueError(f"LGD_RECORDING={self.recording!r}: one of "
+                             f"{', '.join(RECORDING_MODES)}")
     asr: AsrConfig = field(default_factory=AsrConfig)  #: LGD_ASR_MODEL, LGD_ASR_ENABLED, ...
     acts: ActConfig = field(default_factory=ActConfig)
 

@@ -58,8 +58,50 @@ async def _blocks(samples: np.ndarray) -> AsyncIterator[np.ndarray]:
         yield block
 
 
+def cmd_reanalyse(args: argparse.Namespace) -> int:
+    """`lgd analyze --session ID`: the session's recordings through the current pipeline,
+    kept as a new report version; prints the diff against the live report (v1)."""
+    from server import versions
+    from server.audit import AuditLog
+    from server.reanalysis import ReanalysisError, reanalyse
+    from server.store import SessionStore
+    from server.vault import VaultError, load_vault
+
+    settings = _server_settings(args)
+    if getattr(args, "asr", None) is not None:
+        settings = replace(settings, asr=replace(settings.asr, enabled=args.asr))
+    try:
+        store = SessionStore(settings.data_dir, load_vault(settings.kek_file, settings.kek))
+        report = reanalyse(store, args.session, settings)
+    except KeyError:
+        print(f"lgd analyze: no session {args.session!r} in {settings.data_dir}",
+              file=sys.stderr)
+        return 2
+    except (ReanalysisError, VaultError) as exc:
+        print(f"lgd analyze: {exc}", file=sys.stderr)
+        return 2
+    n = versions.add(store, args.session, report, "reanalysis")
+    AuditLog(Path(settings.data_dir) / "audit.jsonl").record(
+        {"role": "operator", "via": "lgd analyze"}, "report.reanalyse", session=args.session,
+        version=n)
+    print(_summary(report))
+    live = store.report(args.session) or report
+    print(json.dumps({"version": n, "diff_against_v1": versions.diff(live, report)},
+                     ensure_ascii=False, indent=1))
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    return 0
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from analysis.driver import analyze
+
+    if args.session:
+        return cmd_reanalyse(args)
+    if not args.track or not args.out:
+        print("lgd analyze: --track ID=FILE (repeated) and --out, or --session ID",
+              file=sys.stderr)
+        return 2
     from core.bus import make_bus
     from core.session import SessionInfo
     from media.files import AudioInputError, load_tracks, parse_track_args
@@ -374,10 +416,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     a = sub.add_parser("analyze", help="analyze per-candidate recordings into an lgd.report/1")
-    a.add_argument("--track", action="append", required=True, metavar="ID=FILE",
+    a.add_argument("--track", action="append", metavar="ID=FILE",
                    help="one candidate's own microphone recording (repeat per candidate)")
+    a.add_argument("--session", metavar="ID",
+                   help="re-analyse a recorded session of the server's data dir instead: "
+                        "a new report version, the live one kept (needs the KEK)")
+    a.add_argument("--data-dir", help="with --session: the server's data dir "
+                   "(default LGD_DATA_DIR)")
     a.add_argument("--name", action="append", metavar="ID=NAME", help="display name")
-    a.add_argument("--out", required=True, help="report JSON path")
+    a.add_argument("--out", help="report JSON path (required with --track)")
     a.add_argument("--session-id", help="default: the report file's stem")
     a.add_argument("--language", help="session language, e.g. zh or en (default LGD_LANGUAGE)")
     a.add_argument("--started-at", help="ISO-8601 session start (default: now)")

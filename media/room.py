@@ -34,6 +34,9 @@ MAX_SDP_BYTES = 64 * 1024
 AudioSink = Callable[[str, int, int, bytes, float], None]
 #: (who, decoded av.VideoFrame, arrival monotonic s)
 VideoSink = Callable[[str, object, float], None]
+#: (who, generation, kind, codec, rtp timestamp, encoded frame, arrival monotonic s): every
+#: frame of every kind as received, for a recorder
+RecordSink = Callable[[str, int, str, str, int, bytes, float], None]
 
 
 class OfferError(ValueError):
@@ -98,6 +101,7 @@ class Room:
         video_fps: float = 0.0,
         ice_servers: list[dict] | None = None,
         remb_bps: int = 250_000,
+        record_sink: RecordSink | None = None,
     ) -> None:
         self.participants = list(participants)
         self.hubs = {(p, k): SourceHub(p, k) for p in participants for k in ("audio", "video")}
@@ -105,6 +109,7 @@ class Room:
         self.audio_sink = audio_sink
         self.video_sink = video_sink
         self.video_fps = video_fps
+        self.record_sink = record_sink
         self.ice_servers = [RTCIceServer(**s) for s in (ice_servers or [])]
         self.remb_bps = remb_bps
         self._generations = 0
@@ -187,6 +192,8 @@ class Room:
             hub.push(peer.generation, codec, ts, data)
             if track.kind == "audio":
                 self.audio_sink(peer.who, peer.generation, ts, data, arrival)
+            if self.record_sink is not None:
+                self.record_sink(peer.who, peer.generation, track.kind, codec, ts, data, arrival)
 
         install_tap(receiver, on_frame, lambda: None, want_video, self.remb_bps)
         if want_video:

@@ -25,7 +25,7 @@ from aiohttp import WSMsgType, web
 from aiohttp.abc import AbstractAccessLogger
 
 from analysis.report import replay
-from analysis.settings import Settings
+from analysis.settings import RECORDING_MODES, Settings
 from core import codec
 from core import policy as affect_policy
 from core.bus import Bus, make_bus
@@ -56,8 +56,12 @@ from server.http import error as _error
 from server.http import json_body as _json
 from server.live import LiveSession, session_info, session_profile, warm_up
 from server.openapi import OPENAPI
+from server.playback import Playback
+from server.recording import delete_media, recording_mode
+from server.revocation import Revocations
 from server.sessions_view import SessionsView, session_json
 from server.store import SessionRecord, SessionStore, valid_id
+from server.turn import ice_servers_for
 from server.vault import load_vault
 
 logger = logging.getLogger(__name__)
@@ -80,6 +84,7 @@ class Server:
         self.cfg = settings.server
         self.store = SessionStore(settings.data_dir, load_vault(settings.kek_file, settings.kek))
         self.audit_log = AuditLog(Path(settings.data_dir) / "audit.jsonl")
+        self.revocations = Revocations(Path(settings.data_dir) / "revoked.json")
         self.bus = bus or make_bus(settings.redis_url)
         self.secret = self.cfg.secret or _load_secret(Path(settings.data_dir))
         self.live: dict[str, LiveSession] = {}
@@ -114,7 +119,8 @@ class Server:
 
     def token(self, role: str, session: str | None = None, who: str | None = None) -> str:
         exp = time.time() + self.cfg.token_ttl_s
-        return tokens.issue(self.secret, tokens.Claims(role, session, who, exp))
+        return tokens.issue(self.secret, tokens.Claims(role, session, who, exp,
+                                                       iat=time.time()))
 
     def auth(self, request: web.Request, *roles: str) -> tokens.Claims:
         header = request.headers.get("Authorization", "")
@@ -123,6 +129,8 @@ class Server:
             claims = tokens.verify(self.secret, raw, time.time())
         except tokens.TokenError as e:
             raise _error(web.HTTPUnauthorized, str(e)) from None
+        if self.revocations.revoked(token_id(raw or ""), claims):
+            raise _error(web.HTTPUnauthorized, "this token was revoked")
         if claims.role not in roles:
             raise _error(web.HTTPForbidden, f"a {'/'.join(roles)} token is required")
         sid = request.match_info.get("sid")
@@ -132,6 +140,35 @@ class Server:
                             "token": token_id(raw or "")}
         return claims
 
+    async def grant(self, request: web.Request) -> web.Response:
+        """A link's token exchanged for a short-lived one of the same scope; revoking the
+        link (or its session) revokes what it was exchanged for."""
+        claims = self.auth(request, "candidate", "assessor", "hr")
+        now = time.time()
+        short = tokens.Claims(claims.role, claims.session, claims.who,
+                              min(claims.exp, now + self.cfg.grant_ttl_s), iat=now,
+                              parent=claims.parent or request[ACTOR]["token"])
+        return web.json_response({"token": tokens.issue(self.secret, short),
+                                  "expires": short.exp})
+
+    async def revoke(self, request: web.Request) -> web.Response:
+        """HR revokes one token ({token} or its audit fingerprint {token_id}) or every
+        token of a session issued until now ({session})."""
+        self.auth(request, "hr")
+        body = await _json(request)
+        if isinstance(body.get("session"), str):
+            self.record(body["session"])
+            self.revocations.revoke_session(body["session"], time.time())
+            self.audit(request, "token.revoke", session=body["session"])
+            return web.json_response({"revoked": {"session": body["session"]}})
+        fp = token_id(body["token"]) if isinstance(body.get("token"), str) else body.get(
+            "token_id")
+        if not isinstance(fp, str) or not fp:
+            raise _error(web.HTTPBadRequest, "body: {token} | {token_id} | {session}")
+        self.revocations.revoke_token(fp)
+        self.audit(request, "token.revoke", token_id=fp)
+        return web.json_response({"revoked": {"token_id": fp}})
+
     def audit(self, request: web.Request, action: str, **what: Any) -> None:
         """A read or change of personal data, by the token `auth` accepted."""
         if "query" in what:  # filters are kept; a token in the query never is
@@ -140,6 +177,10 @@ class Server:
 
     def session_policy(self, rec: SessionRecord) -> str:
         return affect_policy.resolve(self.settings.affect_analysis, rec.affect)
+
+    def session_recording(self, rec: SessionRecord) -> str:
+        """off | audio | audio+video: what this session records (server/recording.py)."""
+        return recording_mode(self.settings, rec, self.store.vault is not None)[0]
 
     def record(self, sid: str) -> SessionRecord:
         if sid in self.live:
@@ -209,6 +250,10 @@ class Server:
                                "text": case.get("text", "")}
         if (assessors := body.get("assessors")) is not None:
             options["assessors"] = _assessors(assessors, [p for p, _ in participants])
+        if (recording := body.get("recording")) is not None:
+            if recording not in RECORDING_MODES:
+                raise _error(web.HTTPBadRequest, f"recording: {' | '.join(RECORDING_MODES)}")
+            options["recording"] = recording
         if (ref := body.get("profile")) is not None:
             if not isinstance(ref, str) or not valid_id(ref):
                 raise _error(web.HTTPBadRequest, "profile: the id of a job profile")
@@ -255,8 +300,12 @@ class Server:
                 "me": claims.who,
                 "language": rec.language,
                 "participants": [{"id": p, "name": n} for p, n in rec.participants],
-                "ice_servers": json.loads(self.cfg.ice_servers or "[]"),
-                "notice": (notice := consent_notice(rec.language, self.session_policy(rec))),
+                "ice_servers": ice_servers_for(self.cfg.ice_servers, self.cfg.turn_secret,
+                                              self.cfg.turn_urls, self.cfg.turn_ttl_s,
+                                              f"{rec.id}.{claims.who}", time.time()),
+                "notice": (notice := consent_notice(rec.language, self.session_policy(rec),
+                                                    self.session_recording(rec))),
+                "recording": self.session_recording(rec),
                 "notice_version": notice_version(notice),
                 "affect_policy": self.session_policy(rec),
                 "consent": rec.options.get("consent", {}).get(claims.who or ""),
@@ -273,13 +322,15 @@ class Server:
         if claims.who not in {p for p, _ in rec.participants}:
             raise _error(web.HTTPBadRequest, f"{claims.who!r} is not a candidate of this session")
         body = await _json(request)
-        notice = consent_notice(rec.language, self.session_policy(rec))
+        notice = consent_notice(rec.language, self.session_policy(rec),
+                                self.session_recording(rec))
         if body.get("notice_version") != notice_version(notice):
             raise _error(web.HTTPConflict, "the notice changed: read it again")
         if body.get("agree") is not True:
             raise _error(web.HTTPBadRequest, "agree: true (to withdraw, leave the room)")
         entry = {"notice_version": notice_version(notice),
                  "policy": self.session_policy(rec),
+                 "recording": self.session_recording(rec),
                  "at": datetime.now(UTC).isoformat(timespec="seconds"),
                  "given_by": "operator" if body.get("operator") else "candidate"}
         assert claims.who is not None
@@ -571,12 +622,20 @@ class Server:
                     self.notify("session.ended", report)
 
     def sweep(self, now: float | None = None) -> list[str]:
-        """Retention: delete what has expired (`LGD_RETENTION_DAYS`); the audit trail says
-        which session ids went, and nothing else of them."""
+        """Retention: delete what has expired, the recordings (`LGD_MEDIA_RETENTION_DAYS`)
+        before the rest (`LGD_RETENTION_DAYS`); the audit trail says which session ids went,
+        and nothing else of them. Returns the sessions deleted whole."""
+        now = time.time() if now is None else now
+        media_days = self.settings.media_retention_days or self.settings.retention_days
+        if media_days > 0:  # recordings first, on their own clock
+            for sid in self.store.expired(now, media_days * 86400):
+                if delete_media(self.store, sid):
+                    self.audit_log.record({"role": "system"}, "retention.delete_media",
+                                          session=sid, after_days=media_days)
         days = self.settings.retention_days
         if days <= 0:
             return []
-        gone = self.store.expired(time.time() if now is None else now, days * 86400)
+        gone = self.store.expired(now, days * 86400)
         for sid in gone:
             self.store.delete(sid)
             groups = Path(self.settings.data_dir) / "groups" / f"{sid}.json"
@@ -651,6 +710,8 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     r.add_get("/healthz", server.health)
     r.add_get("/readyz", server.ready)
     r.add_post("/api/sessions", server.create_session)
+    r.add_post("/api/grant", server.grant)
+    r.add_post("/api/tokens/revoke", server.revoke)
     r.add_get("/api/sessions/{sid}", server.get_session)
     r.add_get("/api/sessions/{sid}/join-info", server.join_info)
     r.add_post("/api/sessions/{sid}/consent", server.consent)
@@ -671,6 +732,7 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     Campaign(server, settings.data_dir, settings.hr_profiles).add_routes(r)
     Assessment(server).add_routes(r)
     SessionsView(server).add_routes(r)
+    Playback(server).add_routes(r)
     r.add_static("/static/", STATIC)
     r.add_static("/dashboard-static/", DASHBOARD)
 
@@ -755,7 +817,7 @@ def notice_version(notice: str) -> str:
     return hashlib.sha256(notice.encode()).hexdigest()[:12]
 
 
-def consent_notice(language: str, affect: str) -> str:
+def consent_notice(language: str, affect: str, recording: str = "off") -> str:
     """What the candidate reads before joining: what is received, what is stored, and what
     is analysed under the session's affect-analysis policy (lgd/policy.py)."""
     if language.startswith("zh"):
@@ -771,7 +833,24 @@ def consent_notice(language: str, affect: str) -> str:
             "and who engages with whom, for the assessors. Audio and video are used only for "
             "this assessment's analysis; the results (event log and report) are stored."
         )
-    return head + "\n\n" + candidate_notice(affect, language)
+    return head + _RECORDING_NOTICE["zh" if language.startswith("zh") else "en"][recording] \
+        + "\n\n" + candidate_notice(affect, language)
+
+
+_RECORDING_NOTICE = {
+    "zh": {"off": "本次不录制音视频。",
+           "audio": "你的麦克风音频将被加密录制，仅供评估人员回放和重新分析，到保留期限后删除；"
+                    "摄像头画面不录制。",
+           "audio+video": "你的麦克风音频和摄像头画面将被加密录制，仅供评估人员回放和重新分析，"
+                          "到保留期限后删除。"},
+    "en": {"off": " Nothing is recorded.",
+           "audio": " Your microphone audio is recorded, encrypted, for the assessors to play "
+                    "back and re-analyse, and deleted after the retention period; your camera "
+                    "is not recorded.",
+           "audio+video": " Your microphone audio and camera video are recorded, encrypted, for "
+                          "the assessors to play back and re-analyse, and deleted after the "
+                          "retention period."},
+}
 
 
 def _load_secret(data_dir: Path) -> str:

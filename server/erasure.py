@@ -1,11 +1,12 @@
 """Erasing one candidate from a session (PIPL Art. 47, GDPR Art. 17), keeping the others'.
 
-What goes: the candidate's name (also where others said it), what they said (transcript lines,
-acts), their voice and face measures, reactions, voice attributes, portrait, fit, decision,
-group attributes, and every assessor's notes and ratings about them. What stays: the group's
-timing (speech, turns, overlaps, interruptions, backchannels), under an anonymous id, so
-the other candidates' reports keep their meaning and their schema. The event log is rewritten
-the same way. The audit trail records the erasure by the anonymous id alone.
+What goes: the candidate's recordings, their name (also where others said it), what they
+said (transcript lines, acts), their voice and face measures, reactions, voice attributes,
+portrait, fit, decision, group attributes, and every assessor's notes and ratings about
+them. What stays: the group's timing (speech, turns, overlaps, interruptions, backchannels),
+under an anonymous id, so the other candidates' reports keep their meaning and their schema.
+The event log is rewritten the same way. The audit trail records the erasure by the
+anonymous id alone.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 from core import codec
 from core.events import Event
+from server import versions
+from server.recording import delete_media
 from server.store import SessionStore
 
 ERASED_NAME = "[erased]"
@@ -69,6 +72,9 @@ def erase_report(report: dict[str, Any], pid: str, anon: str, name: str) -> dict
     if report.get("fit"):
         out["fit"] = {**report["fit"], "candidates": {
             p: v for p, v in report["fit"]["candidates"].items() if p != pid}}
+    if report.get("recording", {}).get("segments"):  # their recordings are deleted
+        out["recording"] = {**report["recording"], "segments": [
+            g for g in report["recording"]["segments"] if g.get("who") != pid]}
     out["participants"] = [{"id": anon, "name": ERASED_NAME} if p["id"] == pid else p
                            for p in report["participants"]]
     out = _Anon(pid, anon, name).walk(out)
@@ -104,6 +110,11 @@ def erase_candidate(store: SessionStore, sid: str, pid: str) -> str:
     report = store.report(sid)
     if report is not None:
         store.save_report(sid, erase_report(report, pid, anon, name))
+    for v in versions.versions(store, sid)[1:]:  # the re-analyses
+        again = versions.load(store, sid, v["version"])
+        if again is not None:
+            versions.save(store, sid, v["version"], erase_report(again, pid, anon, name))
+    delete_media(store, sid, pid)  # their voice (and face): nothing of it is anonymous
     rec.participants = [(anon, ERASED_NAME) if p == pid else (p, n) for p, n in rec.participants]
     opts = rec.options
     for key in ("decisions",):

@@ -32,6 +32,7 @@ from hr.fit import with_fit
 from hr.profiles import JobProfile, profile_from_dict
 from media.live import LiveSource
 from media.room import Room
+from server.recording import SessionRecorder, recording_mode
 from server.store import EventLog, SessionRecord, SessionStore
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,10 @@ class LiveSession:
         self.ids = [pid for pid, _ in rec.participants]
         self.policy = resolve(settings.affect_analysis, rec.affect)
         cfg = settings.server
+        #: off | audio | audio+video, and why (server/recording.py)
+        self.recording, self.recording_why = recording_mode(settings, rec,
+                                                            store.vault is not None)
+        self.recorder: SessionRecorder | None = None
         self.room = Room(
             self.ids,
             audio_sink=self._on_audio,
@@ -82,6 +87,7 @@ class LiveSession:
             video_fps=settings.face.fps if computes_affect(self.policy) else 0.0,
             ice_servers=_ice(cfg.ice_servers),
             remb_bps=cfg.remb_bps,
+            record_sink=self._on_record if self.recording != "off" else None,
         )
         self.source = LiveSource(self.ids, cfg.max_wait_s)
         self.analysis: Analysis | None = None  #: built on the analysis thread at the start
@@ -130,6 +136,8 @@ class LiveSession:
         self.rec.started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         self.store.save(self.rec)
         self._log = self.store.log(self.rec.id)
+        if self.recording != "off":
+            self.recorder = SessionRecorder(self.store, self.rec.id, self.recording)
         self._publisher = asyncio.ensure_future(self._publish())
         self._loop_watch = asyncio.ensure_future(self._watch_loop())
         ready = threading.Event()
@@ -191,6 +199,10 @@ class LiveSession:
         if self._phase_task is not None:
             self._phase_task.cancel()
         await self.room.close()
+        recorded = {"mode": self.recording, "why": self.recording_why}
+        if self.recorder is not None:  # the rest sealed and every container finished
+            recorded |= await asyncio.get_running_loop().run_in_executor(
+                None, self.recorder.close)
         if self._thread is not None:
             self._stop.set()
             await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
@@ -226,7 +238,8 @@ class LiveSession:
                          f"be written or published: {'; '.join(self.faults.values())}"})
         report = {**report, "complete": not gaps, "gaps": gaps,
                   # who agreed to what notice, when (the join page's consent records)
-                  "consent": dict(self.rec.options.get("consent", {}))}
+                  "consent": dict(self.rec.options.get("consent", {})),
+                  "recording": recorded}
         report = with_fit(report, session_profile(self.rec))
         duration = report["session"]["duration_s"]
         self.rec.state = "ended"
@@ -300,6 +313,14 @@ class LiveSession:
     def _on_audio(self, who: str, generation: int, ts: int, payload: bytes, arrival: float) -> None:
         if self._t0 is not None and not self._stop.is_set():
             self.source.put(who, generation, ts, payload, arrival - self._t0)
+
+    def _on_record(self, who: str, generation: int, kind: str, codec: str, ts: int,
+                   payload: bytes, arrival: float) -> None:
+        if self.recorder is None or self._t0 is None or self._stop.is_set():
+            return
+        # only who agreed to a notice that said they would be recorded
+        if self.rec.options.get("consent", {}).get(who, {}).get("recording", "off") != "off":
+            self.recorder.put(who, generation, kind, codec, ts, payload, arrival - self._t0)
 
     def _on_video(self, who: str, frame: Any, arrival: float) -> None:
         if self._t0 is None:

@@ -65,6 +65,11 @@ OPENAPI: dict[str, Any] = {
                     },
                     "language": {"type": "string", "examples": ["zh", "en"]},
                     "affect": {"enum": ["off", "observe", "score"]},
+                    "recording": {
+                        "enum": ["off", "audio", "audio+video"],
+                        "description": "what this session records (at most LGD_RECORDING; "
+                        "nothing without a KEK)",
+                    },
                     "profile": {
                         "type": "string",
                         "description": "a job profile id (client_manager, risk_control, "
@@ -112,6 +117,16 @@ OPENAPI: dict[str, Any] = {
                 path=False,
             ),
         },
+        "/api/grant": {
+            "post": _op("Exchange a link's token for a short-lived one of the same scope "
+                        "(LGD_SERVER_GRANT_TTL_S); revoking the link revokes it too",
+                        "candidate | assessor | hr", path=False)
+        },
+        "/api/tokens/revoke": {
+            "post": _op("Revoke one token ({token} or its audit fingerprint {token_id}) or "
+                        "every token of a session issued until now ({session})", "hr",
+                        path=False)
+        },
         "/api/sessions/{sid}": {
             "get": _op("Session state, times and live media statistics", "assessor | hr")
         },
@@ -151,6 +166,33 @@ OPENAPI: dict[str, Any] = {
                 " returns the link to send them",
                 "hr",
             )
+        },
+        "/api/sessions/{sid}/recordings": {
+            "get": _op("The ended session's recorded segments (who, kind, session-clock "
+                       "start); audited", "assessor | hr")
+        },
+        "/api/sessions/{sid}/media/{file}": {
+            "get": _op("One segment (Ogg/Opus or WebM/VP8) decrypted on the fly; Range "
+                       "supported; every read audited", "assessor | hr")
+        },
+        "/api/sessions/{sid}/playback": {
+            "post": _op("The playback page states what it plays ({candidate, at}); audited",
+                        "assessor | hr")
+        },
+        "/api/sessions/{sid}/reanalyse": {
+            "post": _op("Re-run the current pipeline on the recordings: a new report version "
+                        "and its diff against the live one (v1)", "hr")
+        },
+        "/api/sessions/{sid}/reports": {
+            "get": _op("The report versions: 1 = live, then each re-analysis", "assessor | hr")
+        },
+        "/api/sessions/{sid}/reports/{n}": {
+            "get": _op("One report version; audited", "assessor | hr")
+        },
+        "/api/sessions/{sid}/reports/diff": {
+            "get": _op("?a=&b=: per candidate share (pp), speaking time and dimension score "
+                       "deltas, and the interruptions found in one version only",
+                       "assessor | hr")
         },
         "/api/sessions/{sid}/live": {
             "get": _op(

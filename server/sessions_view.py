@@ -47,6 +47,7 @@ def session_json(rec: SessionRecord) -> dict[str, Any]:
         "affect": rec.affect,
         "profile": (rec.options.get("profile") or {}).get("id"),
         "phases": rec.options.get("phases", []),
+        "recording": rec.options.get("recording"),
     }
 
 

@@ -25,6 +25,8 @@ class Claims:
     session: str | None  #: the session it is scoped to (None: HR, every session)
     who: str | None  #: the candidate id (role candidate only)
     exp: float  #: expiry, Unix seconds
+    iat: float | None = None  #: issued at, Unix seconds (tokens of earlier versions: None)
+    parent: str | None = None  #: a grant's: the fingerprint of the link it was exchanged for
 
 
 def issue(secret: str, claims: Claims) -> str:
@@ -50,7 +52,9 @@ def verify(secret: str, token: str | None, now: float) -> Claims:
         raise TokenError("malformed token") from None
     if (claims.role not in ROLES or not isinstance(claims.exp, int | float)
             or isinstance(claims.exp, bool)
-            or not all(v is None or isinstance(v, str) for v in (claims.session, claims.who))):
+            or not all(v is None or isinstance(v, str)
+                       for v in (claims.session, claims.who, claims.parent))
+            or not (claims.iat is None or isinstance(claims.iat, int | float))):
         raise TokenError("malformed token claims")  # signed, yet not ours to trust: 401
     if claims.exp < now:
         raise TokenError("token expired")

@@ -1,0 +1,89 @@
+"""Re-analysis of a recorded session: its sealed recordings decrypted into memory and run
+through the current `Analysis` driver, as the live session ran them.
+
+The packets are placed on the session clock by the same `LiveTimeline` the live session
+used, in the order and at the times they arrived (the recording's index keeps both), and
+the blocks are handed out at the same watermark; the exercise's phases come from the event
+log. So a re-analysis with unchanged code gives the live report back, and one with a
+better model gives what that model makes of the same audio.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analysis.driver import Analysis
+from analysis.settings import Settings
+from core.clock import FRAME_SAMPLES, SAMPLE_RATE
+from core.events import Event, PhaseStarted
+from hr.fit import with_fit
+from media.recorder import demux
+from media.timeline import RTP_RATE, LiveTimeline
+from server.live import session_info, session_profile
+from server.recording import expected_chunks, open_container, segments
+from server.store import SessionStore
+from server.vault import VaultError
+
+#: one recorded Opus packet: (arrival session s, who, generation, RTP timestamp, payload)
+Packet = tuple[float, str, int, int, bytes]
+
+
+class ReanalysisError(ValueError):
+    """The session cannot be re-analysed (no recordings, not ended, a candidate erased)."""
+
+
+def recorded_audio(store: SessionStore, sid: str) -> list[Packet]:
+    """Every recorded Opus packet of the session, decrypted in memory, in arrival order."""
+    out: list[Packet] = []
+    for seg in segments(store, sid):
+        if seg["kind"] != "audio" or not seg["packets"]:
+            continue
+        try:
+            packets = demux(open_container(store, sid, seg["file"], expected_chunks(seg)))
+        except VaultError as exc:
+            raise ReanalysisError(f"a recording is damaged: {exc}") from None
+        n = len(packets)
+        if n == len(seg["ts"]):  # the index written when the segment closed
+            ts, at = seg["ts"].tolist(), seg["at"].tolist()
+        else:  # a segment cut short (a crash): its container's own times from the first
+            ts = [round(t * RTP_RATE) for t, _ in packets]
+            at = [seg["first_at"] + t for t, _ in packets]
+        out += [(at[i], seg["who"], seg["generation"], seg["ts0"] + ts[i], packets[i][1])
+                for i in range(n)]
+    return sorted(out, key=lambda p: p[0])
+
+
+def reanalyse(store: SessionStore, sid: str, settings: Settings) -> dict[str, Any]:
+    """The report the current pipeline makes of the session's recordings."""
+    rec = store.load(sid)
+    if rec.state != "ended":
+        raise ReanalysisError(f"session {sid} has not ended")
+    live = store.report(sid) or {}
+    if live.get("erased"):
+        raise ReanalysisError("a candidate of this session was erased: their voice is gone, "
+                              "a re-analysis would not describe the same discussion")
+    packets = recorded_audio(store, sid)
+    if not packets:
+        raise ReanalysisError(f"session {sid} has no recordings")
+    phases = [e for e in store.events(sid) if isinstance(e, PhaseStarted)]
+    analysis = Analysis(session_info(rec), settings)
+    timeline = LiveTimeline(analysis.ids)
+    max_wait = settings.server.max_wait_s
+
+    def feed(until: int) -> None:
+        while phases and phases[0].at <= analysis.duration_s:
+            started: list[Event] = [phases.pop(0)]
+            analysis.feed_events(started)
+        if until - timeline.read_head >= FRAME_SAMPLES:
+            analysis.feed(timeline.read(until))  # (n_tracks, k*320) float32 16 kHz
+
+    for at, who, gen, ts, payload in packets:
+        timeline.place(who, gen, ts, payload, at)
+        feed(timeline.ready(at, max_wait))
+    end_s = (live.get("session") or {}).get("duration_s") or rec.duration_s or packets[-1][0]
+    feed(max(int(end_s * SAMPLE_RATE), timeline.read_head))
+    if phases:
+        analysis.feed_events(list[Event](phases))
+    report = analysis.finish()
+    return with_fit({**report, "consent": live.get("consent", {}),
+                     "recording": live.get("recording", {})}, session_profile(rec))
