@@ -33,7 +33,7 @@ from hr.campaign import (
 )
 from hr.profiles import ProfileError, dump_profile, find_profile
 from hr.validity import RatingsError, accept, parse_ratings, validity_report
-from server.http import error, json_body
+from server.http import error, is_date, json_body
 from server.store import SessionRecord, SessionStore
 
 GROUP_ATTRIBUTES = ("gender", "age_band", "ethnicity", "disability")
@@ -91,7 +91,7 @@ class Campaign:
     def _filtered(request: web.Request, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         q = request.query
         for key in ("since", "until"):
-            if key in q and not _is_date(q[key]):
+            if key in q and not is_date(q[key]):
                 raise error(web.HTTPBadRequest, f"{key}: a date YYYY-MM-DD")
         return filter_rows(rows, q.get("role"), q.get("since"), q.get("until"),
                            q.get("recommendation"), q.get("decision"))
@@ -241,12 +241,4 @@ class Campaign:
     async def page(self, request: web.Request) -> web.FileResponse:
         self.server.auth(request, "hr")
         return web.FileResponse(DASHBOARD / "campaign.html")
-
-
-def _is_date(text: str) -> bool:
-    try:
-        datetime.strptime(text, "%Y-%m-%d")
-    except ValueError:
-        return False
-    return True
 

@@ -1,8 +1,9 @@
-"""What every handler shares: JSON errors and JSON bodies."""
+"""What every handler shares: JSON errors, JSON bodies, date parameters."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -23,3 +24,12 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise error(web.HTTPBadRequest, "the body must be a JSON object")
     return body
+
+
+def is_date(text: str) -> bool:
+    """A query parameter of the form YYYY-MM-DD."""
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True

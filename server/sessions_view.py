@@ -13,7 +13,6 @@ The filters are optional; without any the list is every session, as before.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -21,7 +20,7 @@ from aiohttp import web
 from dashboard import STATIC as DASHBOARD
 from hr.calibration import AssessedSession, calibration
 from hr.washup import washup
-from server.http import error
+from server.http import error, is_date
 from server.store import SessionRecord, SessionStore
 
 STATES = ("created", "live", "ended")
@@ -116,7 +115,7 @@ class SessionsView:
                     ) -> tuple[list[dict[str, Any]], list[AssessedSession]]:
         q = dict(request.query)
         for key in ("since", "until"):
-            if q.get(key) and not _is_date(q[key]):
+            if q.get(key) and not is_date(q[key]):
                 raise error(web.HTTPBadRequest, f"{key}: a date YYYY-MM-DD")
         if q.get("state") and q["state"] not in STATES:
             raise error(web.HTTPBadRequest, f"state: one of {', '.join(STATES)}")
@@ -140,10 +139,3 @@ class SessionsView:
         self.server.auth(request, "hr")
         return web.FileResponse(DASHBOARD / "sessions.html")
 
-
-def _is_date(text: str) -> bool:
-    try:
-        datetime.strptime(text, "%Y-%m-%d")
-    except ValueError:
-        return False
-    return True
