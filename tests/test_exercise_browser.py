@@ -61,6 +61,11 @@ async def test_two_assessors_and_four_candidates_run_the_exercise(tmp_path):
             try:
                 a1 = await browser.new_page(viewport={"width": 1200, "height": 1400})
                 a2 = await browser.new_page(viewport={"width": 1200, "height": 1400})
+                link_token = token_of(s["links"]["assessors"]["a1"])
+                carried: list[str] = []  # requests of a1's page that sent the 7-day token
+                a1.on("request", lambda rq: carried.append(rq.url.split("?")[0]) if (
+                    link_token in rq.url or link_token in (rq.headers.get("authorization")
+                                                           or "")) else None)
                 await a1.goto(s["links"]["assessors"]["a1"])
                 await a2.goto(s["links"]["assessors"]["a2"])
                 cands = []
@@ -160,6 +165,10 @@ async def test_two_assessors_and_four_candidates_run_the_exercise(tmp_path):
                                     full_page=True)
                 await a2.screenshot(path=str(ARTIFACTS / "exercise-a2-washup.png"),
                                     full_page=True)
+
+                # the link's token went only to open the page and to get short-lived ones
+                assert carried and {u.split("/")[-1] if "/api/" in u else "page"
+                                    for u in carried} <= {"grant", "page"}, carried
 
                 # HR: the sessions view with the assessors' calibration
                 hr = await browser.new_page(viewport={"width": 1300, "height": 900})

@@ -3,15 +3,13 @@
 // reload loses nothing), submission, and the wash-up once everyone has submitted.
 (function () {
   "use strict";
-  const q = new URLSearchParams(location.search);
-  const token = q.get("token");
   const sid = location.pathname.split("/").pop();
   const DIMS = ["participation", "idea_contribution", "evidence", "logical_structure",
     "turn_taking", "support", "teamwork", "leadership", "influence", "stress_resilience",
     "emotional_stability", "rapport"];
   const $ = (id) => document.getElementById(id);
   const api = (path, opts = {}) => fetch(`/api/sessions/${sid}${path}`, {
-    ...opts, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" } });
+    ...opts, headers: { Authorization: `Bearer ${lgdAuth.token}`, "Content-Type": "application/json" } });
   const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
   let me = null, drawn = null;  // the grid is redrawn only when its state changes
 
@@ -121,7 +119,7 @@
     await notes();
   };
   $("submit-ratings").onclick = async () => { await api("/ratings/submit", { method: "POST" }); await load(); };
-  load();
+  lgdAuth.ready.then(load);
   setInterval(() => {
     if (!me || !me.me) return;
     if (!me.everyone_submitted) load();

@@ -2,7 +2,6 @@
 // (filters as query parameters), and the same filters on the CSV export link.
 (function () {
   "use strict";
-  const token = new URLSearchParams(location.search).get("token") || "";
   const $ = (id) => document.getElementById(id);
   const pct = (x) => (x === null || x === undefined ? "–" : `${(100 * x).toFixed(0)}%`);
   const num = (x) => (x === null || x === undefined ? "–" : String(x));
@@ -16,7 +15,7 @@
 
   async function load() {
     const q = query();
-    const r = await fetch(`/api/campaign?${q}`, { headers: { Authorization: `Bearer ${token}` } });
+    const r = await fetch(`/api/campaign?${q}`, { headers: { Authorization: `Bearer ${lgdAuth.token}` } });
     if (!r.ok) { document.body.dataset.error = String(r.status); return; }
     const data = await r.json();
     const sel = $("role");
@@ -32,11 +31,11 @@
       `<td>${esc(c.role)}</td><td>${num(c.fit)}</td><td>${esc(c.recommendation || "–")}</td>` +
       `<td>${esc(c.decision || "–")}</td></tr>`).join("");
     $("count").textContent = `(${data.rows.length})`;
-    q.set("token", token);
+    q.set("token", lgdAuth.token);
     $("csv").href = `/api/campaign.csv?${q}`;
     document.body.dataset.loaded = String(data.rows.length);
   }
 
   for (const id of ["role", "since", "until"]) $(id).addEventListener("change", load);
-  load();
+  lgdAuth.ready.then(load);
 })();

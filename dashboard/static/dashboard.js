@@ -4,7 +4,7 @@
 "use strict";
 
 const q = new URLSearchParams(location.search);
-const token = q.get("token");
+// lgdAuth (/static/grant.js): the link's token exchanged for a short-lived one
 const sid = location.pathname.split("/").pop();
 const COLORS = ["#2a6fdb", "#e0742b", "#2f9e58", "#c23b6b", "#7b52c7", "#9a7b16", "#14879a", "#6b6b6b"];
 const WINDOW_S = 90;
@@ -18,19 +18,20 @@ const S = window.lgdDashboard = {
 };
 
 async function main() {
-  const r = await fetch(`/api/sessions/${sid}`, { headers: { Authorization: `Bearer ${token}` } });
+  await lgdAuth.ready;
+  const r = await fetch(`/api/sessions/${sid}`, { headers: { Authorization: `Bearer ${lgdAuth.token}` } });
   if (!r.ok) { document.body.textContent = (await r.json()).error; return; }
   setSession(await r.json());
   connect();
   setInterval(render, 250);
   setInterval(pollConnections, 2000);
   document.getElementById("next-phase").onclick = () => fetch(`/api/sessions/${sid}/phase/next`,
-    { method: "POST", headers: { Authorization: `Bearer ${token}` } });
+    { method: "POST", headers: { Authorization: `Bearer ${lgdAuth.token}` } });
 }
 
 async function pollConnections() {
   // who is connected, and any audio the live analysis could not use (goal: none)
-  const r = await fetch(`/api/sessions/${sid}`, { headers: { Authorization: `Bearer ${token}` } });
+  const r = await fetch(`/api/sessions/${sid}`, { headers: { Authorization: `Bearer ${lgdAuth.token}` } });
   if (!r.ok) return;
   const s = await r.json();
   if (!s.stats) return;
@@ -42,8 +43,11 @@ async function pollConnections() {
 function setSession(s) {
   document.getElementById("session").textContent = s.id;
   S.language = s.language;
-  for (const fmt of ["json", "csv", "html", "pdf"])
-    document.getElementById("x-" + fmt).href = `/api/sessions/${s.id}/export.${fmt}?token=${token}`;
+  for (const fmt of ["json", "csv", "html", "pdf"]) {
+    const a = document.getElementById("x-" + fmt);  // the token as it is when clicked
+    a.href = `/api/sessions/${s.id}/export.${fmt}`;
+    a.onclick = () => { a.href = `/api/sessions/${s.id}/export.${fmt}?token=${lgdAuth.token}`; };
+  }
   S.people = s.participants;
   S.people.forEach((p, i) => {
     S.color[p.id] = COLORS[i % COLORS.length];
@@ -60,7 +64,7 @@ function setState(state) {
 
 function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${proto}://${location.host}/api/sessions/${sid}/live?token=${token}`);
+  const ws = new WebSocket(`${proto}://${location.host}/api/sessions/${sid}/live?token=${lgdAuth.token}`);
   ws.onmessage = (m) => apply(JSON.parse(m.data));
   ws.onclose = () => { if (!S.ended) setTimeout(connect, 2000); };
 }

@@ -2,10 +2,8 @@
 // fly, on the session clock; the transcript, the acts and every score's evidence on the
 // same clock. Clicking a piece of evidence plays its candidate from that moment.
 "use strict";
-const q = new URLSearchParams(location.search);
-let token = q.get("token");  // the link's; exchanged for a short-lived grant below
 const sid = location.pathname.split("/").pop();
-const auth = () => ({ headers: { Authorization: `Bearer ${token}` } });
+const auth = () => ({ headers: { Authorization: `Bearer ${lgdAuth.token}` } });
 // what the page is doing, for the assessor's eyes and for tests
 window.playback = { ready: false, playing: null, at: 0, segment: null, error: null };
 let segments = [];   // [{file, who, first_at, last_at, el}]
@@ -53,7 +51,7 @@ async function play(who, t) {
   document.getElementById("who").textContent = "▶ " + who;
   document.getElementById("c-" + who).classList.add("playing");
   fetch(`/api/sessions/${sid}/playback`, { method: "POST", headers: {
-    Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    Authorization: `Bearer ${lgdAuth.token}`, "Content-Type": "application/json" },
     body: JSON.stringify({ candidate: who, at: t }) });
   try { await seg.el.play(); } catch (e) { window.playback.error = String(e); }
 }
@@ -74,8 +72,7 @@ function tick() {
 
 async function main() {
   // the media URLs carry a token: let it be one that expires in hours, not the link's
-  const g = await fetch("/api/grant", { method: "POST", ...auth() });
-  if (g.ok) token = (await g.json()).token;
+  await lgdAuth.ready;
   const [recs, report] = await Promise.all([
     fetch(`/api/sessions/${sid}/recordings`, auth()).then(r => r.json()),
     fetch(`/api/sessions/${sid}/report`, auth()).then(r => r.json()),
@@ -91,7 +88,7 @@ async function main() {
     el.id = `${s.kind}-${s.who}-${s.generation}`;
     el.dataset.who = s.who;
     el.addEventListener("ended", () => { if (window.playback.segment === s.file) pauseAll(); });
-    el.src = `/api/sessions/${sid}/media/${s.file}?token=${token}`;
+    el.src = `/api/sessions/${sid}/media/${s.file}?token=${lgdAuth.token}`;
     segments.push({ ...s, el });
     if (s.kind === "video") {
       el.width = 240;

@@ -6,8 +6,6 @@
 
 (function () {
   const S = window.lgdDashboard;
-  const q = new URLSearchParams(location.search);
-  const token = q.get("token");
   const sid = location.pathname.split("/").pop();
   const P = { scores: {}, ranks: {}, at: -1, drawnAt: -2, report: null, compare: null, svgs: {} };
   S.portraits = P;
@@ -64,7 +62,7 @@
   }
 
   async function refreshReport() {
-    const r = await fetch(`/api/sessions/${sid}/report`, { headers: { Authorization: `Bearer ${token}` } });
+    const r = await fetch(`/api/sessions/${sid}/report`, { headers: { Authorization: `Bearer ${lgdAuth.token}` } });
     if (!r.ok) return;
     P.report = await r.json();
     S.language = P.report.session.language;
@@ -87,8 +85,7 @@
       if (P.drawnAt !== P.at) { draw(); P.drawnAt = P.at; }
     },
   });
-  refreshReport();
-  setInterval(refreshReport, 5000);
+  lgdAuth.ready.then(() => { refreshReport(); setInterval(refreshReport, 5000); });
 
   const fmt = (t) => `${String(Math.floor(t / 60)).padStart(2, "0")}:${String(Math.floor(t % 60)).padStart(2, "0")}`;
   const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);

@@ -2,12 +2,11 @@
 // (filters as query parameters), and the assessors' calibration, GET /api/calibration.
 (function () {
   "use strict";
-  const token = new URLSearchParams(location.search).get("token") || "";
   const $ = (id) => document.getElementById(id);
   const num = (x, d = 2) => (x === null || x === undefined ? "–" : Number(x).toFixed(d));
   const pct = (x) => (x === null || x === undefined ? "–" : `${(100 * x).toFixed(0)}%`);
   const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
-  const auth = { headers: { Authorization: `Bearer ${token}` } };
+  const auth = () => ({ headers: { Authorization: `Bearer ${lgdAuth.token}` } });
   const FIELDS = ["state", "since", "until", "role", "assessor", "q"];
 
   function query() {
@@ -19,15 +18,15 @@
 
   async function load() {
     const q = query();
-    const [r, c] = await Promise.all([fetch(`/api/sessions?${q}`, auth),
-      fetch(`/api/calibration?${q}`, auth)]);
+    const [r, c] = await Promise.all([fetch(`/api/sessions?${q}`, auth()),
+      fetch(`/api/calibration?${q}`, auth())]);
     if (!r.ok || !c.ok) { document.body.dataset.error = String(r.ok ? c.status : r.status); return; }
     delete document.body.dataset.error;
     const rows = await r.json();
     const cal = await c.json();
     $("sessions").tBodies[0].innerHTML = rows.map((s) => {
       const a = s.assessment;
-      const link = `/dashboard/${encodeURIComponent(s.id)}?token=${encodeURIComponent(token)}`;
+      const link = `/dashboard/${encodeURIComponent(s.id)}?token=${encodeURIComponent(lgdAuth.token)}`;
       return `<tr data-session="${esc(s.id)}"><td>${esc(s.id)}</td>` +
         `<td>${esc((s.created_at || "").slice(0, 16).replace("T", " "))}</td>` +
         `<td>${esc(s.state)}</td><td>${esc(s.profile || "–")}</td>` +
@@ -50,5 +49,5 @@
   }
 
   for (const id of [...FIELDS, "assessed", "flagged"]) $(id).addEventListener("change", load);
-  load();
+  lgdAuth.ready.then(load);
 })();

@@ -5,13 +5,13 @@
 "use strict";
 
 const q = new URLSearchParams(location.search);
-const token = q.get("token");
+// lgdAuth (grant.js): the link's token exchanged for a short-lived one
 const sid = location.pathname.split("/").pop();
 const AUTO = q.get("auto") === "1";          // lgd simulate: consent given by the operator
 const RAW = q.get("raw") === "1";            // no echo cancellation / AGC / NS: levels as recorded
 const START_AT = Number(q.get("startAt") || 0); // epoch ms to open the devices (simulate)
 const api = (path, opts = {}) => fetch(`/api/sessions/${sid}${path}`, {
-  ...opts, headers: { "Authorization": `Bearer ${token}`, "Content-Type": "application/json" },
+  ...opts, headers: { "Authorization": `Bearer ${lgdAuth.token}`, "Content-Type": "application/json" },
 });
 const $ = (id) => document.getElementById(id);
 
@@ -21,6 +21,7 @@ const envelope = {};     // who -> [[epoch ms, rms], ...] not yet posted
 let ctx;
 
 async function main() {
+  await lgdAuth.ready;
   const r = await api("/join-info");
   if (!r.ok) { $("error").textContent = (await r.json()).error || r.statusText; return; }
   info = await r.json();
@@ -186,7 +187,7 @@ function showPhase() {
 
 function listen() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  ws = new WebSocket(`${proto}://${location.host}/api/sessions/${sid}/live?token=${token}`);
+  ws = new WebSocket(`${proto}://${location.host}/api/sessions/${sid}/live?token=${lgdAuth.token}`);
   const meTile = document.querySelector(".me");
   ws.onmessage = (m) => {
     const ev = JSON.parse(m.data);
