@@ -14,9 +14,12 @@ owns the thread it runs on.
 from __future__ import annotations
 
 import fractions
+import io
+from collections.abc import Iterator
 from typing import Any
 
 import av
+import numpy as np
 
 OPUS_RATE = 48000  #: RTP clock of Opus
 VP8_RATE = 90000  #: RTP clock of video
@@ -116,11 +119,23 @@ class ContainerWriter:
 
 def demux(data: bytes) -> list[tuple[float, bytes]]:
     """A container's packets back: (seconds from its first packet, payload)."""
-    import io
-
     out = []
     with av.open(io.BytesIO(data), mode="r") as inp:
         for p in inp.demux():
             if p.size:
                 out.append((float((p.pts or 0) * p.time_base), bytes(p)))
     return out
+
+
+def decoded_frames(data: bytes, fps: float) -> Iterator[tuple[float, np.ndarray]]:
+    """A WebM's video decoded, at most `fps` frames a second (as the live session samples
+    for the face stage): (seconds from its first packet, (H, W, 3) uint8 RGB). Lazy: an hour
+    of video is never held decoded."""
+    with av.open(io.BytesIO(data), mode="r") as inp:
+        due = 0.0
+        for frame in inp.decode(video=0):
+            t = float((frame.pts or 0) * (frame.time_base or 0))
+            if t + 1e-6 < due:
+                continue
+            due = t + 1.0 / fps
+            yield t, frame.to_ndarray(format="rgb24")

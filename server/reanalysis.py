@@ -1,5 +1,7 @@
 """Re-analysis of a recorded session: its sealed recordings decrypted into memory and run
-through the current `Analysis` driver, as the live session ran them.
+through the current `Analysis` driver, as the live session ran them. Where the session's
+policy analyses faces, the recorded cameras are decoded (in memory, at the face stage's
+rate) and fed beside the audio at their session times.
 
 The packets are placed on the session clock by the same `LiveTimeline` the live session
 used, in the order and at the times they arrived (the recording's index keeps both), and
@@ -10,14 +12,19 @@ better model gives what that model makes of the same audio.
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterator
 from typing import Any
+
+import numpy as np
 
 from analysis.driver import Analysis
 from analysis.settings import Settings
+from core import policy
 from core.clock import FRAME_SAMPLES, SAMPLE_RATE
 from core.events import Event, PhaseStarted
 from hr.fit import with_fit
-from media.recorder import demux
+from media.recorder import decoded_frames, demux
 from media.timeline import RTP_RATE, LiveTimeline
 from server.live import session_info, session_profile
 from server.recording import expected_chunks, open_container, segments
@@ -53,6 +60,22 @@ def recorded_audio(store: SessionStore, sid: str) -> list[Packet]:
     return sorted(out, key=lambda p: p[0])
 
 
+def recorded_video(store: SessionStore, sid: str, fps: float
+                   ) -> Iterator[tuple[float, str, np.ndarray]]:
+    """Every recorded camera's frames, decoded in memory at most `fps` a second, in session
+    time order: (session s, who, (H, W, 3) uint8 RGB)."""
+    def frames(seg: dict[str, Any]) -> Iterator[tuple[float, str, np.ndarray]]:
+        try:
+            data = open_container(store, sid, seg["file"], expected_chunks(seg))
+        except VaultError as exc:
+            raise ReanalysisError(f"a recording is damaged: {exc}") from None
+        for t, rgb in decoded_frames(data, fps):
+            yield seg["first_at"] + t, seg["who"], rgb
+
+    videos = [seg for seg in segments(store, sid) if seg["kind"] == "video" and seg["packets"]]
+    return heapq.merge(*(frames(seg) for seg in videos), key=lambda f: f[0])
+
+
 def reanalyse(store: SessionStore, sid: str, settings: Settings) -> dict[str, Any]:
     """The report the current pipeline makes of the session's recordings."""
     rec = store.load(sid)
@@ -69,19 +92,33 @@ def reanalyse(store: SessionStore, sid: str, settings: Settings) -> dict[str, An
     analysis = Analysis(session_info(rec), settings)
     timeline = LiveTimeline(analysis.ids)
     max_wait = settings.server.max_wait_s
+    # the cameras, where the session's policy analyses faces (nothing is decoded otherwise)
+    video = (recorded_video(store, sid, settings.face.fps)
+             if policy.computes_affect(analysis.policy) else iter(()))
+    frame = next(video, None)
 
     def feed(until: int) -> None:
+        nonlocal frame
         while phases and phases[0].at <= analysis.duration_s:
             started: list[Event] = [phases.pop(0)]
             analysis.feed_events(started)
         if until - timeline.read_head >= FRAME_SAMPLES:
             analysis.feed(timeline.read(until))  # (n_tracks, k*320) float32 16 kHz
+        while frame is not None and frame[0] <= analysis.duration_s:
+            at, who, rgb = frame
+            if who in analysis.ids:
+                analysis.feed_video(who, at, rgb)
+            frame = next(video, None)
 
     for at, who, gen, ts, payload in packets:
         timeline.place(who, gen, ts, payload, at)
         feed(timeline.ready(at, max_wait))
     end_s = (live.get("session") or {}).get("duration_s") or rec.duration_s or packets[-1][0]
     feed(max(int(end_s * SAMPLE_RATE), timeline.read_head))
+    while frame is not None:  # a camera that outlived the audio
+        if frame[1] in analysis.ids:
+            analysis.feed_video(frame[1], frame[0], frame[2])
+        frame = next(video, None)
     if phases:
         analysis.feed_events(list[Event](phases))
     report = analysis.finish()

@@ -232,7 +232,7 @@ async def test_audio_and_video_are_recorded_as_sent(tmp_path):
                                    asr=dataclasses.replace(base.asr, enabled=False))
     audio, video = tone_packets(300, 4.0), vp8_packets(30)
     async with running_server(tmp_path / "data", settings) as run:
-        s = await run.create(["a", "b"], phases=[], recording="audio+video")
+        s = await run.create(["a", "b"], phases=[], recording="audio+video", affect="observe")
         info = f"{run.url}/api/sessions/{s['id']}/join-info"
         async with run.http.get(info, headers=bearer(token_of(s["links"]["join"]["a"]))) as r:
             notice = (await r.json())["notice"]
@@ -264,3 +264,10 @@ async def test_audio_and_video_are_recorded_as_sent(tmp_path):
     assert sound[:len(audio) - k] == audio[k:] and k < 25
     assert _plain_hits(tmp_path / "data", {"webm": b"webm", "vp8": video[5][4:36],
                                            "ogg": b"OggS"}) == []
+    # re-analysis decodes the recorded camera for the face stage, as the live session did
+    from server.reanalysis import reanalyse
+
+    again = reanalyse(store, s["id"], settings)
+    live_face, re_face = final["nonverbal"]["a"]["face"], again["nonverbal"]["a"]["face"]
+    assert live_face["windows"] >= 1 and re_face["windows"] >= 1
+    assert re_face["status"].keys() == live_face["status"].keys()  # same cameras, same verdict
