@@ -29,6 +29,7 @@ from benchmarks.sessions import (  # noqa: E402
     SWEEP_SESSIONS,
     TUNE_IDENTITY,
     TUNE_SESSIONS,
+    device_check_clips,
     make,
     pooled,
     run_offline,
@@ -73,8 +74,10 @@ def with_identity(on: bool):
     return replace(NO_ASR, activity=replace(NO_ASR.activity, identity=on))
 
 
-def identity_table(sessions: list[tuple[int, str, int]], only: list[str] | None = None) -> None:
-    """Each row with level coupling alone, then with voice identity beside it."""
+def identity_table(sessions: list[tuple[int, str, int]], only: list[str] | None = None,
+                   device_check: bool = False) -> None:
+    """Each row with level coupling alone, then with voice identity beside it (and, with
+    `device_check`, identity also enrolled from each voice alone before the session)."""
     print(f"voice identity off / on, sessions (n, lang, seed) {sessions}")
     print(f"{'':<28}" + HEAD)
     rows: list[tuple[str, object, int]] = [
@@ -88,9 +91,16 @@ def identity_table(sessions: list[tuple[int, str, int]], only: list[str] | None 
         if not any(o in name for o in (only or default)):
             continue
         made = [make(n, lang, seed, room, shift) for n, lang, seed in sessions]  # type: ignore[arg-type]
-        for on in (False, True):
-            p = pooled([score_session(run_offline(s, with_identity(on)), s.truth) for s in made])
-            print(f"{name:<28}" + _row("identity on" if on else "identity off", p), flush=True)
+        for on, enrolled in ((False, False), (True, False), (True, True)):
+            if enrolled and not device_check:
+                continue
+            p = pooled([
+                score_session(run_offline(s, with_identity(on),
+                                          device_check_clips(s) if enrolled else None), s.truth)
+                for s in made
+            ])
+            what = "id + device check" if enrolled else "identity on" if on else "identity off"
+            print(f"{name:<28}" + _row(what, p), flush=True)
 
 
 def hard() -> None:
@@ -123,9 +133,12 @@ def main() -> None:
     ap.add_argument("--tune", action="store_true", help="the sweep on the tuning seeds")
     ap.add_argument("--only", nargs="*", help="rows whose name contains one of these")
     ap.add_argument("--identity", action="store_true", help="voice identity off vs on")
+    ap.add_argument("--device-check", action="store_true",
+                    help="with --identity: also enrol each voice from a clip before the session")
     args = ap.parse_args()
     if args.identity:
-        identity_table(TUNE_IDENTITY if args.tune else SWEEP_SESSIONS, args.only)
+        identity_table(TUNE_IDENTITY if args.tune else SWEEP_SESSIONS, args.only,
+                       args.device_check)
         return
     if args.tune:
         sweep(TUNE_SESSIONS, args.only)

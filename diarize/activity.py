@@ -254,11 +254,16 @@ class SpeechActivity:
         active = own & gate  # (n, b - a) bool
         if self.identity is not None and cfg.identity_veto:
             # A mic last heard carrying voice j is j's bleed while j's own mic has j's
-            # own speech (j's mic VAD alone would also fire on this mic owner's bleed).
+            # own speech (j's mic VAD alone would also fire on this mic owner's bleed) and
+            # the mic stays near the level that voice had in it: its owner's own voice is
+            # 10-26 dB louder in it (gain-free), so a backchannel or an interruption over j
+            # still rises above the bar.
             claimed = active.copy()
+            heard = self.identity.heard_db
             for i, j in enumerate(self._voice_of):
                 if j != UNKNOWN and j != i:
-                    active[i] &= ~claimed[j]
+                    bar = 10.0 ** ((heard[i] + cfg.identity_rise_db) / 10.0)
+                    active[i] &= ~(claimed[j] & (p[i] < bar))
         self.active_frames.append(active)
         return self._segment(active, a)
 

@@ -76,6 +76,9 @@ class ActivityConfig:
     #: own mic hears speech is not own speech (`identity_veto`).
     identity_solo: bool = True
     identity_veto: bool = True
+    #: ... unless the mic rises this far above the level that voice had in it (the owner
+    #: starting to talk over it: own voice is 10-26 dB above bleed in its own mic).
+    identity_rise_db: float = 6.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,9 @@ class VoiceIdentity:
         ]
         self.prints = np.zeros((n, EMBED_DIM), np.float32)  # (n, 256) unit voiceprints
         self.enrolled = np.zeros(n, bool)
+        self._clips: list[np.ndarray] = [np.zeros((0, EMBED_DIM), np.float32)] * n
         self.label = np.full(n, UNKNOWN, np.int64)  # voice of each mic's latest window
+        self.heard_db = np.full(n, -np.inf)  # (n,) that window's speech level in the mic (dB)
         self.embedded = 0  #: windows embedded so far
         self.cpu_s = 0.0  #: thread CPU time spent embedding
 
@@ -100,7 +102,26 @@ class VoiceIdentity:
                 self._enrol(int(i), float(level_db[i]), e)
         for e, i in zip(emb, mics, strict=True):
             self.label[i] = self._label(int(i), e)
+            self.heard_db[i] = level_db[i]
         return self.label.copy()
+
+    def enrol_clip(self, i: int, clip: np.ndarray) -> None:
+        """Enrol mic i's owner from a clip of their voice alone (a device check before the
+        discussion): 1.6 s windows every 0.8 s. clip: (samples,) float32 16 kHz, ≥ 1.6 s.
+        Session windows refine it as they come (the clip's stay in the mean)."""
+        step = WINDOW_SAMPLES // 2
+        starts = range(0, len(clip) - WINDOW_SAMPLES + 1, step)
+        windows = np.stack([clip[k : k + WINDOW_SAMPLES] for k in starts]).astype(np.float32)
+        self._clips[i] = self.encoder.embed(windows)  # (k, 256)
+        self._set_print(i, [])
+
+    def _set_print(self, i: int, session: list[np.ndarray]) -> None:
+        parts = [*self._clips[i], *session]
+        if not parts:
+            return
+        m = np.mean(parts, axis=0)
+        self.prints[i] = m / max(float(np.linalg.norm(m)), 1e-9)
+        self.enrolled[i] = True
 
     def _enrol(self, i: int, level: float, e: np.ndarray) -> None:
         cfg = self.config
@@ -113,11 +134,9 @@ class VoiceIdentity:
         # level (its quieter windows are the neighbours' bleed): before its owner has
         # spoken, a mic's loudest windows are someone else's voice.
         low = float(np.percentile(self._levels[i], 10)) if self._levels[i] else level
-        self.enrolled[i] = False
+        self.enrolled[i] = len(self._clips[i]) > 0
         if len(kept) >= cfg.identity_min_windows and bar - low >= cfg.identity_spread_db:
-            m = np.mean([x for _, x in kept], axis=0)
-            self.prints[i] = m / max(float(np.linalg.norm(m)), 1e-9)
-            self.enrolled[i] = True
+            self._set_print(i, [x for _, x in kept])
 
     def _label(self, i: int, e: np.ndarray) -> int:
         if not self.enrolled[i] or self.enrolled.sum() < 2:
