@@ -46,8 +46,11 @@ class VoiceIdentity:
         self.config = config
         self.encoder = encoder
         self.hop = hop
-        self._audio = np.zeros((n, 0), np.float32)  # (n, samples) recent input
-        self._audio_base = 0  # absolute sample index of column 0
+        # (n, samples) recent input, `_len` of it filled; column 0 is sample `_audio_base`
+        self._keep = 2 * WINDOW_SAMPLES + int(config.max_lead_s * 16000) + 16000
+        self._audio = np.zeros((n, 2 * self._keep), np.float32)
+        self._len = 0
+        self._audio_base = 0
         self.top_db = np.full(n, -np.inf)  # loudest window seen per mic (dB)
         # (n, windows) speech-window levels per mic, embedded or not: the spread shows
         # whether the loudest windows stand above bleed yet (the owner has spoken)
@@ -65,12 +68,17 @@ class VoiceIdentity:
 
     def push(self, block: np.ndarray) -> None:
         """block: (n, samples) float32, the same samples the activity stage gets."""
-        self._audio = np.concatenate([self._audio, block], axis=1)
-        keep = 2 * WINDOW_SAMPLES + int(self.config.max_lead_s * 16000) + 16000
-        drop = self._audio.shape[1] - keep
-        if drop > 0:
-            self._audio = self._audio[:, drop:]
-            self._audio_base += drop
+        k = block.shape[1]
+        if self._len + k > self._audio.shape[1]:
+            # keep what a window can still reach; grow only for a block larger than that
+            keep = min(self._len, self._keep)
+            cap = max(self._audio.shape[1], keep + 2 * k)
+            grown = np.zeros((self.n, cap), np.float32)
+            grown[:, :keep] = self._audio[:, self._len - keep : self._len]
+            self._audio_base += self._len - keep
+            self._audio, self._len = grown, keep
+        self._audio[:, self._len : self._len + k] = block
+        self._len += k
 
     def update(self, end: int, speech: np.ndarray, own: np.ndarray, level_db: np.ndarray
                ) -> np.ndarray:
@@ -91,7 +99,7 @@ class VoiceIdentity:
         self.label[:] = UNKNOWN
         mics = np.flatnonzero(check)
         s0 = (end - WINDOW_FRAMES) * self.hop - self._audio_base
-        if mics.size == 0 or s0 < 0 or s0 + WINDOW_SAMPLES > self._audio.shape[1]:
+        if mics.size == 0 or s0 < 0 or s0 + WINDOW_SAMPLES > self._len:
             return self.label.copy()
         t0 = time.thread_time()
         emb = self.encoder.embed(self._audio[mics, s0 : s0 + WINDOW_SAMPLES])  # (k, 256)

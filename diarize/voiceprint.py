@@ -69,9 +69,9 @@ def mel_filters() -> np.ndarray:
     return w.astype(np.float32)
 
 
-def mel_frames(windows: np.ndarray) -> np.ndarray:
-    """windows: (batch, WINDOW_SAMPLES) float32 → (batch, WINDOW_FRAMES, N_MELS) float32
-    linear mel power, each window first set to −30 dBFS (so the gain never matters)."""
+def mel_power(windows: np.ndarray) -> np.ndarray:
+    """windows: (batch, WINDOW_SAMPLES) float32 → (batch, WINDOW_FRAMES, N_FFT // 2 + 1)
+    float32 power spectra, each window first set to −30 dBFS (so the gain never matters)."""
     x = windows.astype(np.float64)
     rms = np.sqrt(np.mean(x * x, axis=1, keepdims=True))
     x *= 10 ** (TARGET_DBFS / 20) / np.maximum(rms, 1e-9)
@@ -79,8 +79,13 @@ def mel_frames(windows: np.ndarray) -> np.ndarray:
     x = np.pad(x, ((0, 0), (pad, pad)))  # centred frames, zero padding (librosa's default)
     idx = np.arange(WINDOW_FRAMES)[:, None] * HOP + np.arange(N_FFT)[None, :]
     hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)  # periodic
-    spec = np.abs(np.fft.rfft(x[:, idx] * hann, axis=2)) ** 2  # (batch, frames, bins)
-    return (spec.astype(np.float32) @ mel_filters().T).astype(np.float32)
+    return (np.abs(np.fft.rfft(x[:, idx] * hann, axis=2)) ** 2).astype(np.float32)
+
+
+def mel_frames(windows: np.ndarray) -> np.ndarray:
+    """windows: (batch, WINDOW_SAMPLES) float32 → (batch, WINDOW_FRAMES, N_MELS) float32
+    linear mel power (numpy; the encoder does the same product in torch)."""
+    return mel_power(windows) @ mel_filters().T
 
 
 class VoiceEncoder:
@@ -101,14 +106,17 @@ class VoiceEncoder:
         )
         self.lstm.eval()
         self.linear.eval()
+        self._filters = torch.from_numpy(mel_filters().T.copy())  # (201, 40)
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         """windows: (batch, WINDOW_SAMPLES) float32 16 kHz → (batch, 256) float32 unit vectors."""
         if windows.shape[0] == 0:
             return np.zeros((0, EMBED_DIM), np.float32)
         torch = self._torch
-        mels = torch.from_numpy(mel_frames(windows))
         with torch.inference_mode():
+            # the filter product in torch (one thread): numpy's BLAS would start its own
+            # thread pool, whose idle workers spin and doubled the embedding's CPU cost
+            mels = torch.from_numpy(mel_power(windows)) @ self._filters
             _, (hidden, _) = self.lstm(mels)
             e = torch.relu(self.linear(hidden[-1])).numpy()
         return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-9)
@@ -124,10 +132,14 @@ def load_voice_encoder(weights: Path | None = None) -> VoiceEncoder:
     if weights is not None:
         return VoiceEncoder(weights)
     if _shared is None:
-        import torch
-
-        # Process-wide, like silero's import does: one thread keeps the embedding cost
-        # predictable on a shared 2-core machine; the stages run in their own threads.
-        torch.set_num_threads(1)
+        _import_torch_single_threaded()
         _shared = VoiceEncoder()
     return _shared
+
+
+def _import_torch_single_threaded() -> None:
+    """One thread for torch: the embedding cost stays predictable on a shared 2-core
+    machine (the stages run in their own threads)."""
+    import torch
+
+    torch.set_num_threads(1)

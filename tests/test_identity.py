@@ -8,11 +8,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from benchmarks.sessions import HARD
+from benchmarks.sessions import HARD, ISSUE_HARD, NO_ASR, make, run_offline
 from core.events import SpeechEnded, SpeechStarted
 from diarize.activity import SpeechActivity
 from diarize.config import ActivityConfig
 from diarize.identity import UNKNOWN
+from testkit.evaluate import score_session
 from testkit.synth import synthesize_session
 
 ON = replace(ActivityConfig(), identity=True)
@@ -77,3 +78,20 @@ def test_live_frames_and_file_blocks_label_and_decide_the_same(session):
     assert [e for e, _ in file_labels] == [e for e, _ in live_labels]
     assert all((a == b).all() for (_, a), (_, b) in zip(file_labels, live_labels, strict=True))
     assert file_speech == live_speech
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "Issue 12's single-condition bound (speech error <= 8 %, worst share <= 2 pp) on its hard "
+    "case (bleed -12 dB with 0.25 s reverb, gains over 14 dB, noise after the gain), with "
+    "voice identity on: measured 21.0 % and 9.9 pp on this reported session, the same as "
+    "level coupling alone (21.0 %, 9.9 pp). On tuning seed 205 (also unchanged) the error is "
+    "the first talker's speech taken by the loudest mic in the first 9 s, before voiceprints "
+    "exist; with voiceprints from a device check it stays, the two voices (espeak en-gb m4 "
+    "and f5) scoring alike to resemblyzer on 1.6 s windows."))
+def test_identity_meets_the_single_condition_bound_on_the_issue_hard_case():
+    s = make(3, "zh", 101, ISSUE_HARD)
+    on = replace(NO_ASR, activity=ON)
+    score = score_session(run_offline(s, on), s.truth)
+    assert score.speech.error <= 0.08 and score.share_error_pp <= 2.0, (
+        score.speech.error, score.share_error_pp)
