@@ -163,6 +163,19 @@ class Analysis:
             out: list[Event] = list(self.face.push_frame(who, at, frame))
             return self._emit(self._portraits(out + self._react(out)))
 
+    def enrol_voice(self, who: str, clip: np.ndarray) -> bool:
+        """A clip of candidate `who`'s voice alone (a device check before the discussion):
+        (samples,) float32 16 kHz, >= 1.6 s. Enrols their voiceprint for voice identity at
+        once instead of after they have spoken in the session. False when identity is off."""
+        if who not in self.ids:
+            raise ValueError(f"unknown candidate {who!r}")
+        with self._lock:
+            identity = self.activity.identity
+            if identity is None:
+                return False
+            identity.enrol_clip(self.ids.index(who), np.asarray(clip, np.float32))
+            return True
+
     def feed_events(self, events: list[Event]) -> list[Event]:
         """Events produced outside the analysed media join the stream, with what they give
         rise to: an operator's lag report; a script's or an external stage's turns,

@@ -82,10 +82,8 @@ def run_offline(
     x = np.stack([session.tracks[pid] for pid in ids]).astype(np.float32)  # (n, samples)
     info = SessionInfo("bench", session.participants, session.language, "")
     analysis = Analysis(info, settings)
-    identity = analysis.activity.identity
-    if clips and identity is not None:
-        for i, pid in enumerate(ids):
-            identity.enrol_clip(i, clips[pid])
+    for pid, clip in (clips or {}).items():
+        analysis.enrol_voice(pid, clip)
     return analysis.run(x)
 
 

@@ -117,6 +117,8 @@ class VoiceIdentity:
         """Enrol mic i's owner from a clip of their voice alone (a device check before the
         discussion): 1.6 s windows every 0.8 s. clip: (samples,) float32 16 kHz, ≥ 1.6 s.
         Session windows refine it as they come (the clip's stay in the mean)."""
+        if len(clip) < WINDOW_SAMPLES:
+            raise ValueError(f"a voice clip needs >= {WINDOW_SAMPLES / 16000:.1f} s of audio")
         step = WINDOW_SAMPLES // 2
         starts = range(0, len(clip) - WINDOW_SAMPLES + 1, step)
         windows = np.stack([clip[k : k + WINDOW_SAMPLES] for k in starts]).astype(np.float32)

@@ -8,8 +8,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from analysis.driver import Analysis
 from benchmarks.sessions import HARD, ISSUE_HARD, NO_ASR, device_check_clips, make, run_offline
 from core.events import SpeechEnded, SpeechStarted
+from core.session import SessionInfo
 from diarize.activity import SpeechActivity
 from diarize.config import ActivityConfig
 from diarize.identity import UNKNOWN
@@ -88,6 +90,20 @@ def test_a_device_check_gives_voiceprints_from_the_first_seconds(session):
     assert sum((lab != UNKNOWN).sum() for _, lab in plain) == 0  # nobody enrolled yet
     right, wrong = _judge(s, ids, checked)
     assert right >= 8 and wrong <= 0.2 * (right + wrong), (right, wrong)
+
+
+def test_the_driver_takes_a_device_check_clip(session):
+    s, ids, _ = session
+    clips = device_check_clips(s)
+    on = Analysis(SessionInfo("t", s.participants, "en", ""), replace(NO_ASR, activity=ON))
+    assert on.enrol_voice(ids[0], clips[ids[0]])
+    assert on.activity.identity is not None and on.activity.identity.enrolled[0]
+    with pytest.raises(ValueError):
+        on.enrol_voice(ids[1], clips[ids[1]][:8000])  # 0.5 s: too short to say anything
+    with pytest.raises(ValueError):
+        on.enrol_voice("nobody", clips[ids[0]])
+    off = Analysis(SessionInfo("t", s.participants, "en", ""), NO_ASR)
+    assert not off.enrol_voice(ids[0], clips[ids[0]])  # identity off: nothing to enrol
 
 
 def test_live_frames_and_file_blocks_label_and_decide_the_same(session):
