@@ -289,8 +289,12 @@ async def analyze(
     bus: Bus | None = None,
     on_progress: Callable[[float], None] | None = None,
     frames: Iterator[tuple[str, float, np.ndarray]] | None = None,
+    voices: dict[str, np.ndarray] | None = None,
 ) -> dict:
     """Run the analysis over `blocks` and return the `lgd.report/1` document.
+
+    voices: optional clips of candidates' voices alone (a device check), enrolled for voice
+    identity before the first block (`Analysis.enrol_voice`).
 
     frames: optional video, (who, session time, (H, W, 3) uint8 RGB) in time order
     (`media.video.sample_frames`); each is analysed once the audio has reached its time.
@@ -301,6 +305,8 @@ async def analyze(
     """
     loop = asyncio.get_running_loop()
     analysis = await loop.run_in_executor(None, lambda: Analysis(info, settings))
+    for who, clip in (voices or {}).items():
+        await loop.run_in_executor(None, analysis.enrol_voice, who, clip)
     topic = f"{info.id}.events"
 
     async def publish(events: list[Event]) -> None:
