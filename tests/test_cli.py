@@ -337,21 +337,14 @@ def test_analyze_with_a_job_profile(recorded, tmp_path):
     assert not bad.exists()
 
 
-def _write_wav(path: Path, x: np.ndarray) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
-
-
 def test_voice_clips_enrol_identity_and_bad_ones_are_clear_errors(recorded, tmp_path):
     from benchmarks.sessions import device_check_clips
 
     session, paths = recorded
-    clips = {p: _write_wav(tmp_path / f"{p}-voice.wav", x)
-             for p, x in device_check_clips(session).items()}
+    clips = {}
+    for p, x in device_check_clips(session).items():
+        clips[p] = tmp_path / f"{p}-voice.wav"
+        _write_wav(clips[p], x, 16000)
     tracks = [f"--track={pid}={p}" for pid, p in paths.items()]
     out = tmp_path / "report.json"
     voices = [f"--voice={pid}={p}" for pid, p in clips.items()]
@@ -360,6 +353,7 @@ def test_voice_clips_enrol_identity_and_bad_ones_are_clear_errors(recorded, tmp_
     assert set(json.loads(out.read_text())["speech"]) == set(paths)
     r = lgd("analyze", *tracks, f"--voice=Z={clips['A']}", "--out", str(out))
     assert r.returncode == 2 and "no track has the id 'Z'" in r.stderr
-    short = _write_wav(tmp_path / "short.wav", np.zeros(8000, np.float32))
+    short = tmp_path / "short.wav"
+    _write_wav(short, np.zeros(8000, np.float32), 16000)
     r = lgd("analyze", *tracks, f"--voice=A={short}", "--out", str(out))
     assert r.returncode == 2 and "at least 1.6 s" in r.stderr
