@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/accuracy.py            # everything (reported seeds)
     .venv/bin/python benchmarks/accuracy.py --sweep    # the sweep only
     .venv/bin/python benchmarks/accuracy.py --tune     # the sweep on the tuning seeds
+    .venv/bin/python benchmarks/accuracy.py --identity [--tune]  # voice identity off vs on
 
 Sweep rows pool `SWEEP_SESSIONS` (zh and en, 3, 5 and 8 candidates); those seeds are never
 used to choose a threshold: `--tune` runs the same rows on `TUNE_SESSIONS` for that.
@@ -13,17 +14,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.sessions import (  # noqa: E402
+    CLEAN,
     CONDITIONS,
     HARD,
     HARD_SESSIONS,
+    ISSUE_HARD,
     NO_ASR,
     SWEEP_SESSIONS,
+    TUNE_IDENTITY,
     TUNE_SESSIONS,
+    device_check_clips,
     make,
     pooled,
     run_offline,
@@ -64,6 +70,39 @@ def sweep(sessions: list[tuple[int, str, int]], only: list[str] | None = None) -
         print(_row(name, pooled(scores)) + "  (pyannote sample, seeds 1-2)", flush=True)
 
 
+def with_identity(on: bool):
+    return replace(NO_ASR, activity=replace(NO_ASR.activity, identity=on))
+
+
+def identity_table(sessions: list[tuple[int, str, int]], only: list[str] | None = None,
+                   device_check: bool = False) -> None:
+    """Each row with level coupling alone, then with voice identity beside it (and, with
+    `device_check`, identity also enrolled from each voice alone before the session)."""
+    print(f"voice identity off / on, sessions (n, lang, seed) {sessions}")
+    print(f"{'':<28}" + HEAD)
+    rows: list[tuple[str, object, int]] = [
+        ("clean per-mic (-26 dB)", CLEAN, 0),
+        ("issue hard", ISSUE_HARD, 0),
+        ("issue hard, voices permuted", ISSUE_HARD, 1),
+        *[(name, room, 0) for name, room in CONDITIONS.items()],
+    ]
+    default = [r[0] for r in rows[:3]]
+    for name, room, shift in rows:
+        if not any(o in name for o in (only or default)):
+            continue
+        made = [make(n, lang, seed, room, shift) for n, lang, seed in sessions]  # type: ignore[arg-type]
+        for on, enrolled in ((False, False), (True, False), (True, True)):
+            if enrolled and not device_check:
+                continue
+            p = pooled([
+                score_session(run_offline(s, with_identity(on),
+                                          device_check_clips(s) if enrolled else None), s.truth)
+                for s in made
+            ])
+            what = "id + device check" if enrolled else "identity on" if on else "identity off"
+            print(f"{name:<28}" + _row(what, p), flush=True)
+
+
 def hard() -> None:
     scores: list[SessionScore] = []
     print(f"{'session':<14}{'speech err':>11}{'share err pp':>13}{'int F1':>8}{'bc F1':>7}")
@@ -93,7 +132,14 @@ def main() -> None:
     ap.add_argument("--sweep", action="store_true", help="the condition sweep only")
     ap.add_argument("--tune", action="store_true", help="the sweep on the tuning seeds")
     ap.add_argument("--only", nargs="*", help="rows whose name contains one of these")
+    ap.add_argument("--identity", action="store_true", help="voice identity off vs on")
+    ap.add_argument("--device-check", action="store_true",
+                    help="with --identity: also enrol each voice from a clip before the session")
     args = ap.parse_args()
+    if args.identity:
+        identity_table(TUNE_IDENTITY if args.tune else SWEEP_SESSIONS, args.only,
+                       args.device_check)
+        return
     if args.tune:
         sweep(TUNE_SESSIONS, args.only)
         return

@@ -4,12 +4,15 @@
 
 Each size runs in its own process (numba caches warm) on a 120 s scripted session:
 RTF = processing time / audio time for the whole stage (VAD + crosstalk + segmentation +
-turn-taking), fed 20 ms frames as live rooms do and 1 s blocks as `lgd analyze` does.
+turn-taking), fed 20 ms frames as live rooms do and 1 s blocks as `lgd analyze` does;
+each with the voice-identity cue off and on (`id` column; `embed RTF`: the speaker model's
+share of the CPU time).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -45,15 +48,17 @@ def child(path: str, block: int) -> None:
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     audio = x.shape[1] / 16000
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    identity = analysis.activity.identity
+    embed = identity.cpu_s / audio if identity is not None else 0.0
     print(json.dumps({"rtf": wall / audio, "cpu_rtf": cpu / audio, "peak_rss_mb": rss / 1024,
-                      "stage_mb": (rss - rss0) / 1024}))
+                      "stage_mb": (rss - rss0) / 1024, "embed_rtf": embed}))
 
 
 def main() -> None:
     from testkit.synth import synthesize_session
 
-    print(f"{'tracks':>6}{'block':>8}{'RTF (wall)':>12}{'RTF (cpu)':>11}{'peak RSS MB':>13}"
-          f"{'stage MB':>10}")
+    print(f"{'tracks':>6}{'block':>8}{'id':>5}{'RTF (wall)':>12}{'RTF (cpu)':>11}"
+          f"{'embed RTF':>11}{'peak RSS MB':>13}{'stage MB':>10}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in (4, 6, 8):
             s = synthesize_session(n, "zh", 100 + n, duration_s=120.0)
@@ -61,12 +66,17 @@ def main() -> None:
             path = str(Path(tmp) / f"{n}.npy")
             np.save(path, x)
             for block in (320, 16000):
-                out = subprocess.run([sys.executable, __file__, "--child", path, str(block)],
-                                     capture_output=True, text=True, check=True)
-                r = json.loads(out.stdout.strip().splitlines()[-1])
-                label = "20 ms" if block == 320 else "1 s"
-                print(f"{n:>6}{label:>8}{r['rtf']:>12.4f}{r['cpu_rtf']:>11.4f}"
-                      f"{r['peak_rss_mb']:>13.0f}{r['stage_mb']:>10.0f}")
+                for identity in ("off", "on"):
+                    env = {**os.environ, "LGD_ACTIVITY_IDENTITY": identity}
+                    out = subprocess.run(
+                        [sys.executable, __file__, "--child", path, str(block)],
+                        capture_output=True, text=True, check=True, env=env,
+                    )
+                    r = json.loads(out.stdout.strip().splitlines()[-1])
+                    label = "20 ms" if block == 320 else "1 s"
+                    print(f"{n:>6}{label:>8}{identity:>5}{r['rtf']:>12.4f}{r['cpu_rtf']:>11.4f}"
+                          f"{r['embed_rtf']:>11.4f}{r['peak_rss_mb']:>13.0f}"
+                          f"{r['stage_mb']:>10.0f}", flush=True)
 
 
 if __name__ == "__main__":

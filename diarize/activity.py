@@ -22,8 +22,10 @@ from core.clock import SAMPLE_RATE
 from core.events import Event, SpeechEnded, SpeechHorizon, SpeechStarted
 from diarize.config import ActivityConfig
 from diarize.crosstalk import CouplingModel
+from diarize.identity import UNKNOWN, VoiceIdentity
 from diarize.kernels import hop_power, hysteresis, predicted_bleed, to_db
 from diarize.vad import CHUNK, SileroVad
+from diarize.voiceprint import WINDOW_FRAMES
 
 HOP = 160  #: samples per analysis frame (10 ms): well under the ~200 ms human turn gaps
 HOP_S = HOP / SAMPLE_RATE
@@ -106,6 +108,15 @@ class SpeechActivity:
         self._update_every = int(round(cfg.update_every_s / HOP_S))
         self._history = int(round(cfg.history_s / HOP_S))
         self.active_frames = _History(n, np.bool_)  # decisions, for inspection and tests
+        self.identity: VoiceIdentity | None = None
+        if cfg.identity:
+            from diarize.voiceprint import load_voice_encoder
+
+            self.identity = VoiceIdentity(n, cfg, load_voice_encoder(), HOP)
+        # (n, frames) int8 voice label per frame: +1 the mic owner's voice, -1 another's,
+        # 0 not known (no window scored there)
+        self._voice = _History(n, np.int8)
+        self._voice_of = np.full(n, UNKNOWN, np.int64)  # label of each mic's latest window
 
     # -- input -------------------------------------------------------------------------
     def push(self, block: np.ndarray) -> list[Event]:
@@ -119,6 +130,9 @@ class SpeechActivity:
         buf = np.concatenate([self._rest, block], axis=1) if self._rest.size else block
         k = buf.shape[1] // HOP
         self._power.append(hop_power(buf[:, : k * HOP], HOP))
+        self._voice.append(np.zeros((len(self.ids), k), np.int8))
+        if self.identity is not None:
+            self.identity.push(block)
         self._rest = buf[:, k * HOP :].copy()
         self._add_probs(self.vad.push(block))
         # A frame can be decided once its neighbours' power (smoothing), its VAD and the
@@ -191,14 +205,39 @@ class SpeechActivity:
         # estimates, and so decisions, must not depend on block sizes.
         end = self._next + self._lookahead
         start = max(self._power.base + 1, end - self._history)
+        if self.identity is not None:
+            self._identify(end)
         if end - start > 0:
-            self.model.estimate(to_db(self._smoothed(start, end)), self._prob.view(start, end))
+            voice = self._voice.view(start, end) if self.identity is not None else None
+            own_db = self.identity.top_db if self.identity is not None else None
+            self.model.estimate(to_db(self._smoothed(start, end)), self._prob.view(start, end),
+                                voice=voice, own_db=own_db)
         self._last_update = self._next
         self._delay = self.model.lead
         # History older than the estimation window plus the longest lag is not needed.
         keep = self._next - self._history - self.model.lag_max - 2
-        for h in (self._power, self._prob, self.active_frames):
+        for h in (self._power, self._prob, self.active_frames, self._voice):
             h.keep_from(max(keep, h.base))
+
+    def _identify(self, end: int) -> None:
+        """Voice labels of the 1.6 s window ending at `end` (= next + lookahead)."""
+        assert self.identity is not None
+        a = end - WINDOW_FRAMES
+        if a < max(self._power.base, self._prob.base):
+            return
+        prob = self._prob.view(a, end)  # (n, 160)
+        talk = prob >= self.config.vad_on
+        speech = talk.mean(axis=1)
+        decided = self.active_frames.view(max(a, self.active_frames.base), self._next)
+        own = decided.mean(axis=1) if decided.shape[1] else np.zeros(len(self.ids))
+        db = to_db(self._power.view(a, end))
+        level = np.array([float(np.median(db[i, talk[i]])) if talk[i].any() else -np.inf
+                          for i in range(len(self.ids))])
+        self._voice_of = self.identity.update(end, speech, own, level)
+        labels = self._voice.view(a, end)
+        for i, v in enumerate(self._voice_of):
+            if v != UNKNOWN:
+                labels[i] = 1 if v == i else -1
 
     def _decide(self, a: int, b: int) -> list[Event]:
         cfg = self.config
@@ -213,6 +252,18 @@ class SpeechActivity:
         )
         gate = hysteresis(self._prob.view(a, b), cfg.vad_on, cfg.vad_off, self._gate)
         active = own & gate  # (n, b - a) bool
+        if self.identity is not None and cfg.identity_veto:
+            # A mic last heard carrying voice j is j's bleed while j's own mic has j's
+            # own speech (j's mic VAD alone would also fire on this mic owner's bleed) and
+            # the mic stays near the level that voice had in it: its owner's own voice is
+            # 10-26 dB louder in it (gain-free), so a backchannel or an interruption over j
+            # still rises above the bar.
+            claimed = active.copy()
+            heard = self.identity.heard_db
+            for i, j in enumerate(self._voice_of):
+                if j != UNKNOWN and j != i:
+                    bar = 10.0 ** ((heard[i] + cfg.identity_rise_db) / 10.0)
+                    active[i] &= ~(claimed[j] & (p[i] < bar))
         self.active_frames.append(active)
         return self._segment(active, a)
 

@@ -52,6 +52,33 @@ class ActivityConfig:
     coupling_quantile: float = 50.0
     #: frames of a talker alone needed before a pair's measured coupling replaces the prior.
     min_solo_frames: int = 30
+    #: voice identity (diarize/identity.py): each mic owner's voice enrolled from the
+    #: session; a mic whose voice is another candidate's is bleed, whatever the levels say.
+    #: Off: level coupling alone (no torch, no speaker model loaded).
+    identity: bool = False
+    #: a window is another candidate's voice when that voiceprint's cosine beats the mic
+    #: owner's by this much (and the owner's own when the owner's beats all others by it).
+    identity_margin: float = 0.05
+    #: share of a 1.6 s window with speech (VAD) before it is worth embedding.
+    identity_min_speech: float = 0.5
+    #: enrolment: a mic's windows within this many dB of its loudest are its owner's voice
+    #: (own voice is 10-26 dB above any neighbour's bleed in a mic; gain-free).
+    identity_enrol_db: float = 4.0
+    #: ... once they stand this far above the mic's quieter speech windows (its 10th
+    #: percentile: others' bleed), i.e. once the owner has been heard at all.
+    identity_spread_db: float = 6.0
+    #: windows needed before a voiceprint is used, and kept embedding loud windows until.
+    identity_min_windows: int = 2
+    identity_enrol_windows: int = 20
+    #: uses of the labels: frames another voice's are not that mic's solo frames when
+    #: couplings are measured, and frames labelled as the owner's are solo even where
+    #: gains mislead (`identity_solo`); a mic carrying another's voice while that voice's
+    #: own mic hears speech is not own speech (`identity_veto`).
+    identity_solo: bool = True
+    identity_veto: bool = True
+    #: ... unless the mic rises this far above the level that voice had in it (the owner
+    #: starting to talk over it: own voice is 10-26 dB above bleed in its own mic).
+    identity_rise_db: float = 6.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,9 @@ GAIN_PRIOR_WEIGHT = 0.1
 MIN_DEPTH_DB = 8.0
 #: a lead must make the level ratio's variance this much smaller than the best usual lag
 LEAD_SPREAD_RATIO = 0.7
+#: frames identity calls a mic owner's voice count as their solo frames only within this
+#: many dB of that voice's level in its own mic (a window also spans others' short turns)
+OWN_LEVEL_DB = 8.0
 
 
 class CouplingModel:
@@ -140,9 +143,12 @@ class CouplingModel:
         np.fill_diagonal(c, 0.0)
         return c
 
-    def estimate(self, db: np.ndarray, vad: np.ndarray, max_solo: int = 1500) -> None:
+    def estimate(self, db: np.ndarray, vad: np.ndarray, max_solo: int = 1500,
+                 voice: np.ndarray | None = None, own_db: np.ndarray | None = None) -> None:
         """Re-estimate from history. db: (n, F) smoothed frame power in dB; vad: (n, F)
-        speech probability. Frames are consecutive; lags are searched within them."""
+        speech probability. Frames are consecutive; lags are searched within them.
+        voice: (n, F) int8 identity labels (+1 the mic owner's voice, -1 another's, 0 not
+        known); own_db: (n,) level of each owner's voice in their own mic (dB, -inf unknown)."""
         if db.shape[1] < 50:
             return
         present = db > ABSENT_DB  # (n, F): the mic delivered signal
@@ -170,6 +176,14 @@ class CouplingModel:
             # Voice j alone: speech, well above its noise, and clearly the loudest mic
             # once gains are removed.
             solo = (vad[j] >= 0.5) & (q[j] >= 12.0) & (r[j] >= others + 3.0)
+            if voice is not None and own_db is not None and self.config.identity_solo:
+                # Identity decides direction where gains mislead: not j's voice → not j
+                # alone; j's voice, loud in j's own mic (gain-free: near its own level),
+                # and no other mic carrying its owner's voice → j alone.
+                mine = (voice[j] == 1) & ~(np.delete(voice, j, axis=0) == 1).any(axis=0)
+                loud = db[j] >= own_db[j] - OWN_LEVEL_DB
+                solo = (solo & (voice[j] >= 0)) | (
+                    (vad[j] >= 0.5) & (q[j] >= 12.0) & mine & loud)
             frames = np.flatnonzero(solo)
             # Keep away from the edges so every searched lag has data.
             frames = frames[(frames + self.lag_min >= 0) & (frames + self.lag_max < db.shape[1])]

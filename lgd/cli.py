@@ -93,6 +93,29 @@ def cmd_reanalyse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _voice_clips(items: list[str], ids: list[str]) -> dict[str, np.ndarray]:
+    """``--voice ID=FILE`` items → {id: (samples,) float32 16 kHz}, each a known candidate
+    with at least one 1.6 s window of audio."""
+    from diarize.voiceprint import WINDOW_SAMPLES
+    from media.files import AudioInputError, decode_audio, parse_track_args
+
+    try:
+        paths = parse_track_args(items)
+    except AudioInputError as exc:
+        raise AudioInputError(str(exc).replace("--track", "--voice"), exc.path) from None
+    out = {}
+    for who, path in paths.items():
+        if who not in ids:
+            raise ValueError(f"--voice {who}={path}: no track has the id {who!r} "
+                             f"(tracks: {', '.join(ids)})")
+        clip = decode_audio(path).samples
+        if len(clip) < WINDOW_SAMPLES:
+            raise ValueError(f"--voice {who}={path}: {len(clip) / 16000:.1f} s of audio; a "
+                             f"voice clip needs at least {WINDOW_SAMPLES / 16000:.1f} s")
+        out[who] = clip
+    return out
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from analysis.driver import analyze
 
@@ -130,6 +153,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         except ProfileError as exc:
             print(f"lgd analyze: {exc}", file=sys.stderr)
             return 2
+    try:
+        voices = _voice_clips(getattr(args, "voice", None) or [], loaded.ids)
+    except (AudioInputError, ValueError) as exc:
+        print(f"lgd analyze: {exc}", file=sys.stderr)
+        return 2
+    if voices:  # clips of the voices alone are given to be used: identity on
+        settings = replace(settings, activity=replace(settings.activity, identity=True))
     names = _parse_names(args.name or [], loaded.ids)
     info = SessionInfo(
         id=args.session_id or Path(args.out).stem,
@@ -163,6 +193,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 bus=bus,
                 on_progress=_progress_bar(loaded.duration_s),
                 frames=frames,
+                voices=voices,
             )
         finally:
             await bus.close()
@@ -424,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--data-dir", help="with --session: the server's data dir "
                    "(default LGD_DATA_DIR)")
     a.add_argument("--name", action="append", metavar="ID=NAME", help="display name")
+    a.add_argument("--voice", action="append", metavar="ID=FILE",
+                   help="a clip of that candidate's voice alone (a device check, >= 1.6 s): "
+                        "turns voice identity on and enrols their voice before the session")
     a.add_argument("--out", help="report JSON path (required with --track)")
     a.add_argument("--session-id", help="default: the report file's stem")
     a.add_argument("--language", help="session language, e.g. zh or en (default LGD_LANGUAGE)")

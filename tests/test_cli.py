@@ -335,3 +335,25 @@ def test_analyze_with_a_job_profile(recorded, tmp_path):
     r = lgd("analyze", *tracks, "--profile", str(prof), "--out", str(bad))
     assert r.returncode == 2 and "talk.yaml:3: weights must sum to 1" in r.stderr
     assert not bad.exists()
+
+
+def test_voice_clips_enrol_identity_and_bad_ones_are_clear_errors(recorded, tmp_path):
+    from benchmarks.sessions import device_check_clips
+
+    session, paths = recorded
+    clips = {}
+    for p, x in device_check_clips(session).items():
+        clips[p] = tmp_path / f"{p}-voice.wav"
+        _write_wav(clips[p], x, 16000)
+    tracks = [f"--track={pid}={p}" for pid, p in paths.items()]
+    out = tmp_path / "report.json"
+    voices = [f"--voice={pid}={p}" for pid, p in clips.items()]
+    r = lgd("analyze", *tracks, *voices, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert set(json.loads(out.read_text())["speech"]) == set(paths)
+    r = lgd("analyze", *tracks, f"--voice=Z={clips['A']}", "--out", str(out))
+    assert r.returncode == 2 and "no track has the id 'Z'" in r.stderr
+    short = tmp_path / "short.wav"
+    _write_wav(short, np.zeros(8000, np.float32), 16000)
+    r = lgd("analyze", *tracks, f"--voice=A={short}", "--out", str(out))
+    assert r.returncode == 2 and "at least 1.6 s" in r.stderr

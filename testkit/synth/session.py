@@ -40,13 +40,20 @@ def mix_dry(script: Script, pids: list[str], n: int, sr: int) -> dict[str, np.nd
 
 
 def synthesize_session(
-    n_speakers: int, lang: str, seed: int, room: RoomConfig = DEFAULT_ROOM, duration_s: float = 90.0
+    n_speakers: int,
+    lang: str,
+    seed: int,
+    room: RoomConfig = DEFAULT_ROOM,
+    duration_s: float = 90.0,
+    voice_shift: int = 0,
 ) -> Session:
     """A scripted espeak-ng discussion between n_speakers (3..8) in "zh" or "en".
 
     Bit-for-bit reproducible per seed. If a script misses the event quotas (>= 3 successful,
     3 failed interruptions and 4 backchannels per 90 s) or leaves someone without a turn,
     the next attempt's seed is derived from the same seed, so the result stays deterministic.
+    `voice_shift` rotates the drawn voices among the candidates (voices permuted: the same
+    room and mics, each seat with another candidate's voice).
     """
     if not 3 <= n_speakers <= 8:
         raise ValueError("n_speakers must be in 3..8")
@@ -56,7 +63,9 @@ def synthesize_session(
     voice_ss, script_ss, room_ss = np.random.SeedSequence(seed).spawn(3)
     voice_rng = np.random.default_rng(voice_ss)
     pids = [chr(ord("A") + i) for i in range(n_speakers)]
-    voices = dict(zip(pids, pick_voices(lang, n_speakers, voice_rng), strict=True))
+    drawn = pick_voices(lang, n_speakers, voice_rng)
+    k = voice_shift % n_speakers
+    voices = dict(zip(pids, drawn[k:] + drawn[:k], strict=True))
     names: dict[str, list[str]] = {g: list(v) for g, v in NAMES[lang].items()}
     for g in names:
         voice_rng.shuffle(names[g])

@@ -1,0 +1,133 @@
+"""Voice identity inside the speech-activity stage (issue 12, item 1), on generated espeak-ng
+discussions in the hard room (bleed −12 dB, gains over 16 dB, reverb): each mic owner's
+voice is enrolled from the session, windows are labelled with the voice they carry, and
+live 20 ms frames label exactly what 1 s file blocks do."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from analysis.driver import Analysis
+from benchmarks.sessions import HARD, ISSUE_HARD, NO_ASR, device_check_clips, make, run_offline
+from core.events import SpeechEnded, SpeechStarted
+from core.session import SessionInfo
+from diarize.activity import SpeechActivity
+from diarize.config import ActivityConfig
+from diarize.identity import UNKNOWN
+from testkit.evaluate import score_session
+from testkit.synth import synthesize_session
+
+ON = replace(ActivityConfig(), identity=True)
+
+
+@pytest.fixture(scope="module")
+def session():
+    s = synthesize_session(3, "en", 31, HARD, 40.0)
+    ids = [p for p, _ in s.participants]
+    return s, ids, np.stack([s.tracks[p] for p in ids]).astype(np.float32)
+
+
+def _run(x: np.ndarray, ids: list[str], block: int, clips: dict | None = None):
+    act = SpeechActivity(ids, ON)
+    assert act.identity is not None
+    for i, p in enumerate(ids):
+        if clips:
+            act.identity.enrol_clip(i, clips[p])
+    labels: list[tuple[int, np.ndarray]] = []
+    update = act.identity.update
+
+    def observed(end, speech, own, level):  # records what the real update returns
+        out = update(end, speech, own, level)
+        labels.append((end, out))
+        return out
+
+    act.identity.update = observed  # type: ignore[method-assign]
+    events = []
+    for k in range(0, x.shape[1], block):
+        events += act.push(x[:, k : k + block])
+    events += act.flush()
+    speech = [e for e in events if isinstance(e, (SpeechStarted, SpeechEnded))]
+    return act, labels, speech
+
+
+def _share(truth: dict, who: str, a: float, b: float) -> float:
+    return sum(max(0.0, min(b, e) - max(a, s)) for s, e in truth["speech"][who]) / (b - a)
+
+
+def _judge(s, ids: list[str], labels) -> tuple[int, int]:
+    right = wrong = 0
+    for end, lab in labels:
+        a, b = (end - 160) * 0.01, end * 0.01
+        for i, v in enumerate(lab):
+            if v == UNKNOWN:
+                continue
+            # a label is right when that voice talks in a good part of the window (own
+            # label) and, for another's voice, the mic owner does not
+            owner_talks = _share(s.truth, ids[i], a, b) >= 0.3
+            ok = (owner_talks if v == i
+                  else _share(s.truth, ids[v], a, b) >= 0.3 and not owner_talks)
+            right, wrong = right + ok, wrong + (not ok)
+    return right, wrong
+
+
+def test_each_owner_is_enrolled_and_windows_carry_the_talkers_voice(session):
+    s, ids, x = session
+    act, labels, _ = _run(x, ids, 16000)
+    assert act.identity is not None and act.identity.enrolled.all()
+    right, wrong = _judge(s, ids, labels)
+    assert right >= 20, (right, wrong)
+    assert wrong <= 0.15 * (right + wrong), (right, wrong)
+
+
+def test_a_device_check_gives_voiceprints_from_the_first_seconds(session):
+    # The hard case's misattribution happens before session enrolment has a voiceprint;
+    # a clip of each voice alone (a join-page device check) gives them at once.
+    s, ids, x = session
+    x = x[:, : 12 * 16000]
+    _, plain, _ = _run(x, ids, 16000)
+    _, checked, _ = _run(x, ids, 16000, device_check_clips(s))
+    assert sum((lab != UNKNOWN).sum() for _, lab in plain) == 0  # nobody enrolled yet
+    right, wrong = _judge(s, ids, checked)
+    assert right >= 8 and wrong <= 0.2 * (right + wrong), (right, wrong)
+
+
+def test_the_driver_takes_a_device_check_clip(session):
+    s, ids, _ = session
+    clips = device_check_clips(s)
+    on = Analysis(SessionInfo("t", s.participants, "en", ""), replace(NO_ASR, activity=ON))
+    assert on.enrol_voice(ids[0], clips[ids[0]])
+    assert on.activity.identity is not None and on.activity.identity.enrolled[0]
+    with pytest.raises(ValueError):
+        on.enrol_voice(ids[1], clips[ids[1]][:8000])  # 0.5 s: too short to say anything
+    with pytest.raises(ValueError):
+        on.enrol_voice("nobody", clips[ids[0]])
+    off = Analysis(SessionInfo("t", s.participants, "en", ""), NO_ASR)
+    assert not off.enrol_voice(ids[0], clips[ids[0]])  # identity off: nothing to enrol
+
+
+def test_live_frames_and_file_blocks_label_and_decide_the_same(session):
+    s, ids, x = session
+    x = x[:, : 25 * 16000]
+    _, file_labels, file_speech = _run(x, ids, 16000)
+    _, live_labels, live_speech = _run(x, ids, 320)
+    assert [e for e, _ in file_labels] == [e for e, _ in live_labels]
+    assert all((a == b).all() for (_, a), (_, b) in zip(file_labels, live_labels, strict=True))
+    assert file_speech == live_speech
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "Issue 12's single-condition bound (speech error <= 8 %, worst share <= 2 pp) on its hard "
+    "case (bleed -12 dB with 0.25 s reverb, gains over 14 dB, noise after the gain), with "
+    "voice identity on: measured 21.0 % and 9.9 pp on this reported session, the same as "
+    "level coupling alone (21.0 %, 9.9 pp). On tuning seed 205 (also unchanged) the error is "
+    "the first talker's speech taken by the loudest mic in the first 9 s, before voiceprints "
+    "exist; with voiceprints from a device check it stays, the two voices (espeak en-gb m4 "
+    "and f5) scoring alike to resemblyzer on 1.6 s windows."))
+def test_identity_meets_the_single_condition_bound_on_the_issue_hard_case():
+    s = make(3, "zh", 101, ISSUE_HARD)
+    on = replace(NO_ASR, activity=ON)
+    score = score_session(run_offline(s, on), s.truth)
+    assert score.speech.error <= 0.08 and score.share_error_pp <= 2.0, (
+        score.speech.error, score.share_error_pp)
