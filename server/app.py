@@ -48,10 +48,11 @@ from server.campaign import Campaign
 from server.erasure import erase_candidate
 from server.http import error as _error
 from server.http import json_body as _json
-from server.live import LiveSession, session_info, session_profile, warm_up
+from server.live import LiveSession, session_info, session_profile
 from server.openapi import OPENAPI
 from server.store import SessionRecord, SessionStore, valid_id
 from server.vault import load_vault
+from server.workers import make_workers
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class Server:
         self.bus = bus or make_bus(settings.redis_url)
         self.secret = self.cfg.secret or _load_secret(Path(settings.data_dir))
         self.live: dict[str, LiveSession] = {}
+        #: analysis runs in worker processes: a local one, or Redis's consumer group
+        self.workers = make_workers(settings)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
         self._loops: list[asyncio.Future[None]] = []
@@ -89,7 +92,8 @@ class Server:
         live when the server stopped is closed with the report of everything it logged."""
         for rec in self.store.all():
             if rec.state == "created":
-                self.live[rec.id] = LiveSession(rec, self.settings, self.store, self.bus)
+                self.live[rec.id] = LiveSession(rec, self.settings, self.store, self.bus,
+                                                self.workers)
             elif rec.state == "live":
                 report = with_fit(replay(session_info(rec), self.session_policy(rec),
                                          self.store.events(rec.id)), session_profile(rec))
@@ -218,12 +222,7 @@ class Server:
             options=options,
         )
         self.store.save(rec)
-        self.live[rec.id] = LiveSession(rec, self.settings, self.store, self.bus)
-        self._own(
-            asyncio.get_running_loop().run_in_executor(
-                None, warm_up, [p for p, _ in participants], self.settings
-            )
-        )
+        self.live[rec.id] = LiveSession(rec, self.settings, self.store, self.bus, self.workers)
         out = _session_json(rec)
         out["links"] = self.links(request, rec)
         out["assessor_token"] = self.token("assessor", rec.id)
@@ -622,6 +621,7 @@ class Server:
         self.live.clear()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.get_running_loop().run_in_executor(None, self.workers.close)
         await self.bus.close()
 
 

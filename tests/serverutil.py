@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import redis.asyncio as aioredis
 from aiohttp import web
 
 from analysis.settings import Settings
@@ -42,6 +44,10 @@ async def running_server(
     data_dir: Path, settings: Settings | None = None, **server: Any
 ) -> AsyncIterator[Running]:
     settings = dataclasses.replace(settings or Settings.from_env(), data_dir=data_dir)
+    # analysis workers on Redis: this server's own jobs stream (tests share one Redis)
+    prefix = f"lgdtest-{uuid.uuid4().hex[:12]}:"
+    settings = dataclasses.replace(
+        settings, worker=dataclasses.replace(settings.worker, stream_prefix=prefix))
     server.setdefault("ice_host_addresses", "127.0.0.1")
     cfg = dataclasses.replace(settings.server, **server)
     settings = dataclasses.replace(settings, server=cfg)
@@ -56,6 +62,18 @@ async def running_server(
             yield Running(f"http://127.0.0.1:{port}", app, http)
         finally:
             await runner.cleanup()
+            if settings.redis_url:
+                await _delete_keys("redis://127.0.0.1:6379/0", prefix)
+
+
+async def _delete_keys(url: str, prefix: str) -> None:
+    r = aioredis.from_url(url)
+    try:
+        keys = [k async for k in r.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await r.delete(*keys)
+    finally:
+        await r.aclose()
 
 
 async def webhook_receiver(fail_first: int = 0):

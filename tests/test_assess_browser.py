@@ -26,11 +26,10 @@ async def test_two_assessors_rate_blind_then_see_the_washup(tmp_path):
         sid = s["id"]
         live = run.server.live[sid]
         await live.start()
-        assert live.analysis is not None
-        live.analysis.feed_events([
+        await live.analysed(live.feed_events([
             SpeechStarted("A", 0.5), SpeechEnded("A", 0.5, 6.0), Turn("A", 0.5, 6.0),
             SpeechStarted("B", 5.0), Interruption("B", "A", 5.0, True), SpeechEnded("B", 5.0, 11),
-            Turn("B", 6.0, 11.0), SpeechHorizon(14.0)])
+            Turn("B", 6.0, 11.0), SpeechHorizon(14.0)]))
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path="/usr/bin/chromium",
                                               args=["--no-sandbox", "--disable-gpu"])

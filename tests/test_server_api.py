@@ -186,7 +186,6 @@ async def test_hr_export_feedback_release_and_session_end_webhook(tmp_path):
             sid, assessor = s["id"], bearer(s["assessor_token"])
             live = run.server.live[sid]
             await live.start()
-            assert live.analysis is not None
             # what the analysis publishes, through the session's own publisher
             events = [
                 SpeechStarted("p1", 0.5),
@@ -198,7 +197,7 @@ async def test_hr_export_feedback_release_and_session_end_webhook(tmp_path):
                 Turn("p2", 6.0, 9.0),
                 SpeechHorizon(12.0),
             ]
-            live.analysis.feed_events(events)  # into the report, the log and the bus
+            await live.analysed(live.feed_events(events))  # into the report, the log and the bus
             await asyncio.sleep(0.2)
             base = f"{run.url}/api/sessions/{sid}"
             async with run.http.get(f"{base}/export.json", headers=assessor) as r:
@@ -433,12 +432,11 @@ async def test_phases_run_on_their_timer_and_when_moved_on(tmp_path):
         assert info["case"]["title"] == "案例" and len(info["phases"]) == 3
         live = run.server.live[sid]
         await live.start()
-        assert live.analysis is not None
         await asyncio.sleep(0.6)  # the reading phase's timer runs out
         assert live.phase is not None and live.phase[0] == 1
         t = live.phase[1]  # in the discussion: p1 speaks first, for 0.2 s
-        live.analysis.feed_events([SpeechStarted("p1", t + 0.01),
-                                   SpeechEnded("p1", t + 0.01, t + 0.21)])
+        await live.analysed(live.feed_events([SpeechStarted("p1", t + 0.01),
+                                   SpeechEnded("p1", t + 0.01, t + 0.21)]))
         async with run.http.post(f"{run.url}/api/sessions/{sid}/phase/next",
                                  headers=run.hr()) as r:
             assert r.status == 200

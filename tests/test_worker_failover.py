@@ -1,0 +1,130 @@
+"""A worker killed mid-session loses nothing and counts nothing twice (issue 14, must show).
+
+Real Redis, real processes: two `lgd worker` processes share one consumer group; a
+generated discussion (testkit synth, written as WAV files and decoded as `lgd analyze`
+does) is shipped frame by frame through the server's own link (`server.workers.RedisLink`).
+The worker that took the session is killed with SIGKILL once it has checkpointed; the
+other one claims the session (XAUTOCLAIM), replays its frames and goes on. The events that
+come back are compared with an uninterrupted run of the same driver on the same frames.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+import redis
+from scipy.io import wavfile
+
+from analysis.driver import Analysis
+from analysis.frames import AudioFrame, EndFrame, Result
+from analysis.report import ReportBuilder
+from analysis.settings import Settings
+from analysis.worker_redis import StreamKeys
+from core.clock import SAMPLE_RATE
+from core.session import SessionInfo
+from media.files import load_tracks
+from media.frames import iter_blocks
+from server.workers import RedisLink
+from testkit.synth import RoomConfig, synthesize_session
+
+pytestmark = pytest.mark.slow
+
+URL = "redis://127.0.0.1:6379/0"
+BLOCK_FRAMES = 5  # 100 ms frames, as the server's media thread ships them at most
+PACE = 6.0  # audio shipped this many times faster than real time
+CLAIM_IDLE_S = 2.0
+
+
+def _wav_set(tmp: Path) -> tuple[SessionInfo, np.ndarray]:
+    session = synthesize_session(4, "zh", 5, RoomConfig(), 36.0)
+    paths = {}
+    for pid, x in session.tracks.items():
+        paths[pid] = tmp / f"{pid}.wav"
+        wavfile.write(paths[pid], SAMPLE_RATE, x.astype(np.float32))
+    loaded = load_tracks(paths)
+    info = SessionInfo(f"failover-{uuid.uuid4().hex[:8]}", session.participants, "zh",
+                       "2026-11-29T09:00:00+00:00")
+    return info, loaded.samples  # (4, n) float32 16 kHz
+
+
+def _worker(name: str, prefix: str, tmp: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "LGD_REDIS_URL": URL, "LGD_WORKER_STREAM_PREFIX": prefix,
+           "LGD_WORKER_CLAIM_IDLE_S": str(CLAIM_IDLE_S), "LGD_WORKER_CHECKPOINT_EVERY_S": "4",
+           "LGD_ASR_ENABLED": "0"}
+    return subprocess.Popen([sys.executable, "-m", "lgd.cli", "worker", "--name", name],
+                            env=env, cwd=Path(__file__).resolve().parent.parent,
+                            stdout=open(tmp / f"{name}.log", "wb"), stderr=subprocess.STDOUT)
+
+
+def test_a_killed_worker_s_session_is_resumed_exactly(tmp_path):
+    info, tracks = _wav_set(tmp_path)
+    settings = dataclasses.replace(Settings.from_env(), redis_url=URL)
+    blocks = [b.copy() for _, b in iter_blocks(tracks, BLOCK_FRAMES)]
+    reference: list = []  # an uninterrupted run of the same driver on the same frames
+    uninterrupted = Analysis(info, settings, sink=reference.extend)
+    for b in blocks:
+        uninterrupted.feed(b)
+    want = uninterrupted.finish()
+
+    prefix = f"lgdtest-{uuid.uuid4().hex[:12]}:"
+    keys = StreamKeys(prefix)
+    r = redis.Redis.from_url(URL)
+    workers = {n: _worker(n, prefix, tmp_path) for n in ("wA", "wB")}
+    results: list[Result] = []
+    done = threading.Event()
+
+    def on_result(res: Result) -> None:
+        results.append(res)
+        if res.final:
+            done.set()
+
+    link = RedisLink(r, keys, info, on_result, lambda where, what: None)
+    try:
+        killed = None
+        t0 = time.monotonic()
+        for i, b in enumerate(blocks):
+            link.send(AudioFrame(b))
+            time.sleep(max(0.0, t0 + (i + 1) * b.shape[1] / SAMPLE_RATE / PACE
+                           - time.monotonic()))
+            cp = r.hgetall(keys.checkpoint(info.id))
+            if killed is None and cp and float(cp[b"analysed_s"]) >= 8.0:
+                killed = cp[b"worker"].decode()
+                workers[killed].send_signal(signal.SIGKILL)  # mid-session, no goodbye
+                workers[killed].wait()
+        link.send(EndFrame())
+        assert killed is not None, "no checkpoint before the end: nothing was killed"
+        assert done.wait(50.0), "the session was never finished"
+        survivor = r.hgetall(keys.checkpoint(info.id))[b"worker"].decode()
+        assert survivor != killed  # the other worker took it over
+    finally:
+        link.close(retire=True)
+        for p in workers.values():
+            if p.poll() is None:
+                p.terminate()
+                p.wait(10)
+        r.delete(keys.jobs, *keys.session(info.id))
+        r.close()
+
+    # the results stream: contiguous event numbers, none twice, none missing
+    seqs = [n for res in results for n in range(res.first_seq, res.next_seq)]
+    assert seqs == list(range(len(reference)))
+    got = [ev for res in results for ev in res.events]
+    assert got == reference  # the same events, in the same order
+    fold = ReportBuilder(info, "off")
+    for ev in got:
+        fold.add(ev)
+    report = fold.build()
+    assert report["interruptions"] == want["interruptions"] and want["interruptions"]
+    for pid in info.ids:
+        assert abs(report["speaking_share"][pid] - want["speaking_share"][pid]) <= 0.005  # 0.5 pp
+    assert report == want
