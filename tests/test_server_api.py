@@ -271,7 +271,8 @@ async def test_live_stream_catches_up_then_follows(tmp_path, redis_url):
         s = await run.create(["p1", "p2"])
         live = run.server.live[s["id"]]
         await live.start()
-        live._deliver_threadsafe([SpeechStarted("p1", 1.0), SpeechEnded("p1", 1.0, 2.0)])
+        await live.analysed(live.feed_events([SpeechStarted("p1", 1.0),
+                                              SpeechEnded("p1", 1.0, 2.0)]))
         await asyncio.sleep(0.3)
         base = run.url.replace("http", "ws") + f"/api/sessions/{s['id']}/live"
 
@@ -290,7 +291,7 @@ async def test_live_stream_catches_up_then_follows(tmp_path, redis_url):
             ) as cand:
                 first = await read(dash, 3)
                 assert [m["type"] for m in first] == ["hello", "SpeechStarted", "SpeechEnded"]
-                live._deliver_threadsafe([Interruption("p2", "p1", 3.0, False)])
+                live.feed_events([Interruption("p2", "p1", 3.0, False)])
                 assert (await read(dash, 1))[0] == {
                     "type": "Interruption",
                     "by": "p2",
