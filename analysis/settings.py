@@ -87,6 +87,10 @@ class WorkerConfig:
     checkpoint_every_s: float = 10.0
     #: prefix of the workers' Redis keys (jobs, frames, results, checkpoints)
     stream_prefix: str = "lgd:"
+    #: on SIGTERM a worker takes no new sessions and keeps hosting its own until they end,
+    #: at most this long; then it lets go of them (another worker resumes them). SIGINT:
+    #: let go at once
+    drain_s: float = 600.0
     #: at the end, how long to wait for the worker's last events before the report is
     #: written without them (marked incomplete)
     end_wait_s: float = 60.0

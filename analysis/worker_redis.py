@@ -95,7 +95,8 @@ class _Job:
 
 
 class RedisWorker:
-    """`lgd worker`: hosts sessions from the consumer group until `stop` is set."""
+    """`lgd worker`: hosts sessions from the consumer group until `stop` is set, or until
+    its sessions have ended once `drain()` was called (SIGTERM)."""
 
     def __init__(self, settings: Settings, name: str | None = None) -> None:
         if not settings.redis_url:
@@ -109,7 +110,15 @@ class RedisWorker:
         self.claim_idle_ms = int(cfg.claim_idle_s * 1000)
         self.beat_s = cfg.claim_idle_s / 4
         self.jobs: dict[bytes, _Job] = {}
-        self.stop = threading.Event()
+        self.stop = threading.Event()  #: let go of every session now
+        self.draining = threading.Event()  #: take no new sessions; stop once ours end
+        self._drain_until = 0.0
+
+    def drain(self) -> None:
+        if not self.draining.is_set():
+            self._drain_until = time.monotonic() + self.settings.worker.drain_s
+            self.draining.set()
+            logger.info("worker %s: draining (%d sessions)", self.name, len(self.jobs))
 
     def run(self) -> None:
         warm_up([f"p{i}" for i in range(WARM_TRACKS)], self.settings)
@@ -135,6 +144,12 @@ class RedisWorker:
             del self.jobs[jid]
         self._heartbeat()
         free = self.capacity - len(self.jobs)
+        if self.draining.is_set():
+            if not self.jobs or time.monotonic() >= self._drain_until:
+                self.stop.set()
+            else:
+                self.stop.wait(self.beat_s)
+            return
         if free <= 0:
             self.stop.wait(self.beat_s)
             return
@@ -252,5 +267,6 @@ def run_worker(settings: Settings, name: str | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     worker = RedisWorker(settings, name)
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: worker.stop.set())
+        signal.signal(signal.SIGTERM, lambda *_: worker.drain())
+        signal.signal(signal.SIGINT, lambda *_: worker.stop.set())
     worker.run()

@@ -17,6 +17,7 @@ import logging
 import multiprocessing as mp
 import os
 import queue
+import signal
 import threading
 from collections.abc import Callable
 from multiprocessing.context import SpawnProcess
@@ -183,7 +184,8 @@ class RedisWorkers:
 
     def close(self) -> None:
         for p in self._procs:
-            p.terminate()  # SIGTERM: the worker lets go of its sessions and exits
+            if p.pid is not None and p.is_alive():  # SIGINT: let go of its sessions now
+                os.kill(p.pid, signal.SIGINT)
         for p in self._procs:
             p.join(STOP_WAIT_S)
             if p.is_alive():

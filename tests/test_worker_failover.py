@@ -41,7 +41,6 @@ pytestmark = pytest.mark.slow
 
 URL = "redis://127.0.0.1:6379/0"
 BLOCK_FRAMES = 5  # 100 ms frames, as the server's media thread ships them at most
-PACE = 6.0  # audio shipped this many times faster than real time
 CLAIM_IDLE_S = 2.0
 
 
@@ -52,8 +51,7 @@ def _wav_set(tmp: Path) -> tuple[SessionInfo, np.ndarray]:
         paths[pid] = tmp / f"{pid}.wav"
         wavfile.write(paths[pid], SAMPLE_RATE, x.astype(np.float32))
     loaded = load_tracks(paths)
-    info = SessionInfo(f"failover-{uuid.uuid4().hex[:8]}", session.participants, "zh",
-                       "2026-11-29T09:00:00+00:00")
+    info = SessionInfo("failover", session.participants, "zh", "2026-11-29T09:00:00+00:00")
     return info, loaded.samples  # (4, n) float32 16 kHz
 
 
@@ -66,8 +64,18 @@ def _worker(name: str, prefix: str, tmp: Path) -> subprocess.Popen[bytes]:
                             stdout=open(tmp / f"{name}.log", "wb"), stderr=subprocess.STDOUT)
 
 
-def test_a_killed_worker_s_session_is_resumed_exactly(tmp_path):
-    info, tracks = _wav_set(tmp_path)
+@pytest.fixture(scope="module")
+def wav_set(tmp_path_factory) -> tuple[SessionInfo, np.ndarray]:
+    return _wav_set(tmp_path_factory.mktemp("wavs"))
+
+
+def _new_info(info: SessionInfo) -> SessionInfo:
+    return dataclasses.replace(info, id=f"failover-{uuid.uuid4().hex[:8]}")
+
+
+def test_a_killed_worker_s_session_is_resumed_exactly(tmp_path, wav_set):
+    info, tracks = wav_set
+    info = _new_info(info)
     settings = dataclasses.replace(Settings.from_env(), redis_url=URL)
     blocks = [b.copy() for _, b in iter_blocks(tracks, BLOCK_FRAMES)]
     reference: list = []  # an uninterrupted run of the same driver on the same frames
@@ -90,19 +98,19 @@ def test_a_killed_worker_s_session_is_resumed_exactly(tmp_path):
 
     link = RedisLink(r, keys, info, on_result, lambda where, what: None)
     try:
-        killed = None
-        t0 = time.monotonic()
-        for i, b in enumerate(blocks):
+        half = len(blocks) // 2
+        for b in blocks[:half]:
             link.send(AudioFrame(b))
-            time.sleep(max(0.0, t0 + (i + 1) * b.shape[1] / SAMPLE_RATE / PACE
-                           - time.monotonic()))
-            cp = r.hgetall(keys.checkpoint(info.id))
-            if killed is None and cp and float(cp[b"analysed_s"]) >= 8.0:
-                killed = cp[b"worker"].decode()
-                workers[killed].send_signal(signal.SIGKILL)  # mid-session, no goodbye
-                workers[killed].wait()
+        deadline = time.monotonic() + 40.0
+        while not (cp := r.hgetall(keys.checkpoint(info.id))) or float(cp[b"analysed_s"]) < 8.0:
+            assert time.monotonic() < deadline, "no worker checkpointed the session"
+            time.sleep(0.05)
+        killed = cp[b"worker"].decode()
+        workers[killed].send_signal(signal.SIGKILL)  # mid-session, no goodbye
+        workers[killed].wait()
+        for b in blocks[half:]:
+            link.send(AudioFrame(b))
         link.send(EndFrame())
-        assert killed is not None, "no checkpoint before the end: nothing was killed"
         assert done.wait(50.0), "the session was never finished"
         survivor = r.hgetall(keys.checkpoint(info.id))[b"worker"].decode()
         assert survivor != killed  # the other worker took it over
@@ -128,3 +136,47 @@ def test_a_killed_worker_s_session_is_resumed_exactly(tmp_path):
     for pid in info.ids:
         assert abs(report["speaking_share"][pid] - want["speaking_share"][pid]) <= 0.005  # 0.5 pp
     assert report == want
+
+
+def test_sigterm_drains_a_worker(tmp_path, wav_set):
+    """SIGTERM: the worker takes no new session, finishes the one it hosts, then exits."""
+    info, tracks = wav_set
+    first, second = _new_info(info), _new_info(info)
+    blocks = [b.copy() for _, b in iter_blocks(tracks[:, : 12 * SAMPLE_RATE], BLOCK_FRAMES)]
+    prefix = f"lgdtest-{uuid.uuid4().hex[:12]}:"
+    keys = StreamKeys(prefix)
+    r = redis.Redis.from_url(URL)
+    worker = _worker("wD", prefix, tmp_path)
+    got: dict[str, list[Result]] = {first.id: [], second.id: []}
+    links = []
+    try:
+        links.append(RedisLink(r, keys, first, got[first.id].append, lambda *_: None))
+        for b in blocks[:40]:
+            links[0].send(AudioFrame(b))
+        deadline = time.monotonic() + 30.0
+        while not any(res.analysed_s >= 2.0 for res in got[first.id]):
+            assert time.monotonic() < deadline, "the worker never took the session"
+            time.sleep(0.1)
+        worker.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        links.append(RedisLink(r, keys, second, got[second.id].append, lambda *_: None))
+        for b in blocks[40:]:
+            links[0].send(AudioFrame(b))
+        links[0].send(EndFrame())
+        links[1].send(EndFrame())
+        assert worker.wait(30.0) == 0  # it exits once its session has ended
+        deadline = time.monotonic() + 5.0
+        while not got[first.id][-1].final:  # ... which it finished
+            assert time.monotonic() < deadline, "the drained session was not finished"
+            time.sleep(0.05)
+        assert got[second.id] == []  # and it took no new one
+        pending = r.xpending(keys.jobs, "analysis-workers")
+        assert pending["pending"] == 0 and r.xlen(keys.jobs) == 1  # the second one waits
+    finally:
+        for link in links:
+            link.close(retire=True)
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+        r.delete(keys.jobs, *keys.session(first.id), *keys.session(second.id))
+        r.close()
