@@ -226,3 +226,27 @@ async def test_a_session_nobody_is_connected_to_ends_by_itself(tmp_path):
         assert report is not None and not report["complete"]
         assert report["gaps"][0]["what"] == "ended idle"
         assert run.server.store.load(s["id"]).state == "ended"
+
+
+async def test_a_dead_local_worker_is_shown_and_the_report_says_so(tmp_path):
+    """Embedded: the analysis worker process killed mid-session; the server goes on, shows
+    the fault and ends the session with what arrived, marked with the gap."""
+    import os
+    import signal
+
+    async with running_server(tmp_path, auto_start=False) as run:
+        s = await run.create(["p1", "p2"])
+        live = run.server.live[s["id"]]
+        await live.start()
+        await live.analysed(live.feed_events(speech(0)))
+        proc = run.server.workers._proc  # type: ignore[attr-defined]
+        assert proc is not None and proc.pid != os.getpid()  # analysis is not in the server
+        os.kill(proc.pid, signal.SIGKILL)
+        await _until(lambda: "analysis" in live.stats()["faults"])
+        async with run.http.post(f"{run.url}/api/sessions/{s['id']}/end",
+                                 headers=run.hr()) as r:
+            report = await r.json()
+        assert r.status == 200 and not report["complete"]
+        assert report["gaps"][0]["what"] == "analysis stopped"
+        assert "died" in report["gaps"][0]["detail"]
+        assert len(report["speech"]["p1"]) == 1  # what it had analysed is kept
