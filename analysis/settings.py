@@ -91,6 +91,10 @@ class WorkerConfig:
     #: at most this long; then it lets go of them (another worker resumes them). SIGINT:
     #: let go at once
     drain_s: float = 600.0
+    #: a session whose frames stop coming for this long lost its SFU node (a live session
+    #: ships audio, silent or not, all the time): its worker lets go of it and deletes
+    #: the job
+    abandon_s: float = 300.0
     #: at the end, how long to wait for the worker's last events before the report is
     #: written without them (marked incomplete)
     end_wait_s: float = 60.0

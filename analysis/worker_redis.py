@@ -217,9 +217,17 @@ class RedisWorker:
         every = self.settings.worker.checkpoint_every_s
         next_checkpoint = every
         last: Any = "0-0"  # replayed from the start: the fresh driver's state is exact
+        heard = time.monotonic()
         while not (lost.is_set() or self.stop.is_set()):
             reply = self._retry(lost, partial(self.r.xread, {keys.frames(sid): last},
                                               count=FRAMES_BATCH, block=BLOCK_MS))
+            if reply:
+                heard = time.monotonic()
+            elif time.monotonic() - heard > self.settings.worker.abandon_s:
+                logger.warning("worker %s: no frames of session %s for %.0f s: abandoned",
+                               self.name, sid, self.settings.worker.abandon_s)
+                self._retry(lost, lambda: self._done(jid))
+                return host
             for _, entries in reply or ():
                 for fid, fields in entries:
                     if lost.is_set():

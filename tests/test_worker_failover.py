@@ -55,8 +55,8 @@ def _wav_set(tmp: Path) -> tuple[SessionInfo, np.ndarray]:
     return info, loaded.samples  # (4, n) float32 16 kHz
 
 
-def _worker(name: str, prefix: str, tmp: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "LGD_REDIS_URL": URL, "LGD_WORKER_STREAM_PREFIX": prefix,
+def _worker(name: str, prefix: str, tmp: Path, **more: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **more, "LGD_REDIS_URL": URL, "LGD_WORKER_STREAM_PREFIX": prefix,
            "LGD_WORKER_CLAIM_IDLE_S": str(CLAIM_IDLE_S), "LGD_WORKER_CHECKPOINT_EVERY_S": "4",
            "LGD_ASR_ENABLED": "0"}
     return subprocess.Popen([sys.executable, "-m", "lgd.cli", "worker", "--name", name],
@@ -179,4 +179,31 @@ def test_sigterm_drains_a_worker(tmp_path, wav_set):
             worker.kill()
             worker.wait(10)
         r.delete(keys.jobs, *keys.session(first.id), *keys.session(second.id))
+        r.close()
+
+
+def test_a_session_whose_frames_stop_is_abandoned(tmp_path, wav_set):
+    """Its SFU node is gone (a live session ships frames all the time): the worker lets go
+    and deletes the job, so it holds no capacity and no other worker takes it up."""
+    info, tracks = wav_set
+    info = _new_info(info)
+    prefix = f"lgdtest-{uuid.uuid4().hex[:12]}:"
+    keys = StreamKeys(prefix)
+    r = redis.Redis.from_url(URL)
+    worker = _worker("wE", prefix, tmp_path, LGD_WORKER_ABANDON_S="1.5")
+    got: list[Result] = []
+    link = RedisLink(r, keys, info, got.append, lambda *_: None)
+    try:
+        link.send(AudioFrame(tracks[:, :SAMPLE_RATE].copy()))
+        deadline = time.monotonic() + 30.0
+        while not got or r.xlen(keys.jobs):
+            assert time.monotonic() < deadline, "the silent session's job was kept"
+            time.sleep(0.1)
+        assert r.xpending(keys.jobs, "analysis-workers")["pending"] == 0
+        assert worker.poll() is None  # the worker itself goes on
+    finally:
+        link.close(retire=True)
+        worker.kill()
+        worker.wait(10)
+        r.delete(keys.jobs, *keys.session(info.id))
         r.close()
