@@ -29,6 +29,7 @@ from analysis.settings import Settings
 from core import codec
 from core import policy as affect_policy
 from core.bus import Bus, make_bus
+from core.events import Event
 from core.policy import candidate_notice
 from core.redact import redact_url
 from dashboard import STATIC as DASHBOARD
@@ -63,6 +64,7 @@ MAX_ASSESSORS = 8
 MAX_CASE_BYTES = 64 * 1024
 LIVE_TICK_S = 0.25  # dashboard clock messages
 REPLAY_CHUNK = 200  # events sent to a catching-up dashboard between yields to the loop
+REPLAY_CAP = 2000  # events read ahead for one dashboard, waiting to be encoded and sent
 PDF_RENDERS_MAX = 2
 ACTOR = web.RequestKey("actor", dict)  # who `auth` let in, for the audit trail
 
@@ -83,6 +85,7 @@ class Server:
         self._closing = False
         self._loops: list[asyncio.Future[None]] = []
         self._pdf_renders = asyncio.Semaphore(PDF_RENDERS_MAX)
+        self._replay_encoders = asyncio.Semaphore(1)
         hosts = [h.strip() for h in self.cfg.ice_host_addresses.split(",") if h.strip()]
         use_host_addresses(hosts or None)
         self.recover()
@@ -509,15 +512,38 @@ class Server:
                 await ws.send_json({"type": "clock", "t": round(live.now(), 3), "live": live.live})
                 await asyncio.sleep(LIVE_TICK_S)
 
+        def encoded(events: list[Event]) -> list[str]:
+            dicts = (codec.to_dict(ev) for ev in events)
+            return [json.dumps(d) for d in dicts if visible(d)]
+
         async def forward() -> None:
-            sent = 0
-            async for ev in self.bus.subscribe(live.topic, from_start=True):
-                d = codec.to_dict(ev)
-                if visible(d):
-                    await ws.send_json(d)
-                    sent += 1
-                    if sent % REPLAY_CHUNK == 0:  # a catch-up replay yields to others
-                        await asyncio.sleep(0)
+            """A catching-up dashboard: events read ahead (at most REPLAY_CAP waiting per
+            client), encoded off the loop in chunks, sent as the socket drains."""
+            waiting: asyncio.Queue[Event] = asyncio.Queue(REPLAY_CAP)
+
+            async def read() -> None:
+                async for ev in self.bus.subscribe(live.topic, from_start=True):
+                    await waiting.put(ev)  # a slow client stops the reading, not the loop
+
+            reader = asyncio.ensure_future(read())
+            loop = asyncio.get_running_loop()
+            try:
+                while True:
+                    chunk = [await waiting.get()]
+                    while len(chunk) < REPLAY_CHUNK and not waiting.empty():
+                        chunk.append(waiting.get_nowait())
+                    if len(chunk) == 1:
+                        out = encoded(chunk)
+                    else:  # one encoder thread at a time: more would starve the loop of the GIL
+                        async with self._replay_encoders:
+                            out = await loop.run_in_executor(None, encoded, chunk)
+                    for text in out:
+                        await ws.send_str(text)
+                    await asyncio.sleep(0)  # other requests get their turn
+            finally:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
 
         tasks = [asyncio.ensure_future(ticks()), asyncio.ensure_future(forward())]
         try:
