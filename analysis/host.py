@@ -1,15 +1,20 @@
 """One session's driver in a worker: frames in, numbered events out.
 
 The worker is only another host for the same `Analysis`: each frame is the one driver call
-it stands for. Events are numbered in production order; a host resuming a session another
-worker had (its frames replayed from the start into a fresh driver, which is exact because
-the stages are deterministic given their inputs) publishes only the numbers from
-`published` on, so nothing is counted twice.
+it stands for. Published events are numbered (`seq`, from 0 per session). A host resuming
+a session another worker had replays its frames from the start into a fresh driver and is
+given the events already published: each event it makes again is matched against them
+(as a multiset, by its encoding) and not published twice; what is new goes out with the
+next numbers. Without ASR the stages are deterministic given their frames, so the replay
+re-makes exactly the published prefix; with ASR an utterance can come out at another
+place in the stream (the ASR process's timing), and matching by content still publishes
+each once.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
@@ -17,6 +22,7 @@ import numpy as np
 from analysis.driver import Analysis
 from analysis.frames import AudioFrame, EndFrame, EventsFrame, Frame, Result, VideoFrame
 from analysis.settings import Settings
+from core import codec
 from core.clock import FRAME_SAMPLES
 from core.events import Event
 from core.session import SessionInfo
@@ -34,12 +40,12 @@ def warm_up(ids: list[str], settings: Settings) -> None:
 
 class SessionHost:
     def __init__(self, info: SessionInfo, settings: Settings, publish: Publish,
-                 published: int = 0) -> None:
-        """published: how many of the session's events are already out (a resumed session)."""
+                 already: list[Event] | None = None) -> None:
+        """already: the session's events published before (a resumed session), in order."""
         self.info = info
         self.publish = publish
-        self.published = published
-        self.seq = 0  #: events the driver produced so far
+        self.published = len(already or [])  #: events out so far: the next number
+        self._already = Counter(codec.encode(ev) for ev in already or [])
         self.frames = 0  #: frames applied
         self._made: list[Event] = []
         self.analysis = Analysis(info, settings, sink=self._made.extend)
@@ -53,7 +59,7 @@ class SessionHost:
     @property
     def replaying(self) -> bool:
         """Still re-making events another worker had published."""
-        return self.seq < self.published
+        return self._already.total() > 0
 
     def apply(self, frame: Frame) -> bool:
         """One driver call; True once the session is finished (its last result is out)."""
@@ -75,12 +81,21 @@ class SessionHost:
         self.analysis.close()
 
     def _out(self, final: bool) -> None:
-        made, first = self._made[:], self.seq
+        made = self._made[:]
         self._made.clear()
-        self.seq += len(made)
-        skip = max(0, self.published - first)
-        if skip < len(made) or final:
-            fresh = made[skip:]
-            self.publish(Result(first + skip, fresh, round(self.analysed_s, 3), final,
+        if self._already:
+            made = [ev for ev in made if not self._seen(ev)]
+        if made or final:
+            self.publish(Result(self.published, made, round(self.analysed_s, 3), final,
                                 self.frames))
-            self.published = max(self.published, self.seq)
+            self.published += len(made)
+
+    def _seen(self, ev: Event) -> bool:
+        """Published before (by the worker this host took over from): consumed once."""
+        key = codec.encode(ev)
+        if self._already[key] <= 0:
+            return False
+        self._already[key] -= 1
+        if self._already[key] == 0:
+            del self._already[key]
+        return True

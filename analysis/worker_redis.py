@@ -26,7 +26,7 @@ import threading
 import time
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -82,9 +82,14 @@ def ensure_group(r: redis.Redis, keys: StreamKeys) -> None:
             raise
 
 
-def last_result(r: redis.Redis, keys: StreamKeys, sid: str) -> Result | None:
-    rows: Any = r.xrevrange(keys.results(sid), count=1)
-    return decode_result(rows[0][1][b"r"]) if rows else None
+def published_results(r: redis.Redis, keys: StreamKeys, sid: str) -> list[Result]:
+    """Every result of the session so far, in order."""
+    out: list[Result] = []
+    start = "-"
+    while rows := cast(Any, r.xrange(keys.results(sid), start, "+", count=512)):
+        out += [decode_result(f[b"r"]) for _, f in rows]
+        start = "(" + rows[-1][0].decode()
+    return out
 
 
 @dataclass
@@ -207,13 +212,15 @@ class RedisWorker:
     def _resume(self, jid: bytes, sid: str, info: bytes, lost: threading.Event
                 ) -> SessionHost | None:
         keys = self.keys
-        prior = self._retry(lost, lambda: last_result(self.r, keys, sid))
-        if prior is not None and prior.final:  # finished before its worker could ack
+        prior = self._retry(lost, lambda: published_results(self.r, keys, sid))
+        if prior is None:
+            return None
+        if prior and prior[-1].final:  # finished before its worker could ack
             self._retry(lost, lambda: self._done(jid))
             return None
-        published = prior.next_seq if prior is not None else 0
+        already = [ev for res in prior for ev in res.events]
         host = SessionHost(decode_info(info), self.settings,
-                           lambda res: self._publish(sid, res, lost), published)
+                           lambda res: self._publish(sid, res, lost), already)
         every = self.settings.worker.checkpoint_every_s
         next_checkpoint = every
         last: Any = "0-0"  # replayed from the start: the fresh driver's state is exact
@@ -234,7 +241,7 @@ class RedisWorker:
                         return host
                     finished = host.apply(decode_frame(fields[b"f"]))
                     last = fid
-                    if finished or (host.analysed_s >= next_checkpoint and not host.replaying):
+                    if finished or host.analysed_s >= next_checkpoint:
                         next_checkpoint = host.analysed_s + every
                         self._retry(lost, partial(self._checkpoint, sid, last, host))
                     if finished:

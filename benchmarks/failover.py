@@ -80,8 +80,8 @@ def failover(info, tracks: np.ndarray, claim_idle_s: float, kill_at_s: float) ->
                                    stderr=subprocess.STDOUT) for n in ("w1", "w2")}
     r = redis.Redis.from_url(URL)
     seen: list = []  # (arrival, Result)
-    link = RedisLink(r, keys, info, lambda res: seen.append((time.monotonic(), res)),
-                     lambda where, what: None)
+    link = RedisLink(redis.Redis.from_url(URL), keys, info,
+                     lambda res: seen.append((time.monotonic(), res)), lambda where, what: None)
     died_at = None
     shipped_at_death, n_before = 0.0, 0
     try:

@@ -239,7 +239,9 @@ class RedisLink:
             try:
                 reply: Any = self.r.xread({self.keys.results(self.sid): last}, count=256,
                                      block=BLOCK_MS)
-            except REDIS_DOWN as exc:
+            except (*REDIS_DOWN, ValueError) as exc:  # ValueError: a client closed under us
+                if self._stop.is_set():
+                    return
                 logger.warning("session %s: reading results failed (%r)", self.sid, exc)
                 self._stop.wait(pause)
                 pause = min(2 * pause, 5.0)

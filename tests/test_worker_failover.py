@@ -96,7 +96,7 @@ def test_a_killed_worker_s_session_is_resumed_exactly(tmp_path, wav_set):
         if res.final:
             done.set()
 
-    link = RedisLink(r, keys, info, on_result, lambda where, what: None)
+    link = RedisLink(redis.Redis.from_url(URL), keys, info, on_result, lambda where, what: None)
     try:
         half = len(blocks) // 2
         for b in blocks[:half]:
@@ -150,7 +150,8 @@ def test_sigterm_drains_a_worker(tmp_path, wav_set):
     got: dict[str, list[Result]] = {first.id: [], second.id: []}
     links = []
     try:
-        links.append(RedisLink(r, keys, first, got[first.id].append, lambda *_: None))
+        links.append(RedisLink(redis.Redis.from_url(URL), keys, first, got[first.id].append,
+                               lambda *_: None))
         for b in blocks[:40]:
             links[0].send(AudioFrame(b))
         deadline = time.monotonic() + 30.0
@@ -159,7 +160,8 @@ def test_sigterm_drains_a_worker(tmp_path, wav_set):
             time.sleep(0.1)
         worker.send_signal(signal.SIGTERM)
         time.sleep(0.5)
-        links.append(RedisLink(r, keys, second, got[second.id].append, lambda *_: None))
+        links.append(RedisLink(redis.Redis.from_url(URL), keys, second, got[second.id].append,
+                               lambda *_: None))
         for b in blocks[40:]:
             links[0].send(AudioFrame(b))
         links[0].send(EndFrame())
@@ -192,7 +194,7 @@ def test_a_session_whose_frames_stop_is_abandoned(tmp_path, wav_set):
     r = redis.Redis.from_url(URL)
     worker = _worker("wE", prefix, tmp_path, LGD_WORKER_ABANDON_S="1.5")
     got: list[Result] = []
-    link = RedisLink(r, keys, info, got.append, lambda *_: None)
+    link = RedisLink(redis.Redis.from_url(URL), keys, info, got.append, lambda *_: None)
     try:
         link.send(AudioFrame(tracks[:, :SAMPLE_RATE].copy()))
         deadline = time.monotonic() + 30.0
