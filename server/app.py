@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import WSMsgType, web
 from aiohttp.abc import AbstractAccessLogger
 
@@ -50,6 +51,7 @@ from server.erasure import erase_candidate
 from server.http import error as _error
 from server.http import json_body as _json
 from server.live import LiveSession, session_info, session_profile
+from server.nodes import PLACED, Nodes
 from server.openapi import OPENAPI
 from server.store import SessionRecord, SessionStore, valid_id
 from server.vault import load_vault
@@ -81,6 +83,9 @@ class Server:
         self.live: dict[str, LiveSession] = {}
         #: analysis runs in worker processes: a local one, or Redis's consumer group
         self.workers = make_workers(settings)
+        #: with Redis: this node's load registered, new sessions to the least-loaded node
+        self.nodes = Nodes(settings, lambda: sum(not lv.ending for lv in self.live.values()))
+        self._http: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
         self._loops: list[asyncio.Future[None]] = []
@@ -177,6 +182,10 @@ class Server:
     async def create_session(self, request: web.Request) -> web.Response:
         self.auth(request, "hr")
         body = await _json(request)
+        if PLACED not in request.headers and (node := await self.nodes.least_loaded()):
+            placed = await self._place(node, request, body)
+            if placed is not None:
+                return placed
         people = body.get("participants")
         if not isinstance(people, list) or not 2 <= len(people) <= MAX_PARTICIPANTS:
             raise _error(web.HTTPBadRequest, f"participants: a list of 2–{MAX_PARTICIPANTS}")
@@ -226,10 +235,28 @@ class Server:
         )
         self.store.save(rec)
         self.live[rec.id] = LiveSession(rec, self.settings, self.store, self.bus, self.workers)
+        await self.nodes.register()  # the next placement sees this session
         out = _session_json(rec)
         out["links"] = self.links(request, rec)
         out["assessor_token"] = self.token("assessor", rec.id)
         return web.json_response(out, status=201)
+
+    async def _place(self, node: str, request: web.Request, body: Any) -> web.Response | None:
+        """Hand the creation to a less-loaded node; None (create here) if it does not
+        answer."""
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        header = request.headers.get("Authorization") or f"Bearer {request.query.get('token')}"
+        try:
+            async with self._http.post(f"{node}/api/sessions", json=body, headers={
+                    "Authorization": header, PLACED: self.nodes.url}) as r:
+                text = await r.text()
+                status = r.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            logger.warning("cannot place a session on %s (%r): created here", node, exc)
+            return None
+        logger.info("session placed on the less-loaded node %s", node)
+        return web.Response(text=text, status=status, content_type="application/json")
 
     async def list_sessions(self, request: web.Request) -> web.Response:
         self.auth(request, "hr")
@@ -648,6 +675,9 @@ class Server:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.get_running_loop().run_in_executor(None, self.workers.close)
+        await self.nodes.close()
+        if self._http is not None:
+            await self._http.close()
         await self.bus.close()
 
 
@@ -690,6 +720,8 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
         # housekeeping loops: owned, cancelled on shutdown
         server._loops += [asyncio.ensure_future(server.end_idle_sessions()),
                           asyncio.ensure_future(server.sweep_periodically())]
+        if server.nodes.enabled:
+            server._loops.append(asyncio.ensure_future(server.nodes.beat()))
 
     async def shutdown(app: web.Application) -> None:
         await server.close()
