@@ -10,6 +10,7 @@ event loop nor its GIL carries analysis.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 from multiprocessing.queues import Queue
@@ -24,8 +25,9 @@ logger = logging.getLogger(__name__)
 WARM_TRACKS = 6
 
 
-def serve_local(inbox: Queue[Any], outbox: Queue[Any], settings: Settings) -> None:
-    """The worker process's main: host sessions until told to stop."""
+def serve_local(inbox: Queue[Any], outbox: Queue[Any], settings: Settings, parent: int) -> None:
+    """The worker process's main: host sessions until told to stop, or until the server
+    process `parent` is gone."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     # warmed beside the first sessions, which need not wait for it
     threading.Thread(target=warm_up, args=([f"p{i}" for i in range(WARM_TRACKS)], settings),
@@ -34,7 +36,14 @@ def serve_local(inbox: Queue[Any], outbox: Queue[Any], settings: Settings) -> No
     sessions: dict[str, queue.SimpleQueue[bytes | None]] = {}
     threads: list[threading.Thread] = []
     while True:
-        msg = inbox.get()
+        try:
+            msg = inbox.get(timeout=1.0)
+        except queue.Empty:
+            if os.getppid() != parent:  # the server died (kill -9): no one to answer
+                logger.error("the server process is gone: the analysis worker exits")
+                outbox.cancel_join_thread()  # nobody reads the results: do not wait on them
+                break
+            continue
         if msg[0] == "stop":
             break
         if msg[0] == "open":

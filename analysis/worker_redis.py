@@ -103,7 +103,10 @@ class RedisWorker:
     """`lgd worker`: hosts sessions from the consumer group until `stop` is set, or until
     its sessions have ended once `drain()` was called (SIGTERM)."""
 
-    def __init__(self, settings: Settings, name: str | None = None) -> None:
+    def __init__(self, settings: Settings, name: str | None = None,
+                 parent: int | None = None) -> None:
+        """parent: the pid of the `lgd serve` that started this worker, which stops with
+        it (its sessions go to other workers); None: `lgd worker`, on its own."""
         if not settings.redis_url:
             raise ValueError("an analysis worker on Redis needs LGD_REDIS_URL")
         self.settings = settings
@@ -114,6 +117,7 @@ class RedisWorker:
         self.capacity = cfg.sessions_max or (os.cpu_count() or 1)
         self.claim_idle_ms = int(cfg.claim_idle_s * 1000)
         self.beat_s = cfg.claim_idle_s / 4
+        self.parent = parent
         self.jobs: dict[bytes, _Job] = {}
         self.stop = threading.Event()  #: let go of every session now
         self.draining = threading.Event()  #: take no new sessions; stop once ours end
@@ -147,6 +151,10 @@ class RedisWorker:
     def _step(self) -> None:
         for jid in [j for j, job in self.jobs.items() if not job.thread.is_alive()]:
             del self.jobs[jid]
+        if self.parent is not None and os.getppid() != self.parent:
+            logger.error("worker %s: the server that started it is gone: exiting", self.name)
+            self.stop.set()
+            return
         self._heartbeat()
         free = self.capacity - len(self.jobs)
         if self.draining.is_set():
@@ -275,12 +283,12 @@ class RedisWorker:
         return None
 
 
-def run_worker(settings: Settings, name: str | None = None) -> None:
+def run_worker(settings: Settings, name: str | None = None, parent: int | None = None) -> None:
     """A worker process's main (`lgd worker`, or one `lgd serve` starts with Redis)."""
     import signal
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    worker = RedisWorker(settings, name)
+    worker = RedisWorker(settings, name, parent)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: worker.drain())
         signal.signal(signal.SIGINT, lambda *_: worker.stop.set())

@@ -100,7 +100,8 @@ class LocalWorkers:
             if self._proc is not None and self._proc.is_alive():
                 return
             self._inbox, self._outbox = self._ctx.Queue(), self._ctx.Queue()
-            self._proc = _spawn(serve_local, self._inbox, self._outbox, self.settings)
+            self._proc = _spawn(serve_local, self._inbox, self._outbox, self.settings,
+                                os.getpid())
             self._reader = threading.Thread(target=self._read, args=(self._proc, self._outbox),
                                             name="analysis-results", daemon=True)
             self._reader.start()
@@ -173,7 +174,7 @@ class RedisWorkers:
         self._procs = [p for p in self._procs if p.is_alive()]
         for i in range(self.settings.worker.local - len(self._procs)):
             name = f"{os.uname().nodename}-{os.getpid()}-local{i}"
-            self._procs.append(_spawn(run_worker, self.settings, name))
+            self._procs.append(_spawn(run_worker, self.settings, name, os.getpid()))
 
     def open(self, info: SessionInfo, on_result: OnResult, on_failure: OnFailure,
              on_problem: OnProblem) -> Link:

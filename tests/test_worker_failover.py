@@ -10,13 +10,17 @@ come back are compared with an uninterrupted run of the same driver on the same 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -209,3 +213,81 @@ def test_a_session_whose_frames_stop_is_abandoned(tmp_path, wav_set):
         worker.wait(10)
         r.delete(keys.jobs, *keys.session(info.id))
         r.close()
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:  # ppid
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_the_local_worker_does_not_outlive_a_killed_server(tmp_path):
+    """`lgd serve` killed with SIGKILL: its analysis worker process exits by itself."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "LGD_ASR_ENABLED": "0", "LGD_SERVER_AUTO_START": "0"}
+    env.pop("LGD_REDIS_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "lgd.cli", "serve", "--port", str(port), "--data-dir",
+         str(tmp_path / "data")], env=env, cwd=Path(__file__).resolve().parent.parent,
+        stdout=open(tmp_path / "serve.log", "wb"), stderr=subprocess.STDOUT)
+    workers: list[int] = []
+    try:
+        token = tmp_path / "data" / "hr-token"
+        deadline = time.monotonic() + 30.0
+        while not token.exists() or not _answers(port):
+            assert time.monotonic() < deadline, "lgd serve did not come up"
+            time.sleep(0.2)
+        hr = {"Authorization": f"Bearer {token.read_text().strip()}"}
+        body = json.dumps({"participants": [{"id": "p1"}, {"id": "p2"}]}).encode()
+        sid = _post(port, "/api/sessions", body, hr)["id"]
+        _post(port, f"/api/sessions/{sid}/start", b"", hr)
+        deadline = time.monotonic() + 60.0
+        while b"worker process" not in (tmp_path / "serve.log").read_bytes():  # ... ready
+            assert time.monotonic() < deadline, "no worker process was started"
+            time.sleep(0.2)
+        workers = _children(server.pid)
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+        deadline = time.monotonic() + 15.0
+        while any(Path(f"/proc/{w}").exists() and "Z" not in _state(w) for w in workers):
+            assert time.monotonic() < deadline, "the worker outlived its server: " + "; ".join(
+                f"{w} {_state(w)} {Path(f'/proc/{w}/cmdline').read_bytes()[:200]!r}"
+                for w in workers if Path(f"/proc/{w}").exists())
+            time.sleep(0.2)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        for w in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(w, signal.SIGKILL)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def _post(port: int, path: str, body: bytes, headers: dict[str, str]) -> dict:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST",
+                                 headers={**headers, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=20) as r:
+        return json.loads(r.read() or b"{}")
