@@ -81,6 +81,35 @@ class WebhookConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    """Where analysis runs: worker processes, fed frames by the SFU (docs/live.md)."""
+
+    #: worker processes `lgd serve` starts itself; 0 (with Redis): only `lgd worker`s
+    #: elsewhere analyse. Without Redis there is always one.
+    local: int = 1
+    #: sessions one worker hosts at once; 0: one per CPU core
+    sessions_max: int = 0
+    #: a session whose worker has not renewed its claim for this long is taken over by
+    #: another worker (Redis), which resumes it
+    claim_idle_s: float = 5.0
+    #: how often (session seconds of audio) a worker records its checkpoint
+    checkpoint_every_s: float = 10.0
+    #: prefix of the workers' Redis keys (jobs, frames, results, checkpoints)
+    stream_prefix: str = "lgd:"
+    #: on SIGTERM a worker takes no new sessions and keeps hosting its own until they end,
+    #: at most this long; then it lets go of them (another worker resumes them). SIGINT:
+    #: let go at once
+    drain_s: float = 600.0
+    #: a session whose frames stop coming for this long lost its SFU node (a live session
+    #: ships audio, silent or not, all the time): its worker lets go of it and deletes
+    #: the job
+    abandon_s: float = 300.0
+    #: at the end, how long to wait for the worker's last events before the report is
+    #: written without them (marked incomplete)
+    end_wait_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path = Path("data")  #: models unpacked once, session logs, reports
     redis_url: str | None = None  #: Redis Streams bus when set, else in-process
@@ -121,6 +150,7 @@ class Settings:
                              f"{', '.join(RECORDING_MODES)}")
     asr: AsrConfig = field(default_factory=AsrConfig)  #: LGD_ASR_MODEL, LGD_ASR_ENABLED, ...
     acts: ActConfig = field(default_factory=ActConfig)
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -185,6 +185,12 @@ class AsrConfig:
     pack_s: float = 28.0
     #: silence between packed jobs (their words are split back at its middle).
     pack_gap_s: float = 1.0
+    #: live sessions pack the jobs waiting when the model is free (less CPU when many
+    #: candidates talk on a busy machine). Off by default: such packs depend on timing, so
+    #: a worker that resumes a session after a crash could hear a replayed utterance
+    #: differently and publish it twice; one job per window replays exactly. Offline runs
+    #: always fill their packs (the same on every run).
+    pack_live: bool = False
     #: hallucination guard (diarize/asr_guard.py). Whisper's own rules for every segment:
     #: a text that compresses better than this is a loop ...
     max_compression_ratio: float = 2.4

@@ -14,7 +14,7 @@ Every decision is taken on the session clock (samples pushed), never the wall cl
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +71,9 @@ class Transcriber:
         self.track = {pid: k for k, pid in enumerate(self.ids)}
         self.history = AudioHistory(len(self.ids), self.cfg.history_s)
         self.speakers = {pid: _Speaker() for pid in self.ids}
-        self.worker = AsrWorker(resolve_model_dir(self.cfg.model, Path(data_dir)), self.cfg,
+        worker_cfg = (self.cfg if not live or self.cfg.pack_live
+                      else replace(self.cfg, pack_s=0.0))
+        self.worker = AsrWorker(resolve_model_dir(self.cfg.model, Path(data_dir)), worker_cfg,
                                 fill=not live)
         self.jobs: dict[int, AsrJob] = {}
         self.next_id = 0

@@ -284,6 +284,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from analysis.worker_redis import run_worker
+
+    settings = _server_settings(args)
+    if not settings.redis_url:
+        raise ValueError("a worker takes sessions from Redis: set LGD_REDIS_URL")
+    run_worker(settings, args.name)
+    return 0
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     """`new`: a KEK in a private file. `rotate`: every session's data key re-wrapped under
     the new KEK (the data is not touched); then point LGD_KEK_FILE at the new file."""
@@ -515,6 +525,12 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--port", type=int, help="default LGD_SERVER_PORT (8080)")
     v.add_argument("--data-dir", help="default LGD_DATA_DIR (./data)")
     v.set_defaults(func=cmd_serve)
+
+    w = sub.add_parser("worker", help="an analysis worker: takes live sessions from Redis "
+                       "(LGD_REDIS_URL), resumes those of a worker that died")
+    w.add_argument("--name", help="consumer name in the group (default: host-pid)")
+    w.add_argument("--data-dir", help="default LGD_DATA_DIR (./data): where models unpack")
+    w.set_defaults(func=cmd_worker)
 
     t = sub.add_parser("token", help="mint a token (HR: create sessions, export)")
     t.add_argument("--role", default="hr", choices=["hr", "assessor", "candidate"])

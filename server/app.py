@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import WSMsgType, web
 from aiohttp.abc import AbstractAccessLogger
 
@@ -29,6 +30,7 @@ from analysis.settings import RECORDING_MODES, Settings
 from core import codec
 from core import policy as affect_policy
 from core.bus import Bus, make_bus
+from core.events import Event
 from core.policy import candidate_notice
 from core.redact import redact_url
 from dashboard import STATIC as DASHBOARD
@@ -54,7 +56,8 @@ from server.campaign import Campaign
 from server.erasure import erase_candidate
 from server.http import error as _error
 from server.http import json_body as _json
-from server.live import LiveSession, session_info, session_profile, warm_up
+from server.live import LiveSession, session_info, session_profile
+from server.nodes import PLACED, Nodes
 from server.openapi import OPENAPI
 from server.playback import Playback
 from server.recording import delete_media, recording_mode
@@ -63,6 +66,7 @@ from server.sessions_view import SessionsView, session_json
 from server.store import SessionRecord, SessionStore, valid_id
 from server.turn import ice_servers_for
 from server.vault import load_vault
+from server.workers import make_workers
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +77,7 @@ MAX_ASSESSORS = 8
 MAX_CASE_BYTES = 64 * 1024
 LIVE_TICK_S = 0.25  # dashboard clock messages
 REPLAY_CHUNK = 200  # events sent to a catching-up dashboard between yields to the loop
+REPLAY_CAP = 2000  # events read ahead for one dashboard, waiting to be encoded and sent
 PDF_RENDERS_MAX = 2
 ACTOR = web.RequestKey("actor", dict)  # who `auth` let in, for the audit trail
 
@@ -88,10 +93,16 @@ class Server:
         self.bus = bus or make_bus(settings.redis_url)
         self.secret = self.cfg.secret or _load_secret(Path(settings.data_dir))
         self.live: dict[str, LiveSession] = {}
+        #: analysis runs in worker processes: a local one, or Redis's consumer group
+        self.workers = make_workers(settings)
+        #: with Redis: this node's load registered, new sessions to the least-loaded node
+        self.nodes = Nodes(settings, lambda: sum(not lv.ending for lv in self.live.values()))
+        self._http: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
         self._loops: list[asyncio.Future[None]] = []
         self._pdf_renders = asyncio.Semaphore(PDF_RENDERS_MAX)
+        self._replay_encoders = asyncio.Semaphore(1)
         hosts = [h.strip() for h in self.cfg.ice_host_addresses.split(",") if h.strip()]
         use_host_addresses(hosts or None)
         self.recover()
@@ -101,7 +112,8 @@ class Server:
         live when the server stopped is closed with the report of everything it logged."""
         for rec in self.store.all():
             if rec.state == "created":
-                self.live[rec.id] = LiveSession(rec, self.settings, self.store, self.bus)
+                self.live[rec.id] = LiveSession(rec, self.settings, self.store, self.bus,
+                                                self.workers)
             elif rec.state == "live":
                 report = with_fit(replay(session_info(rec), self.session_policy(rec),
                                          self.store.events(rec.id)), session_profile(rec))
@@ -218,6 +230,10 @@ class Server:
     async def create_session(self, request: web.Request) -> web.Response:
         self.auth(request, "hr")
         body = await _json(request)
+        if PLACED not in request.headers and (node := await self.nodes.least_loaded()):
+            placed = await self._place(node, request, body)
+            if placed is not None:
+                return placed
         people = body.get("participants")
         if not isinstance(people, list) or not 2 <= len(people) <= MAX_PARTICIPANTS:
             raise _error(web.HTTPBadRequest, f"participants: a list of 2–{MAX_PARTICIPANTS}")
@@ -270,16 +286,29 @@ class Server:
             options=options,
         )
         self.store.save(rec)
-        self.live[rec.id] = LiveSession(rec, self.settings, self.store, self.bus)
-        self._own(
-            asyncio.get_running_loop().run_in_executor(
-                None, warm_up, [p for p, _ in participants], self.settings
-            )
-        )
+        self.live[rec.id] = LiveSession(rec, self.settings, self.store, self.bus, self.workers)
+        await self.nodes.register()  # the next placement sees this session
         out = session_json(rec)
         out["links"] = self.links(request, rec)
         out["assessor_token"] = self.token("assessor", rec.id)
         return web.json_response(out, status=201)
+
+    async def _place(self, node: str, request: web.Request, body: Any) -> web.Response | None:
+        """Hand the creation to a less-loaded node; None (create here) if it does not
+        answer."""
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        header = request.headers.get("Authorization") or f"Bearer {request.query.get('token')}"
+        try:
+            async with self._http.post(f"{node}/api/sessions", json=body, headers={
+                    "Authorization": header, PLACED: self.nodes.url}) as r:
+                text = await r.text()
+                status = r.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            logger.warning("cannot place a session on %s (%r): created here", node, exc)
+            return None
+        logger.info("session placed on the less-loaded node %s", node)
+        return web.Response(text=text, status=status, content_type="application/json")
 
     async def get_session(self, request: web.Request) -> web.Response:
         self.auth(request, "assessor", "hr")
@@ -574,15 +603,38 @@ class Server:
                 await ws.send_json({"type": "clock", "t": round(live.now(), 3), "live": live.live})
                 await asyncio.sleep(LIVE_TICK_S)
 
+        def encoded(events: list[Event]) -> list[str]:
+            dicts = (codec.to_dict(ev) for ev in events)
+            return [json.dumps(d) for d in dicts if visible(d)]
+
         async def forward() -> None:
-            sent = 0
-            async for ev in self.bus.subscribe(live.topic, from_start=True):
-                d = codec.to_dict(ev)
-                if visible(d):
-                    await ws.send_json(d)
-                    sent += 1
-                    if sent % REPLAY_CHUNK == 0:  # a catch-up replay yields to others
-                        await asyncio.sleep(0)
+            """A catching-up dashboard: events read ahead (at most REPLAY_CAP waiting per
+            client), encoded off the loop in chunks, sent as the socket drains."""
+            waiting: asyncio.Queue[Event] = asyncio.Queue(REPLAY_CAP)
+
+            async def read() -> None:
+                async for ev in self.bus.subscribe(live.topic, from_start=True):
+                    await waiting.put(ev)  # a slow client stops the reading, not the loop
+
+            reader = asyncio.ensure_future(read())
+            loop = asyncio.get_running_loop()
+            try:
+                while True:
+                    chunk = [await waiting.get()]
+                    while len(chunk) < REPLAY_CHUNK and not waiting.empty():
+                        chunk.append(waiting.get_nowait())
+                    if len(chunk) == 1:
+                        out = encoded(chunk)
+                    else:  # one encoder thread at a time: more would starve the loop of the GIL
+                        async with self._replay_encoders:
+                            out = await loop.run_in_executor(None, encoded, chunk)
+                    for text in out:
+                        await ws.send_str(text)
+                    await asyncio.sleep(0)  # other requests get their turn
+            finally:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
 
         tasks = [asyncio.ensure_future(ticks()), asyncio.ensure_future(forward())]
         try:
@@ -694,6 +746,10 @@ class Server:
         self.live.clear()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.get_running_loop().run_in_executor(None, self.workers.close)
+        await self.nodes.close()
+        if self._http is not None:
+            await self._http.close()
         await self.bus.close()
 
 
@@ -740,6 +796,8 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
         # housekeeping loops: owned, cancelled on shutdown
         server._loops += [asyncio.ensure_future(server.end_idle_sessions()),
                           asyncio.ensure_future(server.sweep_periodically())]
+        if server.nodes.enabled:
+            server._loops.append(asyncio.ensure_future(server.nodes.beat()))
 
     async def shutdown(app: web.Application) -> None:
         await server.close()

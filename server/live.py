@@ -1,15 +1,17 @@
-"""A live session: the SFU room, the analysis worker and the session's event stream.
+"""A live session: the SFU room, the link to its analysis worker and its event stream.
 
-Media packets go from the room to one analysis thread (never dropped); the thread places
-them on the session clock (`media.live.LiveSource`) and feeds the same `Analysis` driver as
-`lgd analyze`, whose events go back to the event loop, which appends them to the session's
-log and publishes them on the bus. The report is the driver's fold of the same events.
+Media packets go from the room to one media thread (never dropped), which places them on
+the session clock (`media.live.LiveSource`) and ships the driver's inputs as frames
+(`analysis.frames`) to an analysis worker process (`server.workers`): the worker runs the
+same `Analysis` driver as `lgd analyze`. Its numbered events come back to the event loop,
+which drops any number already seen (a worker that took over after a crash), appends them
+to the session's log and publishes them on the bus. The report is the fold of the same
+events (`ReportBuilder`), as the driver's own.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 import threading
@@ -20,11 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from analysis.driver import Analysis
+from analysis.frames import AudioFrame, EndFrame, EventsFrame, Frame, Result, VideoFrame
 from analysis.report import ReportBuilder
 from analysis.settings import Settings
 from core.bus import Bus
-from core.clock import FRAME_SAMPLES
 from core.events import Event, PhaseStarted
 from core.policy import computes_affect, resolve
 from core.session import SessionInfo
@@ -34,6 +35,7 @@ from media.live import LiveSource
 from media.room import Room
 from server.recording import SessionRecorder, recording_mode
 from server.store import EventLog, SessionRecord, SessionStore
+from server.workers import Link, Workers
 
 logger = logging.getLogger(__name__)
 
@@ -47,14 +49,6 @@ STREAM_KEEP_S = 600.0  # a finished session's bus stream, for dashboards still c
 VIDEO_BACKLOG = 2  # per candidate; older frames are dropped (audio never is)
 
 
-def warm_up(ids: list[str], settings: Settings) -> None:
-    """Load the VAD and compile the numba kernels (cached on disk) before anyone joins: on a
-    fresh install that takes seconds of CPU the first browsers need to start up."""
-    quiet = dataclasses.replace(settings, asr=dataclasses.replace(settings.asr, enabled=False))
-    warm = Analysis(SessionInfo("warm-up", [(p, p) for p in ids], "", "", "off"), quiet)
-    warm.feed(np.zeros((len(ids), FRAME_SAMPLES * 50), np.float32))
-
-
 def session_profile(rec: SessionRecord) -> JobProfile | None:
     """The job profile the session was created with, as it was then (its version kept)."""
     saved = rec.options.get("profile")
@@ -66,8 +60,10 @@ def session_info(rec: SessionRecord) -> SessionInfo:
 
 
 class LiveSession:
-    def __init__(self, rec: SessionRecord, settings: Settings, store: SessionStore, bus: Bus):
+    def __init__(self, rec: SessionRecord, settings: Settings, store: SessionStore, bus: Bus,
+                 workers: Workers):
         self.rec = rec
+        self.workers = workers
         self.settings = settings
         self.store = store
         self.bus = bus
@@ -90,8 +86,17 @@ class LiveSession:
             record_sink=self._on_record if self.recording != "off" else None,
         )
         self.source = LiveSource(self.ids, cfg.max_wait_s)
-        self.analysis: Analysis | None = None  #: built on the analysis thread at the start
-        self._final: dict[str, Any] | None = None  #: the report `Analysis.finish()` gave
+        self.link: Link | None = None  #: to the session's analysis worker, from the start
+        self.report = ReportBuilder(session_info(rec), self.policy)  #: folds what arrives
+        self._seq = 0  #: the next event number expected from the worker
+        self.duplicates = 0  #: events received again (a worker that took over) and dropped
+        self._analysed_s = 0.0  #: audio the worker had analysed at its latest result
+        self._finished = asyncio.Event()  #: the worker's last result is in, or it failed
+        self._failure: str | None = None
+        self._sent = 0  #: frames sent to the worker
+        self._send_lock = threading.Lock()  # the media thread and the loop both send
+        self.frames_done = 0  #: frames the worker had applied, at its latest result
+        self._answered = asyncio.Event()  #: set (and replaced) on each result
         self.client_stats: dict[str, Any] = {}
         self._t0: float | None = None  # monotonic time of session clock 0
         self._video: dict[str, deque] = {pid: deque(maxlen=VIDEO_BACKLOG) for pid in self.ids}
@@ -140,14 +145,46 @@ class LiveSession:
             self.recorder = SessionRecorder(self.store, self.rec.id, self.recording)
         self._publisher = asyncio.ensure_future(self._publish())
         self._loop_watch = asyncio.ensure_future(self._watch_loop())
-        ready = threading.Event()
-        self._thread = threading.Thread(
-            target=self._analyse, args=(ready,), name=f"analysis-{self.rec.id}", daemon=True
-        )
+        loop = self._loop
+
+        def on_result(res: Result) -> None:
+            loop.call_soon_threadsafe(self._on_result, res)
+
+        def on_failure(why: str) -> None:
+            loop.call_soon_threadsafe(self._on_failure, why)
+
+        def on_problem(where: str, what: str | None) -> None:
+            loop.call_soon_threadsafe(self._problem, where, what)
+
+        # opening may start a worker process: off the loop
+        self.link = await loop.run_in_executor(None, self.workers.open, session_info(self.rec),
+                                               on_result, on_failure, on_problem)
+        self._thread = threading.Thread(target=self._media, name=f"media-{self.rec.id}",
+                                        daemon=True)
         self._thread.start()
-        await asyncio.get_running_loop().run_in_executor(None, ready.wait)
-        if self.analysis is not None and self.phases:
+        if self.phases:
             self._phase_task = asyncio.ensure_future(self._run_phases())
+
+    def feed_events(self, events: list[Event]) -> int:
+        """Events from outside the media (a phase, an operator's note) into the analysis,
+        in order with the audio shipped so far; the frame's number (see `analysed`)."""
+        if self.link is None or self._stop.is_set():
+            return 0
+        return self._send(EventsFrame(list(events)))
+
+    def _send(self, frame: Frame) -> int:
+        assert self.link is not None
+        with self._send_lock:  # numbered in the order the link carries them
+            self.link.send(frame)
+            self._sent += 1
+            return self._sent
+
+    async def analysed(self, frame: int, timeout: float = 60.0) -> None:
+        """Wait until the worker has answered frame number `frame` (`feed_events`)."""
+        async with asyncio.timeout(timeout):
+            while self.frames_done < frame and not self._finished.is_set():
+                answered = self._answered
+                await answered.wait()
 
     # -- the exercise's phases -----------------------------------------------------------
 
@@ -157,11 +194,7 @@ class LiveSession:
         for i, ph in enumerate(self.phases):
             at = round(self.now(), 2)
             self.phase = (i, at)
-            assert self.analysis is not None
-            # off the loop: the driver's lock may be held by the analysis thread mid-block
-            started: list[Event] = [PhaseStarted(ph["name"], i, at, ph["duration_s"])]
-            await asyncio.get_running_loop().run_in_executor(
-                None, self.analysis.feed_events, started)
+            self.feed_events([PhaseStarted(ph["name"], i, at, ph["duration_s"])])
             if i == len(self.phases) - 1:
                 return
             try:
@@ -199,13 +232,18 @@ class LiveSession:
         if self._phase_task is not None:
             self._phase_task.cancel()
         await self.room.close()
+        loop = asyncio.get_running_loop()
         recorded = {"mode": self.recording, "why": self.recording_why}
         if self.recorder is not None:  # the rest sealed and every container finished
-            recorded |= await asyncio.get_running_loop().run_in_executor(
-                None, self.recorder.close)
+            recorded |= await loop.run_in_executor(None, self.recorder.close)
         if self._thread is not None:
             self._stop.set()
-            await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+            await loop.run_in_executor(None, self._thread.join)  # it sends the end frame
+            try:
+                await asyncio.wait_for(self._finished.wait(), self.settings.worker.end_wait_s)
+            except TimeoutError:
+                self._failure = (f"no answer from the analysis worker within "
+                                 f"{self.settings.worker.end_wait_s:.0f} s of the end")
         if self._publisher is not None:
             await self._outbox.put(None)
             await self._publisher
@@ -218,16 +256,14 @@ class LiveSession:
         except Exception as exc:  # a bus that is down: the stream stays, and says so
             logger.warning("session %s: cannot retire its stream: %r", self.rec.id, exc)
         gaps = [gap] if gap else []
-        if self._final is not None:
-            report = self._final
-        elif self.analysis is not None:  # the analysis stopped early: what it produced
-            report = self.analysis.report.build(self.analysis.duration_s)
-            gaps.append({"what": "analysis stopped", "detail": "the analysis failed after "
-                         f"{self.analysis.duration_s:.1f} s of audio (see the server log)"})
-        else:
+        if self._thread is None:  # never started
             report = self._empty_report()
-            if self._thread is not None:
-                gaps.append({"what": "analysis stopped", "detail": "the analysis never started"})
+        elif self._failure is None:
+            report = self.report.build()  # the fold of every event: the driver's own report
+        else:  # the analysis stopped early: what it produced
+            report = self.report.build(self._analysed_s)
+            gaps.append({"what": "analysis stopped", "detail": f"{self._failure}, after "
+                         f"{self._analysed_s:.1f} s of audio (see the server log)"})
         lost = {p: n for p, n in self.source.timeline.frames_lost.items() if n}
         if lost:
             gaps.append({"what": "audio not analysed",
@@ -247,12 +283,12 @@ class LiveSession:
         self.rec.duration_s = round(duration, 2)
         self.store.save_report(self.rec.id, report)
         self.store.save(self.rec)
+        if self.link is not None:  # the report is written: the worker's streams may go
+            await loop.run_in_executor(None, self.link.close, True)
         return report
 
     def partial_report(self) -> dict[str, Any]:
-        if self.analysis is not None:
-            return self.analysis.partial_report()
-        return self._empty_report()
+        return self.report.build(self._analysed_s)
 
     def _empty_report(self) -> dict[str, Any]:
         return ReportBuilder(session_info(self.rec), self.policy).build(0.0)
@@ -298,6 +334,9 @@ class LiveSession:
             "video_frames_dropped": self._video_dropped,
             "loop_stall_max_s": round(self.loop_stall_max_s, 3),
             "analysis_delay_ms": _percentiles(self.source.delays),
+            "worker_analysed_s": round(self._analysed_s, 3),
+            "events_received": self._seq,
+            "duplicate_events_dropped": self.duplicates,
             "faults": dict(self.faults),
             "phase": None if self.phase is None else {
                 "index": self.phase[0], "name": self.phases[self.phase[0]]["name"],
@@ -331,47 +370,66 @@ class LiveSession:
                 self._video_dropped += 1
             q.append((arrival - self._t0, frame))
 
-    # -- analysis thread ---------------------------------------------------------------
+    # -- media thread: frames out to the worker ----------------------------------------
 
-    def _analyse(self, ready: threading.Event) -> None:
+    def _media(self) -> None:
         try:
-            self._analyse_loop(ready)
-        except Exception:  # never silent: the log says why the analysis stopped
-            logger.exception("session %s: live analysis stopped", self.rec.id)
-            ready.set()
+            self._media_loop()
+        except Exception as exc:  # never silent: the report says why the analysis stopped
+            logger.exception("session %s: the media thread stopped", self.rec.id)
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self._on_failure, f"media thread: {exc!r}")
 
-    def _analyse_loop(self, ready: threading.Event) -> None:
-        try:
-            warm_up(self.ids, self.settings)  # quick when the server did it at creation
-            self.analysis = Analysis(
-                session_info(self.rec), self.settings, sink=self._deliver_threadsafe, live=True
-            )
-        finally:
-            ready.set()
-        analysis, source = self.analysis, self.source
+    def _media_loop(self) -> None:
+        source = self.source
         while True:
             stopping = self._stop.is_set()
             block = source.poll(self.now(), stopping)
             if block is not None:
-                analysis.feed(block)
-            self._video_step(analysis)
+                self._send(AudioFrame(block))
+            for who, q in self._video.items():
+                if q:
+                    at, frame = q.popleft()
+                    rgb = frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8
+                    self._send(VideoFrame(who, at, np.ascontiguousarray(rgb)))
             if (lag := source.lag(self.now())) is not None:
-                analysis.feed_events([lag])
+                self._send(EventsFrame([lag]))
             if stopping:
-                self._final = analysis.finish()
+                self._send(EndFrame())
                 return
 
-    def _video_step(self, analysis: Analysis) -> None:
-        for who, q in self._video.items():
-            if not q:
-                continue
-            at, frame = q.popleft()
-            rgb = frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8
-            analysis.feed_video(who, at, np.ascontiguousarray(rgb))
+    # -- the worker's events in (event loop) -------------------------------------------
 
-    def _deliver_threadsafe(self, events: list[Event]) -> None:
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._outbox.put_nowait, events)
+    def _on_result(self, res: Result) -> None:
+        """Numbered events: each number once, in order (a worker that took over a session
+        sends again what its predecessor may have sent)."""
+        if res.first_seq > self._seq:  # never expected: the stream lost events
+            self._problem("analysis", f"events {self._seq}-{res.first_seq - 1} never arrived")
+        fresh = res.events[max(0, self._seq - res.first_seq):]
+        self.duplicates += len(res.events) - len(fresh)
+        if fresh:
+            self._seq = res.next_seq
+            for ev in fresh:
+                self.report.add(ev)
+            self._outbox.put_nowait(fresh)
+        self._analysed_s = max(self._analysed_s, res.analysed_s)
+        self.frames_done = max(self.frames_done, res.frames)
+        answered, self._answered = self._answered, asyncio.Event()
+        answered.set()
+        if res.final:
+            self._finished.set()
+
+    def _on_failure(self, why: str) -> None:
+        self._failure = why
+        self._fault("analysis", f"the analysis stopped: {why}")
+        self._finished.set()
+        self._answered.set()
+
+    def _problem(self, where: str, what: str | None) -> None:
+        if what is None:
+            self.faults.pop(where, None)
+        else:
+            self._fault(where, what)
 
     async def _watch_loop(self) -> None:
         """Event-loop stalls delay every packet of every candidate: keep the worst seen."""

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import redis.asyncio as aioredis
 from aiohttp import web
 
-from analysis.settings import Settings
+from analysis.settings import Settings, WorkerConfig
 from server.app import SERVER_KEY, Server, make_app
 
 
@@ -39,16 +41,23 @@ class Running:
 
 @asynccontextmanager
 async def running_server(
-    data_dir: Path, settings: Settings | None = None, **server: Any
+    data_dir: Path, settings: Settings | None = None, bind_port: int = 0, **server: Any
 ) -> AsyncIterator[Running]:
     settings = dataclasses.replace(settings or Settings.from_env(), data_dir=data_dir)
+    # analysis workers on Redis: this server's own jobs stream (tests share one Redis),
+    # unless the test gave its servers one to share
+    prefix = settings.worker.stream_prefix
+    if prefix == WorkerConfig().stream_prefix:
+        prefix = f"lgdtest-{uuid.uuid4().hex[:12]}:"
+        settings = dataclasses.replace(
+            settings, worker=dataclasses.replace(settings.worker, stream_prefix=prefix))
     server.setdefault("ice_host_addresses", "127.0.0.1")
     cfg = dataclasses.replace(settings.server, **server)
     settings = dataclasses.replace(settings, server=cfg)
     app = make_app(settings)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", bind_port)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     async with aiohttp.ClientSession() as http:
@@ -56,6 +65,18 @@ async def running_server(
             yield Running(f"http://127.0.0.1:{port}", app, http)
         finally:
             await runner.cleanup()
+            if settings.redis_url:
+                await _delete_keys("redis://127.0.0.1:6379/0", prefix)
+
+
+async def _delete_keys(url: str, prefix: str) -> None:
+    r = aioredis.from_url(url)
+    try:
+        keys = [k async for k in r.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await r.delete(*keys)
+    finally:
+        await r.aclose()
 
 
 async def webhook_receiver(fail_first: int = 0):

@@ -24,11 +24,10 @@ async def test_the_assessor_workflow(tmp_path):
         base = f"{run.url}/api/sessions/{sid}"
         live = run.server.live[sid]
         await live.start()
-        assert live.analysis is not None
-        live.analysis.feed_events([
+        await live.analysed(live.feed_events([
             SpeechStarted("A", 0.5), SpeechEnded("A", 0.5, 6.0), Turn("A", 0.5, 6.0),
             SpeechStarted("B", 5.0), Interruption("B", "A", 5.0, True), SpeechEnded("B", 5.0, 11),
-            Turn("B", 6.0, 11.0), SpeechHorizon(14.0)])
+            Turn("B", 6.0, 11.0), SpeechHorizon(14.0)]))
         await asyncio.sleep(0.2)
         async with run.http.post(f"{base}/notes", json={"kind": "bookmark"}, headers=a1) as r:
             mark = await r.json()

@@ -32,8 +32,7 @@ async def test_erasing_a_candidate_leaves_no_trace(tmp_path):
         sid, hr = s["id"], run.hr()
         live = run.server.live[sid]
         await live.start()
-        assert live.analysis is not None
-        live.analysis.feed_events([
+        await live.analysed(live.feed_events([
             SpeechStarted("zb", 0.5), SpeechEnded("zb", 0.5, 4.0), Turn("zb", 0.5, 4.0),
             Utterance("zb", 0.5, 4.0, SECRET, (), "zh"),
             SpeechStarted("B", 3.5), Interruption("B", "zb", 3.5, True),
@@ -41,7 +40,7 @@ async def test_erasing_a_candidate_leaves_no_trace(tmp_path):
             Utterance("B", 3.5, 8.0, f"我同意{NAME}的看法", (), "zh"),
             Act("support", "B", "zb", 3.5, f"我同意{NAME}的看法", "rule", 1.0),
             SpeechStarted("C", 8.5), SpeechEnded("C", 8.5, 12.0), Turn("C", 8.5, 12.0),
-            SpeechHorizon(14.0)])
+            SpeechHorizon(14.0)]))
         await asyncio.sleep(0.3)
         base = f"{run.url}/api/sessions/{sid}"
         async with run.http.post(f"{base}/end", headers=hr) as r:

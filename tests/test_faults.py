@@ -33,19 +33,18 @@ async def test_redis_cut_mid_session_loses_nothing(tmp_path):
         s = await run.create(["p1", "p2"])
         live = run.server.live[s["id"]]
         await live.start()
-        assert live.analysis is not None
         for k in range(3):
-            live.analysis.feed_events(speech(k))
+            await live.analysed(live.feed_events(speech(k)))
         await asyncio.sleep(0.3)
         await proxy.cut()  # Redis is gone for a while
-        for k in range(3, 6):
-            live.analysis.feed_events(speech(k))
-        await _until(lambda: "bus" in live.stats()["faults"])
+        for k in range(3, 6):  # frames wait, in order, until Redis is back
+            live.feed_events(speech(k))
+        await _until(lambda: "analysis" in live.stats()["faults"])
         async with run.http.get(f"{run.url}/api/sessions/{s['id']}", headers=run.hr()) as r:
             shown = (await r.json())["stats"]
-        assert shown["faults"]["bus"] and shown["events_waiting"] > 0  # the dashboard shows it
+        assert "cannot send frames" in shown["faults"]["analysis"]  # the dashboard shows it
         logged = run.server.store.events(s["id"])
-        assert sum(isinstance(e, SpeechEnded) for e in logged) == 6  # the log kept going
+        assert sum(isinstance(e, SpeechEnded) for e in logged) == 3  # nothing invented
         await proxy.start()  # back, on the same port
         await _until(lambda: not live.stats()["faults"], 20.0)
         async with run.http.post(f"{run.url}/api/sessions/{s['id']}/end",
@@ -69,7 +68,7 @@ async def test_a_failing_event_log_is_retried_and_reported(tmp_path, monkeypatch
         s = await run.create(["p1", "p2"])
         live = run.server.live[s["id"]]
         await live.start()
-        assert live._log is not None and live.analysis is not None
+        assert live._log is not None
         real = live._log.append
         failing = {"on": True}
 
@@ -79,7 +78,7 @@ async def test_a_failing_event_log_is_retried_and_reported(tmp_path, monkeypatch
             real(events)
 
         monkeypatch.setattr(live._log, "append", append)
-        live.analysis.feed_events(speech(0))
+        await live.analysed(live.feed_events(speech(0)))
         await _until(lambda: "event_log" in live.stats()["faults"])
         assert "No space left" in live.stats()["faults"]["event_log"]
         failing["on"] = False  # space again
@@ -227,3 +226,27 @@ async def test_a_session_nobody_is_connected_to_ends_by_itself(tmp_path):
         assert report is not None and not report["complete"]
         assert report["gaps"][0]["what"] == "ended idle"
         assert run.server.store.load(s["id"]).state == "ended"
+
+
+async def test_a_dead_local_worker_is_shown_and_the_report_says_so(tmp_path):
+    """Embedded: the analysis worker process killed mid-session; the server goes on, shows
+    the fault and ends the session with what arrived, marked with the gap."""
+    import os
+    import signal
+
+    async with running_server(tmp_path, auto_start=False) as run:
+        s = await run.create(["p1", "p2"])
+        live = run.server.live[s["id"]]
+        await live.start()
+        await live.analysed(live.feed_events(speech(0)))
+        proc = run.server.workers._proc  # type: ignore[attr-defined]
+        assert proc is not None and proc.pid != os.getpid()  # analysis is not in the server
+        os.kill(proc.pid, signal.SIGKILL)
+        await _until(lambda: "analysis" in live.stats()["faults"])
+        async with run.http.post(f"{run.url}/api/sessions/{s['id']}/end",
+                                 headers=run.hr()) as r:
+            report = await r.json()
+        assert r.status == 200 and not report["complete"]
+        assert report["gaps"][0]["what"] == "analysis stopped"
+        assert "died" in report["gaps"][0]["detail"]
+        assert len(report["speech"]["p1"]) == 1  # what it had analysed is kept

@@ -186,7 +186,6 @@ async def test_hr_export_feedback_release_and_session_end_webhook(tmp_path):
             sid, assessor = s["id"], bearer(s["assessor_token"])
             live = run.server.live[sid]
             await live.start()
-            assert live.analysis is not None
             # what the analysis publishes, through the session's own publisher
             events = [
                 SpeechStarted("p1", 0.5),
@@ -198,7 +197,7 @@ async def test_hr_export_feedback_release_and_session_end_webhook(tmp_path):
                 Turn("p2", 6.0, 9.0),
                 SpeechHorizon(12.0),
             ]
-            live.analysis.feed_events(events)  # into the report, the log and the bus
+            await live.analysed(live.feed_events(events))  # into the report, the log and the bus
             await asyncio.sleep(0.2)
             base = f"{run.url}/api/sessions/{sid}"
             async with run.http.get(f"{base}/export.json", headers=assessor) as r:
@@ -272,7 +271,8 @@ async def test_live_stream_catches_up_then_follows(tmp_path, redis_url):
         s = await run.create(["p1", "p2"])
         live = run.server.live[s["id"]]
         await live.start()
-        live._deliver_threadsafe([SpeechStarted("p1", 1.0), SpeechEnded("p1", 1.0, 2.0)])
+        await live.analysed(live.feed_events([SpeechStarted("p1", 1.0),
+                                              SpeechEnded("p1", 1.0, 2.0)]))
         await asyncio.sleep(0.3)
         base = run.url.replace("http", "ws") + f"/api/sessions/{s['id']}/live"
 
@@ -291,7 +291,7 @@ async def test_live_stream_catches_up_then_follows(tmp_path, redis_url):
             ) as cand:
                 first = await read(dash, 3)
                 assert [m["type"] for m in first] == ["hello", "SpeechStarted", "SpeechEnded"]
-                live._deliver_threadsafe([Interruption("p2", "p1", 3.0, False)])
+                live.feed_events([Interruption("p2", "p1", 3.0, False)])
                 assert (await read(dash, 1))[0] == {
                     "type": "Interruption",
                     "by": "p2",
@@ -433,12 +433,11 @@ async def test_phases_run_on_their_timer_and_when_moved_on(tmp_path):
         assert info["case"]["title"] == "案例" and len(info["phases"]) == 3
         live = run.server.live[sid]
         await live.start()
-        assert live.analysis is not None
         await asyncio.sleep(0.6)  # the reading phase's timer runs out
         assert live.phase is not None and live.phase[0] == 1
         t = live.phase[1]  # in the discussion: p1 speaks first, for 0.2 s
-        live.analysis.feed_events([SpeechStarted("p1", t + 0.01),
-                                   SpeechEnded("p1", t + 0.01, t + 0.21)])
+        await live.analysed(live.feed_events([SpeechStarted("p1", t + 0.01),
+                                   SpeechEnded("p1", t + 0.01, t + 0.21)]))
         async with run.http.post(f"{run.url}/api/sessions/{sid}/phase/next",
                                  headers=run.hr()) as r:
             assert r.status == 200

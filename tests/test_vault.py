@@ -59,10 +59,9 @@ async def test_a_sealed_session_leaves_nothing_plain_and_reads_back(tmp_path):
                                                         {"id": "p2", "name": "王芳"}])
         live = run.server.live[s["id"]]
         await live.start()
-        assert live.analysis is not None
-        live.analysis.feed_events([
+        await live.analysed(live.feed_events([
             SpeechStarted("p1", 0.5), SpeechEnded("p1", 0.5, 6.0), Turn("p1", 0.5, 6.0),
-            Utterance("p1", 0.5, 6.0, PHRASE, (), "zh"), SpeechHorizon(12.0)])
+            Utterance("p1", 0.5, 6.0, PHRASE, (), "zh"), SpeechHorizon(12.0)]))
         await asyncio.sleep(0.3)
         async with run.http.post(f"{run.url}/api/sessions/{s['id']}/end",
                                  headers=run.hr()) as r:

@@ -1,0 +1,295 @@
+"""Analysis workers on Redis Streams: any worker on any machine can take a session.
+
+Keys (prefix `settings.worker.stream_prefix`):
+- ``analysis:jobs`` — one entry per session (``sid``, ``info``), read by the consumer group
+  ``analysis-workers`` (XREADGROUP): the group hands each session to one worker;
+- ``analysis:<sid>:frames`` — the session's frames (`analysis.frames`), in driver order,
+  written by the SFU node that carries its media;
+- ``analysis:<sid>:results`` — the numbered events the worker made (`Result`);
+- ``analysis:<sid>:checkpoint`` — a hash: the frame id consumed up to, the events published,
+  the audio analysed, by whom, refreshed every `checkpoint_every_s` of session audio.
+
+A worker keeps the sessions it hosts claimed: every `claim_idle_s / 4` it re-claims their
+job entries (XCLAIM … JUSTID resets their idle time). A worker that dies stops doing so;
+once a job has been idle `claim_idle_s`, another worker takes it (XAUTOCLAIM), replays the
+session's frames from the start into a fresh driver (exact: the stages are deterministic)
+and publishes from the first event number not yet in the results stream. The job is
+acknowledged (XACK) and deleted once the last result is out.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, cast
+
+import redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from analysis.frames import Result, decode_frame, decode_info, decode_result, encode_result
+from analysis.host import SessionHost, warm_up
+from analysis.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+GROUP = "analysis-workers"
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+FRAMES_BATCH = 64  #: frames per XREAD
+BLOCK_MS = 1000  #: the longest a blocked read waits before looking at its stop flags
+WARM_TRACKS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class StreamKeys:
+    prefix: str
+
+    @property
+    def jobs(self) -> str:
+        return f"{self.prefix}analysis:jobs"
+
+    def frames(self, sid: str) -> str:
+        return f"{self.prefix}analysis:{sid}:frames"
+
+    def results(self, sid: str) -> str:
+        return f"{self.prefix}analysis:{sid}:results"
+
+    def checkpoint(self, sid: str) -> str:
+        return f"{self.prefix}analysis:{sid}:checkpoint"
+
+    def session(self, sid: str) -> list[str]:
+        return [self.frames(sid), self.results(sid), self.checkpoint(sid)]
+
+
+def connect(url: str) -> redis.Redis:
+    # RESP2: the stream reply shapes below are RESP2's
+    return redis.Redis.from_url(url, protocol=2, socket_timeout=5.0, socket_connect_timeout=2.0)
+
+
+def ensure_group(r: redis.Redis, keys: StreamKeys) -> None:
+    """The consumer group, from the start of the jobs stream (a job added before the group
+    existed is still handed out)."""
+    try:
+        r.xgroup_create(keys.jobs, GROUP, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def published_results(r: redis.Redis, keys: StreamKeys, sid: str) -> list[Result]:
+    """Every result of the session so far, in order."""
+    out: list[Result] = []
+    start = "-"
+    while rows := cast(Any, r.xrange(keys.results(sid), start, "+", count=512)):
+        out += [decode_result(f[b"r"]) for _, f in rows]
+        start = "(" + rows[-1][0].decode()
+    return out
+
+
+@dataclass
+class _Job:
+    sid: str
+    thread: threading.Thread
+    lost: threading.Event  #: another worker holds it now (or it was deleted): stop
+
+
+class RedisWorker:
+    """`lgd worker`: hosts sessions from the consumer group until `stop` is set, or until
+    its sessions have ended once `drain()` was called (SIGTERM)."""
+
+    def __init__(self, settings: Settings, name: str | None = None,
+                 parent: int | None = None) -> None:
+        """parent: the pid of the `lgd serve` that started this worker, which stops with
+        it (its sessions go to other workers); None: `lgd worker`, on its own."""
+        if not settings.redis_url:
+            raise ValueError("an analysis worker on Redis needs LGD_REDIS_URL")
+        self.settings = settings
+        cfg = settings.worker
+        self.r = connect(settings.redis_url)
+        self.keys = StreamKeys(cfg.stream_prefix)
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.capacity = cfg.sessions_max or (os.cpu_count() or 1)
+        self.claim_idle_ms = int(cfg.claim_idle_s * 1000)
+        self.beat_s = cfg.claim_idle_s / 4
+        self.parent = parent
+        self.jobs: dict[bytes, _Job] = {}
+        self.stop = threading.Event()  #: let go of every session now
+        self.draining = threading.Event()  #: take no new sessions; stop once ours end
+        self._drain_until = 0.0
+
+    def drain(self) -> None:
+        if not self.draining.is_set():
+            self._drain_until = time.monotonic() + self.settings.worker.drain_s
+            self.draining.set()
+            logger.info("worker %s: draining (%d sessions)", self.name, len(self.jobs))
+
+    def run(self) -> None:
+        warm_up([f"p{i}" for i in range(WARM_TRACKS)], self.settings)
+        pause = 0.25
+        logger.info("analysis worker %s: ready (%d sessions at most)", self.name, self.capacity)
+        while not self.stop.is_set():
+            try:
+                ensure_group(self.r, self.keys)
+                while not self.stop.is_set():
+                    self._step()
+                    pause = 0.25
+            except REDIS_DOWN as exc:
+                logger.warning("worker %s: Redis unreachable (%r); retrying in %.2f s",
+                               self.name, exc, pause)
+                self.stop.wait(pause)
+                pause = min(2 * pause, 5.0)
+        for job in self.jobs.values():
+            job.lost.set()  # not acknowledged: another worker takes them over
+            job.thread.join(timeout=5.0)
+
+    def _step(self) -> None:
+        for jid in [j for j, job in self.jobs.items() if not job.thread.is_alive()]:
+            del self.jobs[jid]
+        if self.parent is not None and os.getppid() != self.parent:
+            logger.error("worker %s: the server that started it is gone: exiting", self.name)
+            self.stop.set()
+            return
+        self._heartbeat()
+        free = self.capacity - len(self.jobs)
+        if self.draining.is_set():
+            if not self.jobs or time.monotonic() >= self._drain_until:
+                self.stop.set()
+            else:
+                self.stop.wait(self.beat_s)
+            return
+        if free <= 0:
+            self.stop.wait(self.beat_s)
+            return
+        # a dead worker's sessions first: they are already late
+        _, claimed, *_ = self.r.xautoclaim(self.keys.jobs, GROUP, self.name,
+                                           self.claim_idle_ms, "0-0", count=free)
+        for jid, fields in claimed:
+            if fields and jid not in self.jobs:
+                logger.info("worker %s: taking over session %s", self.name,
+                            fields[b"sid"].decode())
+                self._host(jid, fields)
+        free = self.capacity - len(self.jobs)
+        if free <= 0:
+            return
+        reply: Any = self.r.xreadgroup(GROUP, self.name, {self.keys.jobs: ">"}, count=free,
+                                  block=int(self.beat_s * 1000))
+        for _, entries in reply or ():
+            for jid, fields in entries:
+                self._host(jid, fields)
+
+    def _heartbeat(self) -> None:
+        """Keep our jobs' idle time low; let go of those another worker has taken."""
+        if not self.jobs:
+            return
+        mine = {p["message_id"] for p in self.r.xpending_range(
+            self.keys.jobs, GROUP, "-", "+", count=10_000, consumername=self.name)}
+        held: list[Any] = [jid for jid in self.jobs if jid in mine]
+        kept = set(self.r.xclaim(self.keys.jobs, GROUP, self.name, 0, held, justid=True)
+                   if held else [])
+        for jid, job in self.jobs.items():
+            if jid not in kept and not job.lost.is_set():
+                logger.warning("worker %s: session %s is no longer ours", self.name, job.sid)
+                job.lost.set()
+
+    def _host(self, jid: bytes, fields: dict[bytes, bytes]) -> None:
+        sid = fields[b"sid"].decode()
+        lost = threading.Event()
+        t = threading.Thread(target=self._run_job, args=(jid, sid, fields[b"info"], lost),
+                             name=f"analysis-{sid}", daemon=True)
+        self.jobs[jid] = _Job(sid, t, lost)
+        t.start()
+
+    # -- one session (its own thread) ---------------------------------------------------
+
+    def _run_job(self, jid: bytes, sid: str, info: bytes, lost: threading.Event) -> None:
+        host: SessionHost | None = None
+        try:
+            host = self._resume(jid, sid, info, lost)
+        except Exception:  # a bad job or a stage failure: logged; the job stays pending
+            logger.exception("worker %s: session %s stopped", self.name, sid)
+        finally:
+            if host is not None:
+                host.close()
+
+    def _resume(self, jid: bytes, sid: str, info: bytes, lost: threading.Event
+                ) -> SessionHost | None:
+        keys = self.keys
+        prior = self._retry(lost, lambda: published_results(self.r, keys, sid))
+        if prior is None:
+            return None
+        if prior and prior[-1].final:  # finished before its worker could ack
+            self._retry(lost, lambda: self._done(jid))
+            return None
+        already = [ev for res in prior for ev in res.events]
+        host = SessionHost(decode_info(info), self.settings,
+                           lambda res: self._publish(sid, res, lost), already)
+        every = self.settings.worker.checkpoint_every_s
+        next_checkpoint = every
+        last: Any = "0-0"  # replayed from the start: the fresh driver's state is exact
+        heard = time.monotonic()
+        while not (lost.is_set() or self.stop.is_set()):
+            reply = self._retry(lost, partial(self.r.xread, {keys.frames(sid): last},
+                                              count=FRAMES_BATCH, block=BLOCK_MS))
+            if reply:
+                heard = time.monotonic()
+            elif time.monotonic() - heard > self.settings.worker.abandon_s:
+                logger.warning("worker %s: no frames of session %s for %.0f s: abandoned",
+                               self.name, sid, self.settings.worker.abandon_s)
+                self._retry(lost, lambda: self._done(jid))
+                return host
+            for _, entries in reply or ():
+                for fid, fields in entries:
+                    if lost.is_set():
+                        return host
+                    finished = host.apply(decode_frame(fields[b"f"]))
+                    last = fid
+                    if finished or host.analysed_s >= next_checkpoint:
+                        next_checkpoint = host.analysed_s + every
+                        self._retry(lost, partial(self._checkpoint, sid, last, host))
+                    if finished:
+                        self._retry(lost, lambda: self._done(jid))
+                        return host
+        return host
+
+    def _publish(self, sid: str, res: Result, lost: threading.Event) -> None:
+        self._retry(lost, lambda: self.r.xadd(self.keys.results(sid), {b"r": encode_result(res)}))
+
+    def _checkpoint(self, sid: str, fid: Any, host: SessionHost) -> None:
+        self.r.hset(self.keys.checkpoint(sid), mapping={
+            "frame": fid, "frames": host.frames, "published": host.published,
+            "analysed_s": host.analysed_s, "worker": self.name, "at": time.time()})
+
+    def _done(self, jid: bytes) -> None:
+        self.r.xack(self.keys.jobs, GROUP, jid)
+        self.r.xdel(self.keys.jobs, jid)
+
+    def _retry(self, lost: threading.Event, command: Any) -> Any:
+        """Run a Redis command until it succeeds (Redis away: wait and retry, keep our
+        place); None once the job is lost or the worker stops."""
+        pause = 0.25
+        while not (lost.is_set() or self.stop.is_set()):
+            try:
+                return command()
+            except REDIS_DOWN as exc:
+                logger.warning("worker %s: %r; retrying in %.2f s", self.name, exc, pause)
+                lost.wait(pause)
+                pause = min(2 * pause, 5.0)
+        return None
+
+
+def run_worker(settings: Settings, name: str | None = None, parent: int | None = None) -> None:
+    """A worker process's main (`lgd worker`, or one `lgd serve` starts with Redis)."""
+    import signal
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    worker = RedisWorker(settings, name, parent)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: worker.drain())
+        signal.signal(signal.SIGINT, lambda *_: worker.stop.set())
+    worker.run()
