@@ -114,8 +114,8 @@ async def test_a_recorded_live_session(tmp_path):
         live = run.server.live[sid]
         assert live.recording == "audio"
         await asyncio.sleep(DURATION_S + 1.5)
-        assert live.analysis is not None  # a phrase that reaches the log and the report
-        live.analysis.feed_events([Utterance("A", 1.0, 3.0, PHRASE, (), "en")])
+        # a phrase that reaches the log and the report
+        await live.analysed(live.feed_events([Utterance("A", 1.0, 3.0, PHRASE, (), "en")]))
         for pc, _ in peers:
             await pc.close()
         async with run.http.post(f"{run.url}/api/sessions/{sid}/end", headers=hr) as r:
