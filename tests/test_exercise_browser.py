@@ -18,6 +18,7 @@ import pytest
 
 from hr.washup import machine_on_scale
 from lgd.simulate import auto_join_options, write_fake_wav
+from testkit.synth.voices import Voice, render
 from tests.serverutil import bearer, running_server, token_of
 
 pytestmark = pytest.mark.slow  # seven real Chromium pages
@@ -40,9 +41,10 @@ async def _timers_agree(pages) -> None:
 async def test_two_assessors_and_four_candidates_run_the_exercise(tmp_path):
     from playwright.async_api import async_playwright
 
-    wav = tmp_path / "voice.wav"
-    t = np.arange(16000 * 30) / 16000
-    write_fake_wav((0.2 * np.sin(2 * np.pi * 220 * t) * (t % 2 < 1)).astype(np.float32), wav)
+    wav = tmp_path / "voice.wav"  # real speech (a tone is not speech to the VAD), looped
+    said = render(Voice("en-us+m3", 50, 160, "m"), "I think the budget should go to training")
+    gap = np.zeros(16000, np.float32)
+    write_fake_wav(np.concatenate([said, gap] * 8).astype(np.float32), wav)
     async with running_server(tmp_path / "data", ice_host_addresses="127.0.0.1") as run:
         s = await run.create(CANDIDATES, assessors=[{"id": "a1", "name": "王评委", "lead": True},
                                                     {"id": "a2", "name": "李评委"}],
@@ -125,13 +127,17 @@ async def test_two_assessors_and_four_candidates_run_the_exercise(tmp_path):
                                          headers=run.hr()) as r:
                     report = await r.json()
                 # a cell where machine and people must differ: both rate away from it
-                scored = next(k for k, d in report["portraits"]["C"]["dimensions"].items()
-                              if d["score"] is not None)
-                machine = machine_on_scale(report["portraits"]["C"]["dimensions"][scored][
+                cell = next(((p, k) for p in ("C", "D", "A", "B")
+                             for k, d in report["portraits"][p]["dimensions"].items()
+                             if d["score"] is not None and (p, k) != ("B", "turn_taking")),
+                            None)
+                assert cell is not None, "the machine scored nothing: no speech was heard"
+                who, scored = cell
+                machine = machine_on_scale(report["portraits"][who]["dimensions"][scored][
                     "score"])
                 away = "1" if machine >= 3 else "5"
                 for page in (a1, a2):
-                    await page.select_option(f'select[data-c="C"][data-d="{scored}"]', away)
+                    await page.select_option(f'select[data-c="{who}"][data-d="{scored}"]', away)
                     await page.wait_for_function("document.body.dataset.saved")
 
                 # blind until both submitted
@@ -151,7 +157,7 @@ async def test_two_assessors_and_four_candidates_run_the_exercise(tmp_path):
                 # the wash-up: both ratings, the machine's score, the flag; the consensus
                 text = await a1.inner_text("#washup")
                 assert "a1 1" in text and "a2 4" in text
-                row = f'#washup tr[data-c="C"][data-d="{scored}"]'
+                row = f'#washup tr[data-c="{who}"][data-d="{scored}"]'
                 assert "flag" in (await a1.get_attribute(row, "class") or "")
                 assert str(machine) in await a1.inner_text(row)
                 await a1.select_option(f"{row} select.cc", "2")
@@ -188,6 +194,6 @@ async def test_two_assessors_and_four_candidates_run_the_exercise(tmp_path):
     assert [ph["name"] for ph in final["phases"]] == ["reading", "discussion", "summary"]
     section = final["assessment"]
     assert section["ratings"]["a2"]["B"]["turn_taking"] == 4
-    assert section["consensus"]["C"][scored]["rating"] == 2
+    assert section["consensus"][who][scored]["rating"] == 2
     assert {n["kind"] for n in section["notes"]["a1"]} == {"bookmark", "note"}
-    assert any(f["candidate"] == "C" and f["dimension"] == scored for f in section["flags"])
+    assert any(f["candidate"] == who and f["dimension"] == scored for f in section["flags"])
