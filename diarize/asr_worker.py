@@ -252,6 +252,7 @@ class AsrWorker:
 
     def _start(self) -> None:
         self._jobs: mp.Queue = self._ctx.Queue()
+        self._jobs.cancel_join_thread()  # exit must not wait on jobs for a dead process
         self._results: mp.Queue = self._ctx.Queue()
         self._proc = self._ctx.Process(
             target=serve,

@@ -100,6 +100,10 @@ class LocalWorkers:
             if self._proc is not None and self._proc.is_alive():
                 return
             self._inbox, self._outbox = self._ctx.Queue(), self._ctx.Queue()
+            # frames for a worker that died would block the queue's feeder thread on a full
+            # pipe, and interpreter exit joins that thread: never wait for it (a live worker
+            # still gets everything: `close` waits for the process, not the thread)
+            self._inbox.cancel_join_thread()
             self._proc = _spawn(serve_local, self._inbox, self._outbox, self.settings,
                                 os.getpid())
             self._reader = threading.Thread(target=self._read, args=(self._proc, self._outbox),
