@@ -11,7 +11,11 @@ For 4 and 6 simulated candidates (headless Chromium, audio + video), prints:
 - with --asr: utterance end → transcript on the dashboard p50/p95 (ASR worker running next
   to the SFU and the browsers).
 
-    .venv/bin/python benchmarks/live.py [--candidates 4 6] [--duration 40]
+With `--pin` (default) the server and its analysis worker (and the ASR process) run on core 0
+and the browsers on core 1 (`sched_setaffinity`, as `taskset` does), so five Chromiums
+cannot starve the server: the latencies are the server's.
+
+    .venv/bin/python benchmarks/live.py [--candidates 4 6] [--duration 40] [--asr] [--no-pin]
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -60,7 +65,7 @@ async def watch_dashboard(url: str, sid: str, token: str, seen: list, stop: asyn
                 seen.append((time.time(), ev["who"], ev.get("at", ev.get("end")), ev["type"]))
 
 
-async def one(n: int, duration: float, seed: int, asr: bool) -> dict:
+async def one(n: int, duration: float, seed: int, asr: bool, pin: bool) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="lgd-bench-live-"))
     session = synthesize_session(n, "en", seed, ROOM, duration)
     paths = write_session(session, tmp / "tracks")
@@ -75,6 +80,7 @@ async def one(n: int, duration: float, seed: int, asr: bool) -> dict:
             dict(session.participants),
             None,
             "en",
+            cpus={1} if pin else None,
         )
         seen: list = []
         stop = asyncio.Event()
@@ -165,9 +171,14 @@ def main() -> None:
     ap.add_argument("--candidates", type=int, nargs="+", default=[4, 6])
     ap.add_argument("--duration", type=float, default=40.0)
     ap.add_argument("--asr", action="store_true", help="transcribe live (faster-whisper base)")
+    ap.add_argument("--no-pin", dest="pin", action="store_false")
     args = ap.parse_args()
+    if args.pin:  # before the server starts: its worker processes inherit core 0
+        os.sched_setaffinity(0, {0})
+    print(f"load average at start: {os.getloadavg()[0]:.1f}; pinned: {args.pin}", flush=True)
     for n in args.candidates:
-        print(json.dumps(asyncio.run(one(n, args.duration, 20 + n, args.asr))), flush=True)
+        print(json.dumps(asyncio.run(one(n, args.duration, 20 + n, args.asr, args.pin))),
+              flush=True)
 
 
 if __name__ == "__main__":

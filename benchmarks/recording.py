@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import av
 import numpy as np
@@ -38,6 +37,7 @@ from server.recording import SessionRecorder, media_dir  # noqa: E402
 from server.store import SessionStore  # noqa: E402
 from server.vault import Vault, new_kek, parse_kek  # noqa: E402
 from testkit.opus import to_48k  # noqa: E402
+from testkit.peers import run_peers  # noqa: E402
 from testkit.synth import synthesize_session  # noqa: E402
 from tests.serverutil import running_server  # noqa: E402
 
@@ -75,25 +75,6 @@ def speech_packets(n: int, seconds: float) -> dict[str, list[bytes]]:
 
 # -- the peers, in a child process --------------------------------------------------------
 
-def _peers(url: str, session: dict, packets: dict[str, list[bytes]], duration: float) -> None:
-    import aiohttp
-
-    from tests.test_recording_live import PacketTrack
-    from tests.test_sfu import join
-
-    async def run() -> None:
-        async with aiohttp.ClientSession() as http:
-            r = SimpleNamespace(url=url, http=http)
-            ids = list(packets)
-            pcs = [await join(r, session, p, [o for o in ids if o != p],
-                              PacketTrack(packets[p])) for p in ids]
-            await asyncio.sleep(duration)
-            for pc, _ in pcs:
-                await pc.close()
-
-    asyncio.run(run())
-
-
 async def live(n: int, duration: float, mode: str, packets: dict[str, list[bytes]]) -> dict:
     with tempfile.TemporaryDirectory(prefix="lgd-bench-rec-") as tmp:
         kek = Path(tmp) / "kek"
@@ -104,7 +85,7 @@ async def live(n: int, duration: float, mode: str, packets: dict[str, list[bytes
         async with running_server(Path(tmp) / "data", settings) as run:
             s = await run.create(list(packets), phases=[])
             child = mp.get_context("spawn").Process(
-                target=_peers, args=(run.url, s, packets, duration))
+                target=run_peers, args=(run.url, s, packets, duration))
             child.start()
             live = run.server.live[s["id"]]
             while not live.live:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -140,8 +141,11 @@ async def start_simulation(
     language: str = "zh",
     launch_s: float | None = None,
     camera: bool = True,
+    cpus: set[int] | None = None,
 ) -> Simulation:
-    """Create a session on `server` and launch one headless Chromium per track."""
+    """Create a session on `server` and launch one headless Chromium per track (on the
+    given `cpus` only, when set: a latency measurement keeps the browsers off the server's
+    core)."""
     loaded = load_tracks(tracks, pad_short=True)
     names = names or {}
     body = {
@@ -164,7 +168,7 @@ async def start_simulation(
         write_fake_wav(loaded.samples[i], wav)
         url = f"{session['links']['join'][pid]}&{auto_join_options(start_at, camera)}"
         video = videos.get(pid) if videos else None
-        sim.browsers.append(launch_chromium(url, workdir / f"profile-{pid}", wav, video))
+        sim.browsers.append(launch_chromium(url, workdir / f"profile-{pid}", wav, video, cpus))
     return sim
 
 
@@ -174,7 +178,8 @@ def auto_join_options(start_at: float, video: bool = True) -> str:
     return f"auto=1&raw=1&video={'low' if video else 'none'}&startAt={int(start_at * 1000)}"
 
 
-def launch_chromium(url: str, profile: Path, wav: Path, video: Path | None) -> subprocess.Popen:
+def launch_chromium(url: str, profile: Path, wav: Path, video: Path | None,
+                    cpus: set[int] | None = None) -> subprocess.Popen:
     flags = [
         *CHROMIUM_FLAGS,
         f"--user-data-dir={profile}",
@@ -186,17 +191,20 @@ def launch_chromium(url: str, profile: Path, wav: Path, video: Path | None) -> s
         [chromium_path(), *flags, url],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        preexec_fn=die_with_parent,
+        preexec_fn=lambda: die_with_parent(cpus),
     )
 
 
-def die_with_parent() -> None:
-    """In the child before exec: a browser must not outlive a killed simulation (Linux)."""
+def die_with_parent(cpus: set[int] | None = None) -> None:
+    """In the child before exec: a browser must not outlive a killed simulation (Linux);
+    with `cpus`, it and every process it starts run on those cores only."""
     import ctypes
     import signal
 
     PR_SET_PDEATHSIG = 1
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if cpus:
+        os.sched_setaffinity(0, cpus)
 
 
 async def run(

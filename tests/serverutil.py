@@ -16,6 +16,7 @@ from aiohttp import web
 
 from analysis.settings import Settings, WorkerConfig
 from server.app import SERVER_KEY, Server, make_app
+from testkit import peers
 
 
 @dataclasses.dataclass
@@ -147,15 +148,7 @@ class TcpProxy:
 
 async def give_consent(run: Running, session: dict[str, Any], who: str) -> dict[str, Any]:
     """What the join page does when the candidate ticks "I agree": the notice's version back."""
-    token = session["links"]["join"][who].split("token=")[1]
-    auth = {"Authorization": f"Bearer {token}"}
-    base = f"{run.url}/api/sessions/{session['id']}"
-    async with run.http.get(f"{base}/join-info", headers=auth) as r:
-        version = (await r.json())["notice_version"]
-    async with run.http.post(f"{base}/consent", headers=auth,
-                             json={"notice_version": version, "agree": True}) as r:
-        assert r.status == 200, await r.text()
-        return await r.json()
+    return await peers.consent(run.http, run.url, session, who)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -33,6 +33,7 @@ from server.recording import open_container, segments
 from server.store import SessionStore
 from server.vault import load_vault, new_kek
 from testkit.opus import opus_packets, to_48k
+from testkit.peers import PacketTrack
 from testkit.synth import synthesize_session
 from tests.serverutil import running_server
 from tests.test_erasure import SCHEMA_FIELDS
@@ -43,31 +44,6 @@ pytestmark = pytest.mark.slow  # real WebRTC peers for ~20 s
 DURATION_S = 18.0
 NAMES = {"A": "Quokka王伟", "B": "Narwhal李娜", "C": "Axolotl张敏"}
 PHRASE = "我们的机密预算是九百万"
-
-
-class PacketTrack(AudioStreamTrack):
-    """Sends pre-encoded Opus packets in real time, as a browser's encoder would: the
-    sender only packetizes them (the bytes on the wire are these)."""
-
-    def __init__(self, packets: list[bytes]) -> None:
-        super().__init__()
-        self.packets = packets
-        self.i = 0
-        self.start: float | None = None
-
-    async def recv(self):
-        if self.start is None:
-            self.start = time.time()
-        else:
-            await asyncio.sleep(max(0.0, self.start + 0.02 * self.i - time.time()))
-        if self.i >= len(self.packets):  # the script is over: silence from here on
-            data = self.packets[-1]
-        else:
-            data = self.packets[self.i]
-        p = av.Packet(data)
-        p.pts, p.time_base = 960 * self.i, fractions.Fraction(1, 48000)
-        self.i += 1
-        return p
 
 
 def _plain_hits(root: Path, needles: dict[str, bytes]) -> list[str]:

@@ -15,8 +15,9 @@ import av
 import numpy as np
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
+from aiortc.mediastreams import AudioStreamTrack
 
+from testkit import peers
 from tests.serverutil import give_consent, running_server
 
 pytestmark = pytest.mark.slow  # real WebRTC peers
@@ -50,49 +51,8 @@ class ToneTrack(AudioStreamTrack):
         return frame
 
 
-async def join(
-    run, session: dict, me: str, others: list[str], track
-) -> tuple[RTCPeerConnection, dict]:
-    pc = RTCPeerConnection()
-    if track is not None:
-        pc.addTransceiver(track, direction="sendonly")
-    else:
-        pc.addTransceiver("audio", direction="sendonly")  # joins, never sends media
-    slots = {}
-    received: dict[str, list[float]] = {o: [] for o in others}
-    recv_transceivers = []
-    for o in others:
-        recv_transceivers.append((o, pc.addTransceiver("audio", direction="recvonly")))
-
-    @pc.on("track")
-    def on_track(t) -> None:
-        who = next(o for o, tr in recv_transceivers if tr.receiver.track is t)
-
-        async def drain() -> None:
-            try:
-                while True:
-                    f = await t.recv()
-                    x = f.to_ndarray().astype(np.float32) / 32768
-                    received[who].append(float(np.sqrt((x**2).mean())))
-            except MediaStreamError:
-                pass
-
-        asyncio.ensure_future(drain())
-
-    await pc.setLocalDescription(await pc.createOffer())
-    for o, tr in recv_transceivers:
-        slots[tr.mid] = o
-    token = session["links"]["join"][me].split("token=")[1]
-    await give_consent(run, session, me)
-    async with run.http.post(
-        f"{run.url}/api/sessions/{session['id']}/offer",
-        json={"type": "offer", "sdp": pc.localDescription.sdp, "slots": slots},
-        headers={"Authorization": f"Bearer {token}"},
-    ) as r:
-        assert r.status == 200, await r.text()
-        answer = await r.json()
-    await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
-    return pc, received
+async def join(run, session: dict, me: str, others: list[str], track):
+    return await peers.join(run.http, run.url, session, me, others, track)
 
 
 async def test_every_candidate_receives_every_other_sender(tmp_path):
