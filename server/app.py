@@ -78,6 +78,7 @@ MAX_CASE_BYTES = 64 * 1024
 LIVE_TICK_S = 0.25  # dashboard clock messages
 REPLAY_CHUNK = 200  # events sent to a catching-up dashboard between yields to the loop
 REPLAY_CAP = 2000  # events read ahead for one dashboard, waiting to be encoded and sent
+ENDED_QUIET_S = 1.0  # after the end, a live dashboard with nothing more to read is told so
 PDF_RENDERS_MAX = 2
 ACTOR = web.RequestKey("actor", dict)  # who `auth` let in, for the audit trail
 
@@ -620,7 +621,17 @@ class Server:
             loop = asyncio.get_running_loop()
             try:
                 while True:
-                    chunk = [await waiting.get()]
+                    try:
+                        chunk = [await asyncio.wait_for(waiting.get(), ENDED_QUIET_S)]
+                    except TimeoutError:
+                        # the report is written once every event is on the bus: when the
+                        # reader has had nothing more for a while, the dashboard has it all
+                        if live.rec.state == "ended":
+                            await ws.send_json({"type": "ended",
+                                                "report": bool(self.store.report(sid))})
+                            await ws.close()
+                            return
+                        continue
                     while len(chunk) < REPLAY_CHUNK and not waiting.empty():
                         chunk.append(waiting.get_nowait())
                     if len(chunk) == 1:

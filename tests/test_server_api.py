@@ -306,7 +306,17 @@ async def test_live_stream_catches_up_then_follows(tmp_path, redis_url):
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await run.http.ws_connect(f"{base}?token=forged.token")
         assert refused.value.status == 401
-        await live.end()
+        # a dashboard watching through the end is told it ended, after every event
+        async with run.http.ws_connect(f"{base}?token={s['assessor_token']}") as during:
+            assert [m["type"] for m in await read(during, 4)] == [
+                "hello", "SpeechStarted", "SpeechEnded", "Interruption"]
+            live.feed_events([SpeechStarted("p2", 4.0), SpeechEnded("p2", 4.0, 5.0)])
+            await live.end()
+            kinds = []
+            while not kinds or kinds[-1] != "ended":
+                kinds.append((await asyncio.wait_for(during.receive_json(), 5))["type"])
+            assert "SpeechStarted" in kinds and kinds.index("SpeechEnded") < len(kinds) - 1
+            assert (await during.receive()).type == aiohttp.WSMsgType.CLOSE
         del run.server.live[s["id"]]
         # after the end the stream replays the session's log, then says so
         async with run.http.ws_connect(f"{base}?token={s['assessor_token']}") as after:
