@@ -11,6 +11,10 @@ For 4 and 6 simulated candidates (headless Chromium, audio + video), prints:
 - with --asr: utterance end → transcript on the dashboard p50/p95 (ASR worker running next
   to the SFU and the browsers).
 
+First, without browsers: the analysis's own decision delay, in audio time, from each scripted
+onset to the SpeechStarted the driver emits for it, fed 20 ms blocks as the media thread
+ships them (no CPU or transport in it: the floor under the live figure).
+
 With `--pin` (default) the server and its analysis worker (and the ASR process) run on core 0
 and the browsers on core 1 (`sched_setaffinity`, as `taskset` does), so five Chromiums
 cannot starve the server: the latencies are the server's.
@@ -43,6 +47,29 @@ from testkit.synth import RoomConfig, synthesize_session, write_session  # noqa:
 from tests.serverutil import running_server  # noqa: E402
 
 ROOM = RoomConfig(bleed_db=(-40.0, -40.0), gain_spread_db=10.0, snr_db=(25.0, 30.0))
+
+
+def decision_delay(n: int, duration: float, seed: int) -> dict:
+    from analysis.driver import Analysis
+    from core.events import SpeechStarted
+    from core.session import SessionInfo
+
+    session = synthesize_session(n, "en", seed, ROOM, duration)
+    ids = [p for p, _ in session.participants]
+    env = Settings.from_env()
+    a = Analysis(SessionInfo("delay", session.participants, "en", ""),
+                 dataclasses.replace(env, asr=dataclasses.replace(env.asr, enabled=False)))
+    x = np.stack([session.tracks[p] for p in ids]).astype(np.float32)
+    emitted = []
+    for k in range(0, x.shape[1], 320):
+        emitted += [(ev.who, ev.at, (k + 320) / 16000) for ev in a.feed(x[:, k:k + 320])
+                    if isinstance(ev, SpeechStarted)]
+    delays = [min(t for w, at, t in emitted if w == p and abs(at - on) < 0.3) - on
+              for p, spans in session.truth["speech"].items() for on, _ in spans
+              if any(w == p and abs(at - on) < 0.3 for w, at, _ in emitted)]
+    return {"candidates": n, "onsets_matched": len(delays),
+            "decision_delay_ms_p50": round(1000 * float(np.percentile(delays, 50))),
+            "decision_delay_ms_p95": round(1000 * float(np.percentile(delays, 95)))}
 
 
 def cpu_s() -> float:
@@ -176,6 +203,8 @@ def main() -> None:
     if args.pin:  # before the server starts: its worker processes inherit core 0
         os.sched_setaffinity(0, {0})
     print(f"load average at start: {os.getloadavg()[0]:.1f}; pinned: {args.pin}", flush=True)
+    for n in args.candidates:
+        print(json.dumps(decision_delay(n, args.duration, 20 + n)), flush=True)
     for n in args.candidates:
         print(json.dumps(asyncio.run(one(n, args.duration, 20 + n, args.asr, args.pin))),
               flush=True)
