@@ -90,6 +90,7 @@ class Peer:
     pc: RTCPeerConnection
     relays: list[RelayTrack] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    closing: bool = False  #: the room closes it: its own "closed" state needs no handling
 
 
 class Room:
@@ -143,7 +144,7 @@ class Room:
         @pc.on("connectionstatechange")
         async def on_state() -> None:
             logger.info("%s connection %s", who, pc.connectionState)
-            if pc.connectionState in ("failed", "closed"):
+            if pc.connectionState in ("failed", "closed") and not peer.closing:
                 await self._drop(peer)
 
         try:
@@ -218,6 +219,7 @@ class Room:
         await self._close_peer(peer)
 
     async def _close_peer(self, peer: Peer) -> None:
+        peer.closing = True
         for task in peer.tasks:
             task.cancel()
         for relay in peer.relays:
