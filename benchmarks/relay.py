@@ -26,7 +26,6 @@ import asyncio
 import dataclasses
 import multiprocessing as mp
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -35,16 +34,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analysis.settings import Settings  # noqa: E402
-from benchmarks.recording import speech_packets  # noqa: E402
+from benchmarks.recording import cpu_s, speech_packets  # noqa: E402
 from testkit.peers import run_peers  # noqa: E402
 from tests.serverutil import running_server  # noqa: E402
 
 SETTLE_S = 3.0  # after the last peer joined: ICE done, jitter buffers full
-
-
-def self_cpu_s() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def pid_cpu_s(pid: int) -> float:
@@ -76,9 +70,9 @@ async def run(k: int, n: int, duration: float, pin: bool) -> dict:
             peers = {c.pid for c in children}
             workers = [p.pid for p in mp.active_children() if p.pid not in peers]
             cues[0].set()
-            c0, w0, t0 = self_cpu_s(), sum(pid_cpu_s(p) for p in workers), time.monotonic()
+            c0, w0, t0 = cpu_s(), sum(pid_cpu_s(p) for p in workers), time.monotonic()
             await asyncio.sleep(duration)
-            c1, w1, t1 = self_cpu_s(), sum(pid_cpu_s(p) for p in workers), time.monotonic()
+            c1, w1, t1 = cpu_s(), sum(pid_cpu_s(p) for p in workers), time.monotonic()
             cues[1].set()
             got = [await asyncio.get_running_loop().run_in_executor(None, out.get)
                    for _ in children]
