@@ -129,8 +129,14 @@ def _transcribe_packed(model: Any, cfg: AsrConfig, jobs: list[AsrJob]) -> list[A
                 seg.no_speech_prob, seg.compression_ratio, tuple(words)))
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu0
     total = sum(len(j.audio) for j in jobs)
+    # Whisper writes a sentence said twice in one window once (the same words from two
+    # candidates, or a job sent again after a restart): a turn (not a short token: those
+    # the pack may rightly leave empty) the pack gave no word is decoded alone, so packing
+    # never costs a turn its text
     return [_result(job, part, language, wall * len(job.audio) / total,
-                    cpu * len(job.audio) / total) for job, part in zip(jobs, parts, strict=True)]
+                    cpu * len(job.audio) / total)
+            if part or job.span[1] - job.span[0] < cfg.short_s else _transcribe(model, cfg, job)
+            for job, part in zip(jobs, parts, strict=True)]
 
 
 FLUSH = "flush"  #: from the client: decode what waits now, full pack or not (session end)

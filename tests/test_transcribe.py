@@ -229,3 +229,15 @@ def test_packed_jobs_get_their_own_words_back(data_dir):
         assert error_rate([line], [heard], "en") <= 0.25, (line, heard)
         assert r.segments and all(s.avg_logprob < 0 for s in r.segments)
         assert all(-0.6 <= a <= b <= len(job.audio) / 16000 + 0.6 for _, a, b in r.words)
+
+
+def test_the_same_words_from_two_candidates_in_one_pack_are_both_heard(data_dir):
+    """Whisper writes a sentence said twice in one window once; the turn left without words
+    is decoded alone (three copies in one pack lost two of them before)."""
+    from diarize.asr_model import load_whisper
+    from diarize.asr_worker import _transcribe_packed
+
+    model = load_whisper(embedded_model_dir(data_dir), 1, "int8")
+    results = _transcribe_packed(model, AsrConfig(), _jobs(3))
+    assert [r.id for r in results] == [0, 1, 2]
+    assert all("budget" in r.text.lower() for r in results), [r.text for r in results]
