@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import shutil
 import signal
@@ -17,6 +18,7 @@ from collections import Counter
 import aiohttp
 import pytest
 
+from analysis.settings import Settings
 from core.events import PhaseStarted, SpeechEnded, SpeechHorizon, SpeechStarted
 from server.store import SessionStore
 from testkit.opus import opus_packets, to_48k
@@ -267,12 +269,17 @@ async def _until(check, timeout: float = 20.0) -> None:
         await asyncio.sleep(0.1)
 
 
-async def test_a_live_session_resumes_from_its_log(tmp_path):
+@pytest.mark.parametrize("redis", [False, True], ids=["embedded", "redis"])
+async def test_a_live_session_resumes_from_its_log(tmp_path, redis):
     """The data dir of a live session, as a SIGKILL leaves it (copied while live), served
     again: the session goes on; its driver is rebuilt from the log (the portraits count the
     speech from before), speech open at the crash is closed where the log stops vouching,
-    nothing is counted twice, and the report lists the gap."""
-    async with running_server(tmp_path / "a", auto_start=False) as run:
+    nothing is counted twice, and the report lists the gap. With Redis: the resumed session
+    is a new job for the workers, and the bus (which kept the events) gets none twice."""
+    settings = Settings.from_env()
+    if redis:
+        settings = dataclasses.replace(settings, redis_url="redis://127.0.0.1:6379/0")
+    async with running_server(tmp_path / "a", settings, auto_start=False) as run:
         s = await run.create(["p1", "p2"], phases=[])
         sid = s["id"]
         live = run.server.live[sid]
@@ -283,10 +290,18 @@ async def test_a_live_session_resumes_from_its_log(tmp_path):
         await live.analysed(live.feed_events([SpeechStarted("p2", 5.6), SpeechHorizon(6.5)]))
         await _until(lambda: any(isinstance(e, SpeechHorizon) and e.until == 6.5
                                  for e in run.server.store.events(sid)))
-        shutil.copytree(tmp_path / "a", tmp_path / "b")  # the disk at that instant
-    async with running_server(tmp_path / "b", auto_start=False) as run:
+        # a SIGKILL: nothing more happens to the session here (no end, no events) ...
+        run.server.live.pop(sid)
+        assert live._publisher is not None
+        live._publisher.cancel()
+        await live.stop_media()
+        shutil.copytree(tmp_path / "a", tmp_path / "b")  # ... and the disk stays as it is
+        before = await run.server.bus.events(f"{sid}.events")
+    async with running_server(tmp_path / "b", settings, auto_start=False) as run:
         live = run.server.live[sid]
         assert live.live and live.now() >= 6.5  # on its own clock
+        republished = await run.server.bus.events(f"{sid}.events")
+        assert republished[:len(before)] == before or not redis
         restart = run.server.store.load(sid).options["restarts"][0]
         t = restart["resumed_at_s"] + 1.0
         await live.analysed(live.feed_events(_speech("p1", t)))
@@ -294,6 +309,8 @@ async def test_a_live_session_resumes_from_its_log(tmp_path):
             assert r.status == 200, await r.text()
             report = await r.json()
         events = run.server.store.events(sid)
+        if redis:  # the bus has every logged event once, in order
+            assert await run.server.bus.events(f"{sid}.events") == events
     horizon = restart["from_s"]
     assert horizon >= 6.5
     assert report["speech"]["p1"] == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0],
