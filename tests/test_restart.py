@@ -352,3 +352,69 @@ async def test_shutdown_joins_every_media_thread(tmp_path):
         assert all(t is not None and t.is_alive() for t in threads)
     assert not any(t is not None and t.is_alive() for t in threads)
     assert not [t.name for t in threading.enumerate() if t.name.startswith("media-")]
+
+
+@pytest.mark.slow
+async def test_chromium_candidates_rejoin_a_restarted_server_by_themselves(tmp_path):
+    """The real join page: two headless Chromium candidates (fake microphones playing espeak
+    speech); `lgd serve` killed with SIGKILL and started again; join.js notices the drop and
+    re-offers until the new server answers, and the session ends with speech of both before
+    and after the gap."""
+    from lgd.simulate import start_simulation, write_fake_wav
+
+    sess = synthesize_session(3, "en", 5, duration_s=60.0)
+    wavs = {}
+    for p in ("A", "B"):
+        wavs[p] = tmp_path / f"{p}.wav"
+        write_fake_wav(sess.tracks[p], wavs[p])
+    data, port = tmp_path / "data", free_port()
+    first, second = Serve(data, port), Serve(data, port)
+    first.start()
+
+    async def connected(srv: Serve, http: aiohttp.ClientSession, sid: str) -> list[str]:
+        try:
+            async with http.get(f"{srv.url}/api/sessions/{sid}", headers=srv.hr()) as r:
+                return (await r.json()).get("stats", {}).get("room", {}).get("connected", [])
+        except aiohttp.ClientError:
+            return []
+
+    sim = None
+    try:
+        await first.ready()
+        async with aiohttp.ClientSession() as http:
+            token = (data / "hr-token").read_text().strip()
+            sim = await start_simulation(http, first.url, token, wavs, language="en",
+                                         camera=False)
+            sid = sim.sid
+            deadline = time.monotonic() + 60
+            while await connected(first, http, sid) != ["A", "B"]:
+                assert time.monotonic() < deadline, first.output()
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(12.0)
+            first.kill9()
+            killed = time.monotonic()
+            await asyncio.sleep(1.0)
+            second.start()
+            await second.ready()
+            while await connected(second, http, sid) != ["A", "B"]:
+                assert time.monotonic() < killed + 60, second.output()
+                await asyncio.sleep(0.5)
+            rejoined = time.monotonic() - killed
+            await asyncio.sleep(12.0)
+            async with http.post(f"{second.url}/api/sessions/{sid}/end",
+                                 headers=second.hr()) as r:
+                assert r.status == 200, await r.text()
+                report = await r.json()
+    finally:
+        if sim is not None:
+            sim.close()
+        first.stop()
+        second.stop()
+    gap = next(g for g in report["gaps"] if g["what"] == "server restart")
+    print(f"both browsers connected again {rejoined:.1f} s after the SIGKILL; gap {gap}")
+    for p in ("A", "B"):
+        before = _total(_clip(report["speech"][p], 0.0, gap["from_s"]))
+        after = _total(_clip(report["speech"][p], gap["to_s"], 1e9))
+        print(p, f"speech before {before:.2f} s, after {after:.2f} s")
+        assert before > 1.0 and after > 1.0, report["speech"]
+    assert report["complete"] is False
