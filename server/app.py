@@ -57,7 +57,7 @@ from server.campaign import Campaign
 from server.erasure import erase_candidate
 from server.http import error as _error
 from server.http import json_body as _json
-from server.live import LiveSession, session_info, session_profile
+from server.live import LiveSession, TooLate, session_info, session_profile
 from server.nodes import PLACED, Nodes
 from server.openapi import OPENAPI
 from server.playback import Playback
@@ -132,10 +132,13 @@ class Server:
             try:
                 await live.resume()
             except Exception as exc:  # shown in the log and its report; the others go on
-                logger.exception("session %s: cannot resume it", live.rec.id)
+                if isinstance(exc, TooLate):
+                    logger.warning("session %s: not resumed: %s", live.rec.id, exc)
+                else:
+                    logger.exception("session %s: cannot resume it", live.rec.id)
                 self.live.pop(live.rec.id, None)
                 await live.stop_media()
-                self._close_unresumable(live.rec, repr(exc))
+                self._close_unresumable(live.rec, str(exc) or repr(exc))
         self._resuming.clear()
 
     def _close_unresumable(self, rec: SessionRecord, why: str) -> None:

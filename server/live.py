@@ -62,6 +62,10 @@ MEDIA_JOIN_S = 10.0  # at shutdown, how long to wait for a session's media threa
 RESTART_GENERATIONS = 1000
 
 
+class TooLate(Exception):
+    """A session cannot be resumed: the server was down longer than a room waits."""
+
+
 def session_profile(rec: SessionRecord) -> JobProfile | None:
     """The job profile the session was created with, as it was then (its version kept)."""
     saved = rec.options.get("profile")
@@ -177,6 +181,10 @@ class LiveSession:
                       default=0.0)
         started = datetime.fromisoformat(self.rec.started_at or "")
         elapsed = (datetime.now(UTC) - started).total_seconds()
+        limit = self.settings.server.idle_end_s
+        if limit > 0 and elapsed - horizon > limit:  # nobody waited that long: it ended idle
+            raise TooLate(f"the server was down for {elapsed - horizon:.0f} s, longer than "
+                          f"LGD_SERVER_IDLE_END_S ({limit:.0f} s)")
         at = max(elapsed, self.report.analysed_s, horizon)  # a wall clock set back: never before
         at = math.ceil(at * SAMPLE_RATE / FRAME_SAMPLES) * FRAME_SAMPLES / SAMPLE_RATE
         restarts = self.rec.options.setdefault("restarts", [])

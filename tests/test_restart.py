@@ -418,3 +418,31 @@ async def test_chromium_candidates_rejoin_a_restarted_server_by_themselves(tmp_p
         print(p, f"speech before {before:.2f} s, after {after:.2f} s")
         assert before > 1.0 and after > 1.0, report["speech"]
     assert report["complete"] is False
+
+
+async def test_a_session_down_longer_than_the_idle_end_is_closed_not_resumed(tmp_path):
+    """Down longer than LGD_SERVER_IDLE_END_S: nobody waited; the session is closed with
+    the report of what it logged (marked), instead of being brought back."""
+    async with running_server(tmp_path / "a", auto_start=False) as run:
+        s = await run.create(["p1", "p2"], phases=[])
+        sid = s["id"]
+        live = run.server.live[sid]
+        await live.start()
+        await live.analysed(live.feed_events(_speech("p1", 1.0)))
+        await _until(lambda: any(isinstance(e, SpeechEnded)
+                                 for e in run.server.store.events(sid)))
+        run.server.live.pop(sid)
+        assert live._publisher is not None
+        live._publisher.cancel()
+        await live.stop_media()
+        shutil.copytree(tmp_path / "a", tmp_path / "b")
+    path = tmp_path / "b" / "sessions" / sid / "session.json"
+    rec = json.loads(path.read_text())
+    rec["started_at"] = "2026-01-01T00:00:00.000+00:00"  # months ago
+    path.write_text(json.dumps(rec))
+    async with running_server(tmp_path / "b", auto_start=False) as run:
+        assert sid not in run.server.live
+        async with run.http.get(f"{run.url}/api/sessions/{sid}/report", headers=run.hr()) as r:
+            report = await r.json()
+    assert report["speech"]["p1"] == [[1.0, 2.0]] and report["complete"] is False
+    assert "longer than LGD_SERVER_IDLE_END_S" in report["gaps"][0]["detail"]
