@@ -91,6 +91,13 @@ class Server:
         self.cfg = settings.server
         #: one server per data dir: a second one would take the first one's live sessions
         self._lock = DataDirLock(Path(settings.data_dir))
+        try:
+            self._setup(settings, bus)
+        except BaseException:  # a server that never ran holds nothing
+            self._lock.release()
+            raise
+
+    def _setup(self, settings: Settings, bus: Bus | None) -> None:
         self.store = SessionStore(settings.data_dir, load_vault(settings.kek_file, settings.kek))
         self.audit_log = AuditLog(Path(settings.data_dir) / "audit.jsonl")
         self.revocations = Revocations(Path(settings.data_dir) / "revoked.json")
