@@ -351,7 +351,8 @@ async def test_shutdown_joins_every_media_thread(tmp_path):
         threads = [run.server.live[s["id"]]._thread for s in (a, b)]
         assert all(t is not None and t.is_alive() for t in threads)
     assert not any(t is not None and t.is_alive() for t in threads)
-    assert not [t.name for t in threading.enumerate() if t.name.startswith("media-")]
+    names = {f"media-{s['id']}" for s in (a, b)}
+    assert not [t.name for t in threading.enumerate() if t.name in names]
 
 
 @pytest.mark.slow

@@ -141,6 +141,7 @@ async def test_restart_loses_nothing_already_analysed(tmp_path):
         with open(live._log.path, "ab") as f:
             f.write(b"\x85\xa4type")  # a record torn by the crash
         live._log.close()
+        await live.stop_media()
         live._t0 = None  # simulate a crash: no orderly end
         run.server.live.clear()
     async with running_server(tmp_path) as run:
