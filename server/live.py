@@ -438,6 +438,9 @@ class LiveSession:
             "events_received": self._seq,
             "duplicate_events_dropped": self.duplicates,
             "faults": dict(self.faults),
+            #: server restarts this session went through: what was not heard (s)
+            "restarts": [{k: r[k] for k in ("from_s", "to_s", "resumed_at_s")}
+                         for r in self.rec.options.get("restarts", [])],
             "phase": None if self.phase is None else {
                 "index": self.phase[0], "name": self.phases[self.phase[0]]["name"],
                 "started_at": self.phase[1],

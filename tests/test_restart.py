@@ -303,6 +303,9 @@ async def test_a_live_session_resumes_from_its_log(tmp_path, redis):
         republished = await run.server.bus.events(f"{sid}.events")
         assert republished[:len(before)] == before or not redis
         restart = run.server.store.load(sid).options["restarts"][0]
+        async with run.http.get(f"{run.url}/api/sessions/{sid}", headers=run.hr()) as r:
+            shown = (await r.json())["stats"]["restarts"]  # the dashboard marks the gap
+        assert [g["from_s"] for g in shown] == [restart["from_s"]]
         t = restart["resumed_at_s"] + 1.0
         await live.analysed(live.feed_events(_speech("p1", t)))
         async with run.http.post(f"{run.url}/api/sessions/{sid}/end", headers=run.hr()) as r:
