@@ -92,12 +92,12 @@ async def test_kill9_restart_resumes_the_session_on_its_clock(tmp_path):
             killed = time.time()
             first.kill9()  # mid-session: no shutdown, no report
             await asyncio.sleep(1.0)
+            restarted = time.time()
             second.start()  # the same data dir and port
             await second.ready()
             up = time.time()
             await asyncio.sleep(start + END_AT_S - time.time())
-            assert all(c.offers >= 2 for c in clients), [(c.offers, c.attempts)
-                                                          for c in clients]
+            offers = [(c.offers, c.attempts) for c in clients]
             async with http.get(f"{second.url}/api/sessions/{sid}", headers=second.hr()) as r:
                 stats = (await r.json())["stats"]
             async with http.post(f"{second.url}/api/sessions/{sid}/end",
@@ -115,17 +115,19 @@ async def test_kill9_restart_resumes_the_session_on_its_clock(tmp_path):
     # script time -> session time: the clock's zero is the session's start
     offset = datetime.fromisoformat(rec["started_at"]).timestamp() - start
     kill_t, up_t = killed - start - offset, up - start - offset
-    print(f"killed at {kill_t:.2f} s of session time, serving again at {up_t:.2f} s; "
-          f"offers per client {[c.offers for c in clients]}, tried {[c.attempts for c in clients]}")
+    restart_t = restarted - start - offset
+    print(f"killed at {kill_t:.2f} s of session time, restarted at {restart_t:.2f} s, "
+          f"serving again at {up_t:.2f} s; (answered, tried) offers per client {offers}")
     gaps = [g for g in report["gaps"] if g["what"] == "server restart"]
     print("gaps", report["gaps"], "stats", {k: stats[k] for k in (
         "audio_frames_in", "analysis_frames_lost", "duplicate_events_dropped")})
+    assert all(answered >= 2 for answered, _ in offers)  # each one reconnected
     assert report["complete"] is False and len(gaps) == 1
     gap = gaps[0]
     # the gap: from the last time the log vouches for (before the kill) to the first audio
-    # heard after the restart (after the new server listened)
+    # heard after the restart (once the new process listened: soon after its health answered)
     assert kill_t - 3.0 < gap["from_s"] <= kill_t + 0.1, (gap, kill_t)
-    assert up_t - 0.5 < gap["to_s"] < up_t + 8.0, (gap, up_t)
+    assert restart_t < gap["to_s"] < up_t + 8.0, (gap, restart_t, up_t)
     assert report["session"]["duration_s"] > END_AT_S - offset - 2.0
 
     truth = {p: [[a - offset, b - offset] for a, b in sess.truth["speech"][p]] for p in ids}
