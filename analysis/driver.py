@@ -32,7 +32,7 @@ from analysis.report import ReportBuilder
 from analysis.settings import Settings
 from core import policy
 from core.bus import Bus
-from core.clock import SAMPLE_RATE
+from core.clock import FRAME_SAMPLES, SAMPLE_RATE
 from core.events import (
     AnalysisLag,
     AudioAnalysed,
@@ -41,6 +41,8 @@ from core.events import (
     PortraitUpdate,
     ProsodyTurn,
     SpeechEnded,
+    SpeechHorizon,
+    SpeechStarted,
     VoiceAttributes,
 )
 from core.session import SessionInfo
@@ -153,6 +155,47 @@ class Analysis:
                 self._next_progress += PROGRESS_EVERY_S
                 out += self._progress()
             return self._emit(out)
+
+    def resume(self, logged: list[Event], at_s: float, until_s: float) -> list[Event]:
+        """A live session resumed after its server restarted, before any audio: `logged` are
+        the events published before (its event log), `until_s` the last session time the log
+        vouches for, `at_s` where the resumed audio starts (>= until_s).
+
+        The stages are brought to `at_s` on silence, their output dropped: that span was
+        analysed before (its events are in `logged`) or not heard at all (the restart's gap).
+        The folds that span the whole session — turn-taking's running totals, the portrait
+        model, the report — are rebuilt from `logged`, their output dropped too (published
+        already). Speech still open at `until_s` is closed there: those events are new, and
+        returned (with the portraits as they now stand) like any call's."""
+        with self._lock:
+            if self.samples:
+                raise RuntimeError("resume() comes before any audio")
+            sink, self.sink = self.sink, None
+            silence = np.zeros((len(self.ids), FRAME_SAMPLES * 500), np.float32)
+            target = int(at_s * SAMPLE_RATE) // FRAME_SAMPLES * FRAME_SAMPLES
+            while self.samples < target:  # (n_tracks, <= 10 s) of zeros
+                self.feed(silence[:, :min(silence.shape[1], target - self.samples)])
+            s = self.settings
+            self.turns = TurnTracker(self.ids, s.turns)
+            cfg = dataclasses.replace(s.portraits, affect_policy=self.policy)
+            self.portraits = PortraitModel(self.ids, self.language, cfg)
+            self.report = ReportBuilder(self.info, self.policy)
+            open_: dict[str, float] = {}
+            for ev in logged:
+                self.report.add(ev)
+                if isinstance(ev, SpeechStarted | SpeechEnded | SpeechHorizon):
+                    self.turns.push(ev)
+                if isinstance(ev, SpeechStarted):
+                    open_[ev.who] = ev.at
+                elif isinstance(ev, SpeechEnded):
+                    open_.pop(ev.who, None)
+                if not isinstance(ev, _ABOUT_ANALYSIS):
+                    self.portraits.push(ev)
+            self.sink = sink
+            ends = [SpeechEnded(who, at, round(until_s, 2))
+                    for who, at in sorted(open_.items(), key=lambda kv: kv[1]) if until_s > at]
+            out = self._portraits(self._chain([*ends, SpeechHorizon(round(until_s, 2))]))
+            return self._emit(out + self.portraits.flush())
 
     def feed_video(self, who: str, at: float, frame: np.ndarray) -> list[Event]:
         """One video frame (H, W, 3) uint8 RGB of candidate `who` at session time `at`; the

@@ -63,6 +63,28 @@ class Result:
         return self.first_seq + len(self.events)
 
 
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """A session that was live when its server stopped, going on after a restart: its
+    driver starts at session time `at_s`, rebuilt from the events logged before
+    (`Analysis.resume`); `until_s` is the last time that log vouches for."""
+
+    at_s: float
+    until_s: float
+    events: list[Event] = field(default_factory=list)
+
+
+def encode_resume(r: Resume) -> bytes:
+    return cast(bytes, msgpack.packb(
+        {"at": r.at_s, "until": r.until_s, "e": [codec.encode(ev) for ev in r.events]},
+        use_bin_type=True))
+
+
+def decode_resume(data: bytes) -> Resume:
+    d = msgpack.unpackb(data, raw=False)
+    return Resume(float(d["at"]), float(d["until"]), [codec.decode(e) for e in d["e"]])
+
+
 def encode_frame(frame: Frame) -> bytes:
     if isinstance(frame, AudioFrame):
         b = np.ascontiguousarray(frame.block, np.float32)

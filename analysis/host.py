@@ -20,7 +20,15 @@ from collections.abc import Callable
 import numpy as np
 
 from analysis.driver import Analysis
-from analysis.frames import AudioFrame, EndFrame, EventsFrame, Frame, Result, VideoFrame
+from analysis.frames import (
+    AudioFrame,
+    EndFrame,
+    EventsFrame,
+    Frame,
+    Result,
+    Resume,
+    VideoFrame,
+)
 from analysis.settings import Settings
 from core import codec
 from core.clock import FRAME_SAMPLES
@@ -40,8 +48,10 @@ def warm_up(ids: list[str], settings: Settings) -> None:
 
 class SessionHost:
     def __init__(self, info: SessionInfo, settings: Settings, publish: Publish,
-                 already: list[Event] | None = None) -> None:
-        """already: the session's events published before (a resumed session), in order."""
+                 already: list[Event] | None = None, resume: Resume | None = None) -> None:
+        """already: the session's events published before (a worker that took over), in
+        order. resume: the session was live when its server stopped, and goes on from
+        `resume.at_s` after a restart (`Analysis.resume`)."""
         self.info = info
         self.publish = publish
         self.published = len(already or [])  #: events out so far: the next number
@@ -51,6 +61,9 @@ class SessionHost:
         # live: transcripts keep up (ASR never waits to fill a pack); see AsrConfig.pack_live
         self.analysis = Analysis(info, settings, sink=self._made.extend, live=True)
         self.finished = False
+        if resume is not None:  # not the empty portraits: those of the whole session so far
+            self._made.clear()
+            self.analysis.resume(resume.events, resume.at_s, resume.until_s)
         self._out(final=False)  # the portraits before any data
 
     @property

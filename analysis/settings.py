@@ -61,6 +61,10 @@ class ServerConfig:
     #: a live session with nobody connected for this long ends by itself (its report is
     #: written, marked with the gap); 0: never
     idle_end_s: float = 900.0
+    #: on SIGTERM the server takes no new session (503, readiness fails) and keeps its live
+    #: ones running until they end, at most this long; then they end, their reports marked
+    #: with the gap. SIGINT: end them at once
+    drain_s: float = 600.0
     #: a candidate joins (is analysed) only after agreeing to the notice on the join page;
     #: the consent record (notice version, time, what was agreed) is kept with the session
     require_consent: bool = True

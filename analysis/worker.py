@@ -1,6 +1,7 @@
 """The embedded analysis worker: a process `lgd serve` starts itself (no Redis needed).
 
-The server's media side sends, on one multiprocessing queue, ``("open", sid, info)``,
+The server's media side sends, on one multiprocessing queue, ``("open", sid, info, resume)``
+(resume: None, or `analysis.frames.Resume` encoded: a session going on after a restart),
 ``("frame", sid, frame)`` and ``("stop",)``; the worker answers on another with
 ``("ready",)``, ``("result", sid, result)`` and ``("failed", sid, why)``. Each session runs
 on its own thread here (numba and onnxruntime release the GIL), so neither the server's
@@ -16,7 +17,7 @@ import threading
 from multiprocessing.queues import Queue
 from typing import Any
 
-from analysis.frames import decode_frame, decode_info, encode_result
+from analysis.frames import decode_frame, decode_info, decode_resume, encode_result
 from analysis.host import SessionHost, warm_up
 from analysis.settings import Settings
 
@@ -49,7 +50,8 @@ def serve_local(inbox: Queue[Any], outbox: Queue[Any], settings: Settings, paren
         if msg[0] == "open":
             q: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
             sessions[msg[1]] = q
-            t = threading.Thread(target=_host, args=(msg[1], msg[2], q, outbox, settings),
+            resume = msg[3] if len(msg) > 3 else None
+            t = threading.Thread(target=_host, args=(msg[1], msg[2], q, outbox, settings, resume),
                                  name=f"analysis-{msg[1]}", daemon=True)
             t.start()
             threads.append(t)
@@ -62,11 +64,12 @@ def serve_local(inbox: Queue[Any], outbox: Queue[Any], settings: Settings, paren
 
 
 def _host(sid: str, info: bytes, frames: queue.SimpleQueue[bytes | None], outbox: Queue[Any],
-          settings: Settings) -> None:
+          settings: Settings, resume: bytes | None = None) -> None:
     host: SessionHost | None = None
     try:
         host = SessionHost(decode_info(info), settings,
-                           lambda r: outbox.put(("result", sid, encode_result(r))))
+                           lambda r: outbox.put(("result", sid, encode_result(r))),
+                           resume=decode_resume(resume) if resume else None)
         while (data := frames.get()) is not None:
             if host.apply(decode_frame(data)):
                 return

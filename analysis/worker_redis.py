@@ -33,7 +33,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from analysis.frames import Result, decode_frame, decode_info, decode_result, encode_result
+from analysis.frames import (
+    Result,
+    decode_frame,
+    decode_info,
+    decode_result,
+    decode_resume,
+    encode_result,
+)
 from analysis.host import SessionHost, warm_up
 from analysis.settings import Settings
 
@@ -200,25 +207,27 @@ class RedisWorker:
     def _host(self, jid: bytes, fields: dict[bytes, bytes]) -> None:
         sid = fields[b"sid"].decode()
         lost = threading.Event()
-        t = threading.Thread(target=self._run_job, args=(jid, sid, fields[b"info"], lost),
+        t = threading.Thread(target=self._run_job,
+                             args=(jid, sid, fields[b"info"], lost, fields.get(b"resume")),
                              name=f"analysis-{sid}", daemon=True)
         self.jobs[jid] = _Job(sid, t, lost)
         t.start()
 
     # -- one session (its own thread) ---------------------------------------------------
 
-    def _run_job(self, jid: bytes, sid: str, info: bytes, lost: threading.Event) -> None:
+    def _run_job(self, jid: bytes, sid: str, info: bytes, lost: threading.Event,
+                 resume: bytes | None = None) -> None:
         host: SessionHost | None = None
         try:
-            host = self._resume(jid, sid, info, lost)
+            host = self._resume(jid, sid, info, lost, resume)
         except Exception:  # a bad job or a stage failure: logged; the job stays pending
             logger.exception("worker %s: session %s stopped", self.name, sid)
         finally:
             if host is not None:
                 host.close()
 
-    def _resume(self, jid: bytes, sid: str, info: bytes, lost: threading.Event
-                ) -> SessionHost | None:
+    def _resume(self, jid: bytes, sid: str, info: bytes, lost: threading.Event,
+                resume: bytes | None = None) -> SessionHost | None:
         keys = self.keys
         prior = self._retry(lost, lambda: published_results(self.r, keys, sid))
         if prior is None:
@@ -228,7 +237,8 @@ class RedisWorker:
             return None
         already = [ev for res in prior for ev in res.events]
         host = SessionHost(decode_info(info), self.settings,
-                           lambda res: self._publish(sid, res, lost), already)
+                           lambda res: self._publish(sid, res, lost), already,
+                           decode_resume(resume) if resume else None)
         every = self.settings.worker.checkpoint_every_s
         next_checkpoint = every
         last: Any = "0-0"  # replayed from the start: the fresh driver's state is exact

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -257,20 +258,21 @@ def _server_settings(args: argparse.Namespace) -> Settings:
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
-    from aiohttp import web
-
     from server.app import (
         SERVER_KEY,
-        RedactedAccessLogger,
+        DataDirInUse,
         make_app,
-        ssl_context,
         write_private,
     )
 
     os.umask(0o077)  # sessions, logs, reports: this user's only (files 0600, dirs 0700)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _server_settings(args)
-    app = make_app(settings)
+    try:
+        app = make_app(settings)
+    except DataDirInUse as exc:
+        print(f"lgd serve: {exc}", file=sys.stderr)
+        return 2
     # the HR token goes to a private file, never to the terminal's scrollback or a log
     token_file = Path(settings.data_dir) / "hr-token"
     write_private(token_file, app[SERVER_KEY].token("hr") + "\n")
@@ -278,10 +280,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"lgd serving on {scheme}://{settings.server.host}:{settings.server.port}  "
           f"(data in {settings.data_dir})\nHR token (create sessions): in {token_file} "
           "(readable by this user only; `lgd token --role hr` mints another)", flush=True)
-    web.run_app(app, host=settings.server.host, port=settings.server.port,
-                ssl_context=ssl_context(settings), print=None,
-                access_log_class=RedactedAccessLogger)
+    asyncio.run(_serve(app, settings))
     return 0
+
+
+async def _serve(app: Any, settings: Settings) -> None:
+    """Run until SIGINT (live sessions end at once, with their reports) or until a SIGTERM
+    drain is over (`Server.drain`: no new sessions, live ones go on until they end or
+    `LGD_SERVER_DRAIN_S` passes)."""
+    import signal
+
+    from aiohttp import web
+
+    from server.app import SERVER_KEY, RedactedAccessLogger, ssl_context
+
+    server = app[SERVER_KEY]
+    runner = web.AppRunner(app, handle_signals=False, access_log_class=RedactedAccessLogger)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.server.host, settings.server.port,
+                           ssl_context=ssl_context(settings))
+        await site.start()
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGTERM, server.drain)
+        stopped = asyncio.ensure_future(stop.wait())
+        drained = asyncio.ensure_future(server.drained.wait())
+        await asyncio.wait([stopped, drained], return_when=asyncio.FIRST_COMPLETED)
+        for t in (stopped, drained):
+            t.cancel()
+    finally:
+        await runner.cleanup()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

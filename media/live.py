@@ -38,6 +38,11 @@ class LiveSource:
     def analysed_s(self) -> float:
         return self.timeline.read_head / SAMPLE_RATE
 
+    def start_at(self, at_s: float) -> None:
+        """Blocks begin at session time `at_s` (a whole frame), not 0: a session resumed
+        after a restart, whose driver was brought there."""
+        self.timeline.read_head = int(at_s * SAMPLE_RATE) // FRAME_SAMPLES * FRAME_SAMPLES
+
     def put(self, who: str, generation: int, ts: int, payload: bytes, arrival_s: float) -> None:
         """One Opus packet of `who` (RTP timestamp `ts`) that arrived at session time
         `arrival_s`; thread-safe."""

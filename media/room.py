@@ -115,6 +115,11 @@ class Room:
         self.remb_bps = remb_bps
         self._generations = 0
 
+    def continue_generations(self, after: int) -> None:
+        """Number connections from `after` + 1 (a session resumed after a restart: its
+        connections and recordings from before keep their own numbers)."""
+        self._generations = max(self._generations, after)
+
     async def connect(self, who: str, sdp: str, slots: dict[str, str]) -> str:
         """Answer `who`'s offer. `slots` maps the offer's receive-only mids to the candidate
         whose media they carry. Returns the answer SDP; OfferError on a bad offer."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -56,7 +57,7 @@ from server.campaign import Campaign
 from server.erasure import erase_candidate
 from server.http import error as _error
 from server.http import json_body as _json
-from server.live import LiveSession, session_info, session_profile
+from server.live import LiveSession, TooLate, session_info, session_profile
 from server.nodes import PLACED, Nodes
 from server.openapi import OPENAPI
 from server.playback import Playback
@@ -80,6 +81,7 @@ REPLAY_CHUNK = 200  # events sent to a catching-up dashboard between yields to t
 REPLAY_CAP = 2000  # events read ahead for one dashboard, waiting to be encoded and sent
 ENDED_QUIET_S = 1.0  # after the end, a live dashboard with nothing more to read is told so
 PDF_RENDERS_MAX = 2
+DRAINING_LOAD = 1_000_000  #: the load a draining node registers: never placed on
 ACTOR = web.RequestKey("actor", dict)  # who `auth` let in, for the audit trail
 
 
@@ -88,6 +90,15 @@ class Server:
         check_version()
         self.settings = settings
         self.cfg = settings.server
+        #: one server per data dir: a second one would take the first one's live sessions
+        self._lock = DataDirLock(Path(settings.data_dir))
+        try:
+            self._setup(settings, bus)
+        except BaseException:  # a server that never ran holds nothing
+            self._lock.release()
+            raise
+
+    def _setup(self, settings: Settings, bus: Bus | None) -> None:
         self.store = SessionStore(settings.data_dir, load_vault(settings.kek_file, settings.kek))
         self.audit_log = AuditLog(Path(settings.data_dir) / "audit.jsonl")
         self.revocations = Revocations(Path(settings.data_dir) / "revoked.json")
@@ -97,10 +108,13 @@ class Server:
         #: analysis runs in worker processes: a local one, or Redis's consumer group
         self.workers = make_workers(settings)
         #: with Redis: this node's load registered, new sessions to the least-loaded node
-        self.nodes = Nodes(settings, lambda: sum(not lv.ending for lv in self.live.values()))
+        self.nodes = Nodes(settings, self._load)
         self._http: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
+        self.draining: float | None = None  #: SIGTERM: the drain's deadline (monotonic)
+        self.drained = asyncio.Event()  #: set when a drain is over (the process may stop)
+        self._resuming: list[LiveSession] = []  #: live when the server stopped: go on
         self._loops: list[asyncio.Future[None]] = []
         self._pdf_renders = asyncio.Semaphore(PDF_RENDERS_MAX)
         self._replay_encoders = asyncio.Semaphore(1)
@@ -110,23 +124,83 @@ class Server:
 
     def recover(self) -> None:
         """After a restart: sessions not yet started can still be joined; a session that was
-        live when the server stopped is closed with the report of everything it logged."""
+        live when the server stopped goes on (`resume_live`, at startup), on its own clock."""
         for rec in self.store.all():
-            if rec.state == "created":
-                self.live[rec.id] = LiveSession(rec, self.settings, self.store, self.bus,
-                                                self.workers)
-            elif rec.state == "live":
-                report = with_fit(replay(session_info(rec), self.session_policy(rec),
-                                         self.store.events(rec.id)), session_profile(rec))
-                report = {**report, "complete": False, "gaps": [{
-                    "what": "server restart", "detail": "the session was live when the server "
-                    f"stopped; the report covers the {report['session']['duration_s']} s "
-                    "analysed before"}]}
-                self.store.save_report(rec.id, report)
-                rec.state, rec.ended_at = "ended", datetime.now(UTC).isoformat(timespec="seconds")
-                rec.duration_s = report["session"]["duration_s"]
-                rec.options["ended_by"] = "server restart"
-                self.store.save(rec)
+            if rec.state in ("created", "live"):
+                live = LiveSession(rec, self.settings, self.store, self.bus, self.workers)
+                self.live[rec.id] = live
+                if rec.state == "live":
+                    self._resuming.append(live)
+
+    async def resume_live(self) -> None:
+        """Sessions that were live when the server stopped go on: the candidates' browsers
+        re-offer with their tokens and land on the same session clock. One that cannot be
+        resumed is closed with the report of everything it logged, marked incomplete."""
+        for live in self._resuming:
+            try:
+                await live.resume()
+            except Exception as exc:  # shown in the log and its report; the others go on
+                if isinstance(exc, TooLate):
+                    logger.warning("session %s: not resumed: %s", live.rec.id, exc)
+                else:
+                    logger.exception("session %s: cannot resume it", live.rec.id)
+                self.live.pop(live.rec.id, None)
+                await live.stop_media()
+                self._close_unresumable(live.rec, str(exc) or repr(exc))
+        self._resuming.clear()
+
+    def _close_unresumable(self, rec: SessionRecord, why: str) -> None:
+        report = with_fit(replay(session_info(rec), self.session_policy(rec),
+                                 self.store.events(rec.id)), session_profile(rec))
+        report = {**report, "complete": False, "gaps": [{
+            "what": "server restart", "detail": "the session was live when the server "
+            f"stopped and could not be resumed ({why}); the report covers the "
+            f"{report['session']['duration_s']} s analysed before"}]}
+        self.store.save_report(rec.id, report)
+        rec.state, rec.ended_at = "ended", datetime.now(UTC).isoformat(timespec="seconds")
+        rec.duration_s = report["session"]["duration_s"]
+        rec.options["ended_by"] = "server restart"
+        self.store.save(rec)
+
+    def _load(self) -> int:
+        """Sessions this node carries, for placement; a draining node takes none."""
+        if self.draining is not None:
+            return DRAINING_LOAD
+        return sum(not lv.ending for lv in self.live.values())
+
+    # -- SIGTERM: drain ----------------------------------------------------------------
+
+    def drain(self) -> None:
+        """Take no new session (503, readiness fails); live ones go on until they end or
+        `drain_s` passes, then end with the gap in their reports; then `drained` is set."""
+        if self.draining is not None:
+            return
+        self.draining = time.monotonic() + self.cfg.drain_s
+        logger.info("draining: no new sessions; %d live ones have up to %.0f s to end",
+                    sum(lv.live for lv in self.live.values()), self.cfg.drain_s)
+        self._loops.append(asyncio.ensure_future(self._drain()))
+
+    async def _drain(self, every_s: float = 0.5) -> None:
+        await self.nodes.register()  # placement stops choosing this node now
+        assert self.draining is not None
+        # a session leaves `live` once its `end` is over (its report written)
+        while any(lv.started for lv in self.live.values()) and time.monotonic() < self.draining:
+            await asyncio.sleep(every_s)
+        for sid, live in list(self.live.items()):
+            if live.live:
+                logger.info("session %s: the drain deadline passed: ending it", sid)
+                report = await live.end(gap={
+                    "what": "server shutdown", "detail": "the server was stopped (SIGTERM) "
+                    f"and the session had not ended within its {self.cfg.drain_s:.0f} s "
+                    "drain"})
+                self.live.pop(sid, None)
+                self.notify("session.ended", report)
+        self.drained.set()
+
+    def _refuse_if_draining(self) -> None:
+        if self.draining is not None:
+            raise _error(web.HTTPServiceUnavailable, "this server is shutting down (draining "
+                         "its live sessions): it takes no new session; try another node")
 
     # -- tokens --------------------------------------------------------------------------
 
@@ -235,6 +309,7 @@ class Server:
             placed = await self._place(node, request, body)
             if placed is not None:
                 return placed
+        self._refuse_if_draining()
         people = body.get("participants")
         if not isinstance(people, list) or not 2 <= len(people) <= MAX_PARTICIPANTS:
             raise _error(web.HTTPBadRequest, f"participants: a list of 2–{MAX_PARTICIPANTS}")
@@ -378,6 +453,8 @@ class Server:
             raise _error(web.HTTPConflict, "this session has ended")
         if claims.who not in {p for p, _ in rec.participants}:
             raise _error(web.HTTPBadRequest, f"{claims.who!r} is not a candidate of this session")
+        if not live.live:  # a reconnect to a live session is fine; starting one is not
+            self._refuse_if_draining()
         if self.cfg.require_consent and claims.who not in rec.options.get("consent", {}):
             raise _error(web.HTTPConflict, "agree to the notice first (POST …/consent)")
         body = await _json(request)
@@ -415,6 +492,8 @@ class Server:
 
     async def start(self, request: web.Request) -> web.Response:
         rec, live = self._running(request, "this session has ended")
+        if not live.live:
+            self._refuse_if_draining()
         await live.start()
         return web.json_response(session_json(rec))
 
@@ -431,7 +510,7 @@ class Server:
     async def end(self, request: web.Request) -> web.Response:
         rec, live = self._running(request, "this session has already ended")
         report = await live.end()
-        del self.live[rec.id]
+        self.live.pop(rec.id, None)
         self.notify("session.ended", report)
         return web.json_response(report)
 
@@ -736,6 +815,10 @@ class Server:
         for sid, live in self.live.items():
             for where, what in live.faults.items():
                 problems[f"session {sid} {where}"] = what
+        if self.draining is not None:
+            left = max(0.0, self.draining - time.monotonic())
+            problems["draining"] = ("shutting down: no new sessions; live ones end within "
+                                    f"{left:.0f} s")
         body = {"ok": not problems, "problems": problems,
                 "quarantined": list(self.store.quarantined),
                 "sealed_unread": list(self.store.sealed_unread)}
@@ -754,6 +837,7 @@ class Server:
                 self.notify("session.ended", await live.end())
             else:
                 await live.room.close()
+            await live.stop_media()  # also where an `end` was cut short midway
         self.live.clear()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -762,6 +846,7 @@ class Server:
         if self._http is not None:
             await self._http.close()
         await self.bus.close()
+        self._lock.release()
 
 
 SERVER_KEY = web.AppKey("server", Server)
@@ -804,6 +889,7 @@ def make_app(settings: Settings, bus: Bus | None = None) -> web.Application:
     r.add_static("/dashboard-static/", DASHBOARD)
 
     async def startup(app: web.Application) -> None:
+        await server.resume_live()
         # housekeeping loops: owned, cancelled on shutdown
         server._loops += [asyncio.ensure_future(server.end_idle_sessions()),
                           asyncio.ensure_future(server.sweep_periodically())]
@@ -935,6 +1021,38 @@ def write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)
+
+
+class DataDirInUse(RuntimeError):
+    """Another `lgd serve` holds this data dir."""
+
+
+class DataDirLock:
+    """An exclusive lock on `<data dir>/server.lock` for the server's lifetime: a second
+    server on the same data dir would resume (and so take over) the first one's live
+    sessions. The kernel drops the lock when its process dies, even by SIGKILL, so a
+    restart after a crash is never locked out."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.path = data_dir / "server.lock"
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise DataDirInUse(f"the data dir {data_dir} is in use by another lgd serve "
+                               f"(pid {holder}); stop it first, or give this one another "
+                               "--data-dir") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the lock
+            self._fd = None
 
 
 class RedactedAccessLogger(AbstractAccessLogger):

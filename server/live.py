@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -22,11 +23,20 @@ from typing import Any
 
 import numpy as np
 
-from analysis.frames import AudioFrame, EndFrame, EventsFrame, Frame, Result, VideoFrame
+from analysis.frames import (
+    AudioFrame,
+    EndFrame,
+    EventsFrame,
+    Frame,
+    Result,
+    Resume,
+    VideoFrame,
+)
 from analysis.report import ReportBuilder
 from analysis.settings import Settings
 from core.bus import Bus
-from core.events import Event, PhaseStarted
+from core.clock import FRAME_SAMPLES, SAMPLE_RATE
+from core.events import AnalysisLag, Event, PhaseStarted, PortraitUpdate, SpeechHorizon
 from core.policy import computes_affect, resolve
 from core.session import SessionInfo
 from hr.fit import with_fit
@@ -47,6 +57,13 @@ RETRY_MIN_S, RETRY_MAX_S = 0.25, 5.0
 END_DRAIN_S = 15.0  # at the end, how long to keep retrying before the report is written
 STREAM_KEEP_S = 600.0  # a finished session's bus stream, for dashboards still catching up
 VIDEO_BACKLOG = 2  # per candidate; older frames are dropped (audio never is)
+MEDIA_JOIN_S = 10.0  # at shutdown, how long to wait for a session's media thread
+#: connections after the n-th restart are numbered from n * this (recordings keep apart)
+RESTART_GENERATIONS = 1000
+
+
+class TooLate(Exception):
+    """A session cannot be resumed: the server was down longer than a room waits."""
 
 
 def session_profile(rec: SessionRecord) -> JobProfile | None:
@@ -121,12 +138,18 @@ class LiveSession:
         self._advance = asyncio.Event()
         self._phase_task: asyncio.Future[None] | None = None
         self._loop_watch: asyncio.Task[None] | None = None
+        self._restart: dict[str, Any] | None = None  #: this run's entry in options.restarts
 
     # -- lifecycle ---------------------------------------------------------------------
 
     @property
     def live(self) -> bool:
         return self._t0 is not None and not self._ended.is_set()
+
+    @property
+    def started(self) -> bool:
+        """Started (live, ending or ended): it holds a media thread and a worker's session."""
+        return self._t0 is not None
 
     def now(self) -> float:
         """Session time (s); 0 before the start."""
@@ -135,11 +158,65 @@ class LiveSession:
     async def start(self) -> None:
         if self._t0 is not None:
             return
-        self._loop = asyncio.get_running_loop()
-        self._t0 = time.monotonic()
         self.rec.state = "live"
         self.rec.started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         self.store.save(self.rec)
+        await self._run(time.monotonic())
+
+    async def resume(self) -> None:
+        """The session was live when the server stopped: it goes on, on the same session
+        clock (its zero is `started_at`, kept in session.json with ms). Its driver starts
+        where the clock is now, rebuilt from the events logged before (`Analysis.resume`);
+        the candidates' re-offers join it as reconnects do. The gap — from the last time the
+        log vouches for to the first audio after the restart — is kept with the session and
+        listed in the report's `gaps`."""
+        if self._t0 is not None:
+            return
+        loop = asyncio.get_running_loop()
+        logged = await loop.run_in_executor(None, lambda: list(self.store.events(self.rec.id)))
+        for ev in logged:
+            self.report.add(ev)
+        # every speech decision before the last horizon is in the log; after it, none is sure
+        horizon = max((ev.until for ev in logged if isinstance(ev, SpeechHorizon)),
+                      default=0.0)
+        started = datetime.fromisoformat(self.rec.started_at or "")
+        elapsed = (datetime.now(UTC) - started).total_seconds()
+        limit = self.settings.server.idle_end_s
+        if limit > 0 and elapsed - horizon > limit:  # nobody waited that long: it ended idle
+            raise TooLate(f"the server was down for {elapsed - horizon:.0f} s, longer than "
+                          f"LGD_SERVER_IDLE_END_S ({limit:.0f} s)")
+        at = max(elapsed, self.report.analysed_s, horizon)  # a wall clock set back: never before
+        at = math.ceil(at * SAMPLE_RATE / FRAME_SAMPLES) * FRAME_SAMPLES / SAMPLE_RATE
+        restarts = self.rec.options.setdefault("restarts", [])
+        self._restart = {"from_s": round(horizon, 2), "resumed_at_s": round(at, 2),
+                         "to_s": None, "at": datetime.now(UTC).isoformat(timespec="seconds")}
+        restarts.append(self._restart)
+        self.store.save(self.rec)
+        self.source.start_at(at)
+        self.room.continue_generations(RESTART_GENERATIONS * len(restarts))
+        await self._republish(logged)
+        phase = next(((ev.index, ev.at) for ev in reversed(logged)
+                      if isinstance(ev, PhaseStarted)), None)
+        seed: list[Event] = [ev for ev in logged
+                             if not isinstance(ev, PortraitUpdate | AnalysisLag)]
+        logger.info("session %s: resumed at %.2f s of session time (its log vouches for "
+                    "%.2f s)", self.rec.id, at, horizon)
+        await self._run(time.monotonic() - at, Resume(at, horizon, seed), phase)
+
+    async def _republish(self, logged: list[Event]) -> None:
+        """Dashboards opened from now on replay the whole session from the bus: what it lost
+        with the old process (an in-process bus) goes on it again, once."""
+        try:
+            have = len(await self.bus.events(self.topic))
+            for ev in logged[have:]:
+                await self.bus.publish(self.topic, ev)
+        except Exception as exc:  # the bus is down: the publisher's faults show it
+            logger.warning("session %s: cannot republish its events: %r", self.rec.id, exc)
+
+    async def _run(self, t0: float, resume: Resume | None = None,
+                   phase: tuple[int, float] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._t0 = t0
         self._log = self.store.log(self.rec.id)
         if self.recording != "off":
             self.recorder = SessionRecorder(self.store, self.rec.id, self.recording)
@@ -158,12 +235,12 @@ class LiveSession:
 
         # opening may start a worker process: off the loop
         self.link = await loop.run_in_executor(None, self.workers.open, session_info(self.rec),
-                                               on_result, on_failure, on_problem)
+                                               on_result, on_failure, on_problem, resume)
         self._thread = threading.Thread(target=self._media, name=f"media-{self.rec.id}",
                                         daemon=True)
         self._thread.start()
         if self.phases:
-            self._phase_task = asyncio.ensure_future(self._run_phases())
+            self._phase_task = asyncio.ensure_future(self._run_phases(*(phase or (0, None))))
 
     def feed_events(self, events: list[Event]) -> int:
         """Events from outside the media (a phase, an operator's note) into the analysis,
@@ -188,17 +265,23 @@ class LiveSession:
 
     # -- the exercise's phases -----------------------------------------------------------
 
-    async def _run_phases(self) -> None:
+    async def _run_phases(self, first: int = 0, started: float | None = None) -> None:
         """Each phase starts when the one before has run its planned time, or when the lead
-        moves on (`advance`); the last one lasts until the session ends."""
-        for i, ph in enumerate(self.phases):
-            at = round(self.now(), 2)
+        moves on (`advance`); the last one lasts until the session ends. After a restart:
+        from phase `first`, which had started at `started` (announced before)."""
+        for i in range(first, len(self.phases)):
+            ph = self.phases[i]
+            if i == first and started is not None:
+                at = started
+            else:
+                at = round(self.now(), 2)
+                self.feed_events([PhaseStarted(ph["name"], i, at, ph["duration_s"])])
             self.phase = (i, at)
-            self.feed_events([PhaseStarted(ph["name"], i, at, ph["duration_s"])])
             if i == len(self.phases) - 1:
                 return
             try:
-                await asyncio.wait_for(self._advance.wait(), ph["duration_s"])
+                left = max(0.0, at + ph["duration_s"] - self.now())
+                await asyncio.wait_for(self._advance.wait(), left)
             except TimeoutError:
                 pass
             self._advance.clear()
@@ -256,6 +339,11 @@ class LiveSession:
         except Exception as exc:  # a bus that is down: the stream stays, and says so
             logger.warning("session %s: cannot retire its stream: %r", self.rec.id, exc)
         gaps = [gap] if gap else []
+        for r in self.rec.options.get("restarts", []):
+            to = r["to_s"] if r["to_s"] is not None else r["resumed_at_s"]
+            gaps.append({"what": "server restart", "from_s": r["from_s"], "to_s": to,
+                         "detail": f"the server stopped and restarted: nothing was analysed "
+                         f"from {r['from_s']:.2f} s to {to:.2f} s of the session"})
         if self._thread is None:  # never started
             report = self._empty_report()
         elif self._failure is None:
@@ -286,6 +374,18 @@ class LiveSession:
         if self.link is not None:  # the report is written: the worker's streams may go
             await loop.run_in_executor(None, self.link.close, True)
         return report
+
+    async def stop_media(self) -> None:
+        """Stop and join the media thread (idempotent): a server shutting down leaves none
+        behind sending frames to a stopped worker, even for a session whose `end` was cut
+        short (cancelled midway)."""
+        self._stop.set()
+        if self._thread is not None and self._thread.is_alive():
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join,
+                                                             MEDIA_JOIN_S)
+            if self._thread.is_alive():
+                logger.error("session %s: the media thread did not stop within %.0f s",
+                             self.rec.id, MEDIA_JOIN_S)
 
     def partial_report(self) -> dict[str, Any]:
         return self.report.build(self._analysed_s)
@@ -338,6 +438,9 @@ class LiveSession:
             "events_received": self._seq,
             "duplicate_events_dropped": self.duplicates,
             "faults": dict(self.faults),
+            #: server restarts this session went through: what was not heard (s)
+            "restarts": [{k: r[k] for k in ("from_s", "to_s", "resumed_at_s")}
+                         for r in self.rec.options.get("restarts", [])],
             "phase": None if self.phase is None else {
                 "index": self.phase[0], "name": self.phases[self.phase[0]]["name"],
                 "started_at": self.phase[1],
@@ -352,6 +455,10 @@ class LiveSession:
     def _on_audio(self, who: str, generation: int, ts: int, payload: bytes, arrival: float) -> None:
         if self._t0 is not None and not self._stop.is_set():
             self.source.put(who, generation, ts, payload, arrival - self._t0)
+            if self._restart is not None and self._restart["to_s"] is None:
+                # the restart's gap ends with the first audio heard after it
+                self._restart["to_s"] = round(arrival - self._t0, 2)
+                self.store.save(self.rec)
 
     def _on_record(self, who: str, generation: int, kind: str, codec: str, ts: int,
                    payload: bytes, arrival: float) -> None:

@@ -19,6 +19,7 @@ import os
 import queue
 import signal
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.context import SpawnProcess
 from typing import Any, Protocol
@@ -28,14 +29,17 @@ import redis
 from analysis.frames import (
     Frame,
     Result,
+    Resume,
     decode_result,
     encode_frame,
     encode_info,
+    encode_resume,
 )
 from analysis.settings import Settings
 from analysis.worker import serve_local
 from analysis.worker_redis import (
     BLOCK_MS,
+    GROUP,
     REDIS_DOWN,
     StreamKeys,
     connect,
@@ -63,7 +67,9 @@ class Workers(Protocol):
     def start(self) -> None: ...
 
     def open(self, info: SessionInfo, on_result: OnResult, on_failure: OnFailure,
-             on_problem: OnProblem) -> Link: ...
+             on_problem: OnProblem, resume: Resume | None = None) -> Link:
+        """resume: the session was live when the server stopped and goes on after a
+        restart (its driver rebuilt from the events logged before)."""
 
     def close(self) -> None: ...
 
@@ -111,12 +117,13 @@ class LocalWorkers:
             self._reader.start()
 
     def open(self, info: SessionInfo, on_result: OnResult, on_failure: OnFailure,
-             on_problem: OnProblem) -> Link:
+             on_problem: OnProblem, resume: Resume | None = None) -> Link:
         self.start()
         with self._lock:
             self._sessions[info.id] = (on_result, on_failure)
             inbox = self._inbox
-        inbox.put(("open", info.id, encode_info(info)))
+        inbox.put(("open", info.id, encode_info(info),
+                   encode_resume(resume) if resume is not None else None))
         return _LocalLink(info.id, inbox, self._sessions)
 
     def _read(self, proc: SpawnProcess, outbox: Any) -> None:
@@ -181,11 +188,15 @@ class RedisWorkers:
             self._procs.append(_spawn(run_worker, self.settings, name, os.getpid()))
 
     def open(self, info: SessionInfo, on_result: OnResult, on_failure: OnFailure,
-             on_problem: OnProblem) -> Link:
+             on_problem: OnProblem, resume: Resume | None = None) -> Link:
         self.start()
         assert self.settings.redis_url
-        return RedisLink(connect(self.settings.redis_url), self.keys, info, on_result,
-                         on_problem)
+        r = connect(self.settings.redis_url)
+        stream = info.id
+        if resume is not None:  # a new job on new streams: the old ones are the dead run's
+            stream = f"{info.id}.r{int(time.time() * 1000)}"
+            _forget_jobs(r, self.keys, info.id)
+        return RedisLink(r, self.keys, info, on_result, on_problem, stream, resume)
 
     def close(self) -> None:
         for p in self._procs:
@@ -197,19 +208,41 @@ class RedisWorkers:
                 p.kill()
 
 
+def _forget_jobs(r: redis.Redis, keys: StreamKeys, sid: str) -> None:
+    """A session's jobs and streams from before a restart (their frames stopped): deleted,
+    so no worker takes them over; best effort (a worker abandons them anyway)."""
+    try:
+        rows: Any = r.xrange(keys.jobs, "-", "+")
+        for jid, fields in rows:
+            old = fields.get(b"sid", b"").decode()
+            if old == sid or old.startswith(f"{sid}.r"):
+                r.xack(keys.jobs, GROUP, jid)
+                r.xdel(keys.jobs, jid)
+                r.delete(*keys.session(old))
+    except REDIS_DOWN as exc:
+        logger.warning("session %s: cannot delete its jobs from before the restart: %r",
+                       sid, exc)
+
+
 class RedisLink:
     """One session on Redis: a sender thread appends the job, then every frame, retrying
     while Redis is away (frames wait, in order, in memory); a reader thread follows the
     results stream from the start."""
 
     def __init__(self, r: redis.Redis, keys: StreamKeys, info: SessionInfo,
-                 on_result: OnResult, on_problem: OnProblem) -> None:
-        self.r, self.keys, self.sid = r, keys, info.id
+                 on_result: OnResult, on_problem: OnProblem, stream: str | None = None,
+                 resume: Resume | None = None) -> None:
+        """stream: the id the session's streams go by (default its id; a session resumed
+        after a restart gets new ones)."""
+        self.r, self.keys, self.sid = r, keys, stream or info.id
         self._on_result, self._on_problem = on_result, on_problem
         self._out: queue.SimpleQueue[tuple[str, dict[bytes, bytes]] | None] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._job: Any = None  #: the job's entry id, once appended
-        self._out.put((keys.jobs, {b"sid": info.id.encode(), b"info": encode_info(info)}))
+        job = {b"sid": self.sid.encode(), b"info": encode_info(info)}
+        if resume is not None:
+            job[b"resume"] = encode_resume(resume)
+        self._out.put((keys.jobs, job))
         self._threads = [threading.Thread(target=f, name=f"{f.__name__}-{info.id}", daemon=True)
                          for f in (self._send_loop, self._read_loop)]
         for t in self._threads:

@@ -38,6 +38,9 @@ async function pollConnections() {
   S.connected = new Set(s.stats.room.connected);
   S.framesLost = Object.values(s.stats.analysis_frames_lost || {}).reduce((a, b) => a + b, 0);
   S.faults = Object.values(s.stats.faults || {});
+  // a server restart mid-session: the span nobody was heard stays marked
+  for (const r of s.stats.restarts || [])
+    S.faults.push(`server restarted: nothing analysed from ${fmt(r.from_s)} to ${r.to_s === null ? "…" : fmt(r.to_s)}`);
 }
 
 function setSession(s) {

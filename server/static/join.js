@@ -140,20 +140,32 @@ async function connect() {
   const mids = {};
   for (const [who, t] of slots) mids[t.mid] = who;
   const r = await api("/offer", { method: "POST", body: JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp, slots: mids }) });
+  // the server restarting (a proxy's 502/503, or a draining server): try again shortly
+  if (r.status >= 500) throw new Error(`offer: ${r.status}`);
   if (!r.ok) { $("error").textContent = (await r.json()).error; $("consent").hidden = false; return; }
   await pc.setRemoteDescription(await r.json());
 }
 
-let reconnectTimer;
+let reconnectTimer, retryMs = 3000;
 function scheduleReconnect() {
-  // A network drop: after 3 s without recovery, replace the connection. The server
-  // places the new connection's audio on the same session clock.
+  // A network drop or a server restart: after 3 s without recovery, replace the
+  // connection (a re-offer with this page's token). The server places the new
+  // connection's audio on the same session clock, a restarted one too. While the server
+  // is down (no answer, or 5xx) it tries again, backing off to every 10 s, for as long as
+  // the page is open; an answer that the session ended (409) stops it.
   clearTimeout(reconnectTimer);
   reconnectTimer = setTimeout(async () => {
-    if (pc.connectionState === "connected") return;
+    if (pc.connectionState === "connected") { retryMs = 3000; return; }
     reconnects += 1;
-    try { await connect(); } catch (e) { scheduleReconnect(); }
-  }, 3000);
+    try {
+      await connect();
+      retryMs = 3000;
+    } catch (e) {
+      $("conn").textContent = "reconnecting…";
+      retryMs = Math.min(retryMs * 1.5, 10000);
+      scheduleReconnect();
+    }
+  }, retryMs);
 }
 
 function gathered(pc) {
