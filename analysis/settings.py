@@ -108,8 +108,9 @@ class WorkerConfig:
     #: ships audio, silent or not, all the time): its worker lets go of it and deletes
     #: the job
     abandon_s: float = 300.0
-    #: at the end, how long to wait for the worker's last events before the report is
-    #: written without them (marked incomplete)
+    #: at the end, how long to wait for the worker's last events without any progress
+    #: from it (a worker still working through a backlog is waited for) before the report
+    #: is written without them (marked incomplete)
     end_wait_s: float = 60.0
 
 

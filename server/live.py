@@ -108,6 +108,7 @@ class LiveSession:
         self._seq = 0  #: the next event number expected from the worker
         self.duplicates = 0  #: events received again (a worker that took over) and dropped
         self._analysed_s = 0.0  #: audio the worker had analysed at its latest result
+        self._results_in = 0  #: results from the worker so far (its progress, at the end)
         self._finished = asyncio.Event()  #: the worker's last result is in, or it failed
         self._failure: str | None = None
         self._sent = 0  #: frames sent to the worker
@@ -322,11 +323,7 @@ class LiveSession:
         if self._thread is not None:
             self._stop.set()
             await loop.run_in_executor(None, self._thread.join)  # it sends the end frame
-            try:
-                await asyncio.wait_for(self._finished.wait(), self.settings.worker.end_wait_s)
-            except TimeoutError:
-                self._failure = (f"no answer from the analysis worker within "
-                                 f"{self.settings.worker.end_wait_s:.0f} s of the end")
+            await self._worker_done()
         if self._publisher is not None:
             await self._outbox.put(None)
             await self._publisher
@@ -386,6 +383,22 @@ class LiveSession:
             if self._thread.is_alive():
                 logger.error("session %s: the media thread did not stop within %.0f s",
                              self.rec.id, MEDIA_JOIN_S)
+
+    async def _worker_done(self) -> None:
+        """Wait for the worker's last events while it makes progress: on a busy machine it
+        may still be working through a backlog at the end, and cutting it off would write
+        an incomplete report of audio that is all there."""
+        limit = self.settings.worker.end_wait_s
+        while True:
+            seen = self._results_in
+            try:
+                await asyncio.wait_for(self._finished.wait(), limit)
+                return
+            except TimeoutError:
+                if self._results_in == seen:
+                    self._failure = (f"no progress from the analysis worker for {limit:.0f} s "
+                                     "after the end")
+                    return
 
     def partial_report(self) -> dict[str, Any]:
         return self.report.build(self._analysed_s)
@@ -510,6 +523,7 @@ class LiveSession:
     def _on_result(self, res: Result) -> None:
         """Numbered events: each number once, in order (a worker that took over a session
         sends again what its predecessor may have sent)."""
+        self._results_in += 1
         if res.first_seq > self._seq:  # never expected: the stream lost events
             self._problem("analysis", f"events {self._seq}-{res.first_seq - 1} never arrived")
         fresh = res.events[max(0, self._seq - res.first_seq):]

@@ -250,3 +250,32 @@ async def test_a_dead_local_worker_is_shown_and_the_report_says_so(tmp_path):
         assert report["gaps"][0]["what"] == "analysis stopped"
         assert "died" in report["gaps"][0]["detail"]
         assert len(report["speech"]["p1"]) == 1  # what it had analysed is kept
+
+
+async def test_a_worker_working_through_its_backlog_is_waited_for_at_the_end(tmp_path):
+    """The end waits for the worker while it makes progress (a busy machine leaves it a
+    backlog), however long past `end_wait_s` that takes; only a worker that stops
+    progressing is cut off (test_a_dead_local_worker_is_shown_and_the_report_says_so)."""
+    import os
+    import signal
+
+    env = Settings.from_env()
+    settings = dataclasses.replace(env, worker=dataclasses.replace(env.worker, end_wait_s=1.0))
+    async with running_server(tmp_path, settings, auto_start=False) as run:
+        s = await run.create(["p1", "p2"])
+        live = run.server.live[s["id"]]
+        await live.start()
+        await live.analysed(live.feed_events(speech(0)))
+        pid = run.server.workers._proc.pid  # type: ignore[attr-defined]
+        os.kill(pid, signal.SIGSTOP)  # starved while a backlog builds up
+        try:
+            for k in range(1, BACKLOG):
+                live.feed_events(speech(k))
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        report = await live.end()  # the backlog takes seconds: longer than end_wait_s
+        assert report["complete"], report["gaps"]
+        assert len(report["speech"]["p1"]) == BACKLOG  # all of it, analysed
+
+
+BACKLOG = 6000
