@@ -82,15 +82,12 @@ TEXT_DIMS = ("idea_contribution", "evidence", "logical_structure", "leadership",
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "not met: rotating the voices moved D's support by 17.3 points, C's logical_structure by "
-    "16.4 (with ASR packing: 总而言之 heard as 左而言之 in one run, so a summary cue missed; "
-    "edge-syllable edits are not matched), leadership by 8.5 (2026-11-29; before packing: "
-    "support 17.1, influence 10.2, leadership 8-9). The acts themselves barely move (same types, "
-    "addressees; strengths within ~0.1 but one support 0.66 vs 0.90, one summary missed); "
-    "D's support jump is a timing backchannel the speech-activity stage found only with "
-    "D in voice H1. These dimensions mix timing and text; the voices differ in tempo."))
 def test_text_dimensions_follow_what_is_said_not_the_voice(tmp_path_factory):
+    """Seed 0 is held out: the fixes (a pack's skipped turns decoded again, edge-syllable
+    near-homophones, simultaneous starts, rate shrinkage with prior_s = 300 s) were chosen
+    on seeds 1 and 2 of the same script (largest moves 4.3 and 3.7 points there; before:
+    63.2 and 23.8). Before them seed 0 moved D's support by 17.3 and C's logical_structure
+    by 16.7 points."""
     data_dir: Path = tmp_path_factory.mktemp("lgd-data")
     scores = {}
     for voices in ("test", "perm"):  # the same lines, voices rotated among the speakers
