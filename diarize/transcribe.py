@@ -195,9 +195,10 @@ class Transcriber:
 
     # --- echoes of other mics ---------------------------------------------------------
     def _busy_around(self, u: Utterance) -> bool:
-        """Whether another candidate's speech near `u` is not transcribed yet."""
-        m = self.cfg.echo_margin_s
-        a, b = u.start - m, u.end + m
+        """Whether another candidate's speech overlapping `u` is not transcribed yet. Only
+        overlapping speech can be u's source: a line is never held while the next speaker
+        takes their turn after it (live, that would delay it by a whole turn)."""
+        a, b = u.start, u.end
         for pid, sp in self.speakers.items():
             if pid == u.who:
                 continue
