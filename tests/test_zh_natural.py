@@ -31,9 +31,17 @@ def test_the_loop_check_sees_the_issues_loop_and_not_the_scripts():
     assert not [t for _, t, _ in ACT_LINES["en"] if ngram_loops(t, "en")]
 
 
-@pytest.fixture(scope="module")
-def short_run(tmp_path_factory):
-    session = natural_short_session("hold")
+#: the H voices' figures with the echo rule (the set was seen while the guard was built)
+H_VOICES_MISS = (
+    "H voices (seen while the guard was built, so not held out): 4 of 15 kept at 50 % CER. "
+    "是的 -> 问题是 while A's 3.9 s turn around it came back as the single word 预 (words of "
+    "D's line 问题是预算… landing on other jobs of an ASR pack, it seems; not bleed: A did not "
+    "say them), 等等 -> 等等编. The held-out V voices pass at 10 %.")
+
+
+@pytest.fixture(scope="module", params=["hold", "test"])
+def short_run(request, tmp_path_factory):
+    session = natural_short_session(request.param)
     ids = [p for p, _ in session.participants]
     x = np.stack([session.tracks[p] for p in ids]).astype(np.float32)  # (n, samples)
     info = SessionInfo("t", session.participants, "zh", "")
@@ -42,13 +50,16 @@ def short_run(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_short_segments_hold_no_words_their_speaker_did_not_say(short_run):
+def test_short_segments_hold_no_words_their_speaker_did_not_say(short_run, request):
     session, report = short_run
+    voices = request.node.callspec.params["short_run"]
+    if voices == "test":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=H_VOICES_MISS))
     shorts = session.truth["short"]
     assert sum(s["kind"] == "backchannel" for s in shorts) == 10
     assert sum(s["kind"] == "cutoff" for s in shorts) == 5
     said, heard = [], []
-    print("\nshort segments (held-out hold voices): said -> transcript lines of that speaker")
+    print(f"\nshort segments ({voices} voices): said -> transcript lines of that speaker")
     for s in shorts:
         lines = [u["text"] for u in report["transcript"] if u["who"] == s["who"]
                  and u["start"] < s["end"] + 0.3 and u["end"] > s["start"] - 0.3]
