@@ -116,6 +116,11 @@ def edit_distance(a: Sequence[object], b: Sequence[object]) -> int:
     return prev[-1]
 
 
+def count_units(text: str, language: str) -> int:
+    """Characters (zh) or words (other languages) in a text."""
+    return len(_UNITS.get(language, _UNITS["en"]).findall(text))
+
+
 def sounds(text: str, language: str) -> set[str]:
     """The sounds of a text's units (hanzi as toneless pinyin, else lower-case words)."""
     return {_sound(u, language) for u in _UNITS.get(language, _UNITS["en"]).findall(text)}

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from core.clock import SAMPLE_RATE
-from diarize.asr_guard import AsrSegment
+from diarize.asr_guard import AsrSegment, count_units
 from diarize.config import AsrConfig
 
 logger = logging.getLogger(__name__)
@@ -132,11 +132,14 @@ def _transcribe_packed(model: Any, cfg: AsrConfig, jobs: list[AsrJob]) -> list[A
     out = [_result(job, part, language, wall * len(job.audio) / total,
                    cpu * len(job.audio) / total) for job, part in zip(jobs, parts, strict=True)]
     # Whisper sometimes jumps its timestamps over whole turns of a pack (seen: four of six
-    # 3-5 s turns came back empty, the rest right). A job with a second or more of speech
-    # and no word was skipped, not silent: the skipped jobs are decoded again together
-    # (alone once only one is left), so a pack never loses a turn.
+    # 3-5 s turns came back empty, the rest right; a 3.9 s turn as one character). A job
+    # with a second or more of speech and (almost) no word was skipped, not silent: the
+    # skipped jobs are decoded again together (alone once only one is left), so a pack
+    # never loses a turn.
     missed = [k for k, (job, part) in enumerate(zip(jobs, parts, strict=True))
-              if not part and job.span[1] - job.span[0] >= cfg.short_s]
+              if job.span[1] - job.span[0] >= cfg.short_s
+              and count_units("".join(s.text for s in part), job.language)
+              < cfg.pack_min_units_per_s * (job.span[1] - job.span[0])]
     if missed:
         again = ([jobs[k] for k in missed] if len(missed) < len(jobs) else [])
         redo = (_transcribe_packed(model, cfg, again) if again

@@ -34,9 +34,10 @@ def test_the_loop_check_sees_the_issues_loop_and_not_the_scripts():
 #: the H voices' figures with the echo rule (the set was seen while the guard was built)
 H_VOICES_MISS = (
     "H voices (seen while the guard was built, so not held out): 4 of 15 kept at 50 % CER. "
-    "是的 -> 问题是 while A's 3.9 s turn around it came back as the single word 预 (words of "
-    "D's line 问题是预算… landing on other jobs of an ASR pack, it seems; not bleed: A did not "
-    "say them), 等等 -> 等等编. The held-out V voices pass at 10 %.")
+    "是的 -> 问题是 (A, who held the floor, did not say it: not bleed; D's line 问题是预算… "
+    "is elsewhere in the session) and 等等 -> 等等编. A's 3.9 s turn around 是的, once "
+    "decoded as the single word 预, is now decoded again (pack_min_units_per_s). The held-out "
+    "V voices pass at 10 %.")
 
 
 @pytest.fixture(scope="module", params=["hold", "test"])
