@@ -114,3 +114,44 @@ def edit_distance(a: Sequence[object], b: Sequence[object]) -> int:
             cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y))
         prev = cur
     return prev[-1]
+
+
+def count_units(text: str, language: str) -> int:
+    """Characters (zh) or words (other languages) in a text."""
+    return len(_UNITS.get(language, _UNITS["en"]).findall(text))
+
+
+def sounds(text: str, language: str) -> set[str]:
+    """The sounds of a text's units (hanzi as toneless pinyin, else lower-case words)."""
+    return {_sound(u, language) for u in _UNITS.get(language, _UNITS["en"]).findall(text)}
+
+
+def _sound(unit: str, language: str) -> str:
+    """What a unit sounds like, to compare across mics: toneless pinyin of a hanzi (bleed
+    heard through another mic is often written with a homophone), else the lower-case word."""
+    if language == "zh" and _UNITS["zh"].fullmatch(unit):
+        from pypinyin import lazy_pinyin
+
+        return str(lazy_pinyin(unit)[0])
+    return unit.lower()
+
+
+def drop_echo(text: str, others: set[str], short: bool, language: str) -> str:
+    """The line, or "" when it is an echo of other candidates' words said at the same time.
+
+    `others`: the sounds (`sounds`) of the words other candidates were transcribed saying
+    around this line's time, in longer lines than this one. A line half or more made of
+    such sounds is their bleed, not this candidate's speech (seen on the tune voices: a
+    1.2 s stretch at the session's start, "我们开始吧", the leader's onset heard in another
+    mic while the activity stage gave the leader only "开始吧…"). A short line (a
+    backchannel or cut-off interjection sits inside someone else's turn, so its mic carries
+    that turn's bleed) goes with a single such sound: it cannot be told from the bleed, and
+    cutting the sound out instead left wrong text ("我觉得" -> "觉得"). Longer lines keep
+    a shared word: two people may say the same word at once."""
+    units = _UNITS.get(language, _UNITS["en"]).findall(text)
+    if not units or not others:
+        return text
+    echoed = sum(_sound(u, language) in others for u in units)
+    if 2 * echoed >= len(units) or (short and echoed):
+        return ""
+    return text

@@ -185,6 +185,10 @@ class AsrConfig:
     pack_s: float = 28.0
     #: silence between packed jobs (their words are split back at its middle).
     pack_gap_s: float = 1.0
+    #: a packed job of `short_s` or more that got fewer characters/words than this per
+    #: second of speech was skipped by the decoder and is decoded again (speech runs at
+    #: 2-3 words/s in English, 4-6 syllables/s in Mandarin; base returned 0-1 in 3-5 s).
+    pack_min_units_per_s: float = 0.5
     #: live sessions pack the jobs waiting when the model is free (less CPU when many
     #: candidates talk on a busy machine). Off by default: such packs depend on timing, so
     #: a worker that resumes a session after a crash could hear a replayed utterance
@@ -214,3 +218,7 @@ class AsrConfig:
     #: words (en) per second of speech. Fast Mandarin is ~6-7 syllables/s; the made-up
     #: lines on the tune voices ran at 9.5-24 ("您的意味方式" in 0.25 s).
     short_max_units_per_s: float = 6.0
+    #: a line is compared with the words other candidates said this close to it (word
+    #: timestamps of base drift by 0.2-0.3 s), once their speech overlapping it is
+    #: transcribed (diarize/transcribe.py, echoes of other mics).
+    echo_margin_s: float = 0.5

@@ -8,6 +8,8 @@ speech into ASR jobs:
   its quietest 20 ms after `max_stretch_s`, so text shows while the candidate still talks.
 Jobs run in the ASR worker process; `push` only collects what has finished, in job order,
 so the event order is the same on every run. `flush()` sends the rest and waits for all.
+A line waits until every other candidate's speech around it is transcribed too, and loses
+what echoes a longer line of theirs at that time (bleed: `asr_guard.drop_echo`).
 Every decision is taken on the session clock (samples pushed), never the wall clock.
 """
 
@@ -21,7 +23,14 @@ import numpy as np
 
 from core.clock import SAMPLE_RATE as SR
 from core.events import Event, SpeechEnded, SpeechStarted, Utterance
-from diarize.asr_guard import confidence, drop_loops, fits_duration, keep_segment
+from diarize.asr_guard import (
+    confidence,
+    drop_echo,
+    drop_loops,
+    fits_duration,
+    keep_segment,
+    sounds,
+)
 from diarize.asr_model import resolve_model_dir
 from diarize.asr_worker import AsrJob, AsrResult, AsrWorker
 from diarize.config import AsrConfig
@@ -76,6 +85,8 @@ class Transcriber:
         self.worker = AsrWorker(resolve_model_dir(self.cfg.model, Path(data_dir)), worker_cfg,
                                 fill=not live)
         self.jobs: dict[int, AsrJob] = {}
+        self.held: list[tuple[Utterance, bool]] = []  # lines awaiting their neighbours
+        self.recent: list[Utterance] = []  # lines given out, for the echo check
         self.next_id = 0
         self.audio_s = 0.0  # audio sent to ASR, for the real-time factor
         self.compute_s = 0.0  # worker wall time spent on it
@@ -109,7 +120,7 @@ class Transcriber:
                 sp.pending.append((sp.open_since, self.now))
             sp.open_since = None
             self._send(pid, sp)
-        return self._collect(self.worker.wait_all())
+        return self._collect(self.worker.wait_all()) + self._release(final=True)
 
     def close(self) -> None:
         self.worker.close()
@@ -177,8 +188,51 @@ class Transcriber:
                 for w, s, e, _ in seg.words
                 if w.strip()
             )
-            out.append(Utterance(job.who, round(a, 2), round(b, 2), text, words, self.language,
-                                 confidence(kept)))
+            self.held.append((Utterance(job.who, round(a, 2), round(b, 2), text, words,
+                                        self.language, confidence(kept)),
+                              b - a < self.cfg.short_s))
+        return out + self._release()
+
+    # --- echoes of other mics ---------------------------------------------------------
+    def _busy_around(self, u: Utterance) -> bool:
+        """Whether another candidate's speech overlapping `u` is not transcribed yet. Only
+        overlapping speech can be u's source: a line is never held while the next speaker
+        takes their turn after it (live, that would delay it by a whole turn)."""
+        a, b = u.start, u.end
+        for pid, sp in self.speakers.items():
+            if pid == u.who:
+                continue
+            if sp.open_since is not None and sp.open_since < b:
+                return True
+            if any(s < b and e > a for s, e in sp.pending):
+                return True
+        return any(j.who != u.who and j.span[0] < b and j.span[1] > a
+                   for j in self.jobs.values())
+
+    def _release(self, final: bool = False) -> list[Event]:
+        """The held lines whose neighbours are known, without their echoes."""
+        out: list[Event] = []
+        still = []
+        m = self.cfg.echo_margin_s
+        for u, short in self.held:
+            if not final and self._busy_around(u):
+                still.append((u, short))
+                continue
+            # the words other candidates said around u in longer stretches than u's: bleed
+            # is a fragment of its source (mic gains differ, so levels cannot tell), and the
+            # source is never dropped as an echo of its own fragment
+            others: set[str] = set()
+            for o in self.recent + [h for h, _ in self.held]:
+                if o.who != u.who and o.end - o.start > u.end - u.start:
+                    for w, s, e in o.words:
+                        if s < u.end + m and e > u.start - m:
+                            others |= sounds(w, self.language)
+            if drop_echo(u.text, others, short, self.language):
+                out.append(u)
+                self.recent.append(u)
+        self.held = still
+        horizon = self.now - self.cfg.history_s
+        self.recent = [o for o in self.recent if o.end > horizon]
         return out
 
 

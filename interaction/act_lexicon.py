@@ -63,18 +63,26 @@ def toned(seq: Tokens) -> Tokens:
 
 
 def find_near(sounds: Tokens, cue: Tokens, masked: set[int] | None = None) -> int:
-    """Like `find` on toneless pinyin, but one inner syllable of a cue of 3+ syllables may
-    differ in its final as long as its initial is the same (排对 for 排队 inside a longer
-    cue): base's near-homophones. Edge syllables and initials must match: on the scripts'
-    own text an edited first or last syllable matched other words (你的看法 in 娜的看法,
-    不一定 in 备一定), and 我同意 (wo) must never read as 不同意 (bu)."""
+    """Like `find` on toned pinyin (`toned`), but one syllable of a cue of 3+ syllables may
+    differ in its final as long as its initial is the same: base's near-homophones (排对
+    for 排队 inside a longer cue). An inner syllable may change its tone too; an edge
+    (first or last) syllable must keep its tone, and only in cues of 4+ syllables (左而言之
+    zuo3 for 总而言之 zong3): on the scripts' own text an edited edge syllable of a shorter
+    cue, or one with another tone, matched other words (你的看法 ni3 in 娜的看法 na4, 不一定
+    in 备一定), and 我同意 (wo) must never read as 不同意 (bu): initials always match."""
     n = len(cue)
+    plain = [c.rstrip("012345") for c in cue]
     for i in range(len(sounds) - n + 1):
         window = sounds[i : i + n]
-        diff = [k for k in range(n) if cue[k] != "*" and cue[k] != window[k]]
-        if len(diff) == 1 and 0 < diff[0] < n - 1 and _HANZI_SOUND.fullmatch(window[diff[0]]) and \
-                _initial(cue[diff[0]]) and _initial(cue[diff[0]]) == _initial(window[diff[0]]) \
-                and not (masked and masked.intersection(range(i, i + n))):
+        diff = [k for k in range(n) if cue[k] != "*" and plain[k] != window[k].rstrip("012345")]
+        if len(diff) != 1 or (masked and masked.intersection(range(i, i + n))):
+            continue
+        k = diff[0]
+        said, heard = plain[k], window[k].rstrip("012345")
+        if not (_HANZI_SOUND.fullmatch(heard) and _initial(said)
+                and _initial(said) == _initial(heard)):
+            continue
+        if 0 < k < n - 1 or (n >= 4 and cue[k][-1:] == window[k][-1:]):
             return i
     return -1
 
@@ -132,7 +140,8 @@ class Lexicon:
                     best, best_cue = 0.9, written  # a homophone, tones and all
                 elif best < 0.8 and find(sounds, pinyin(cue), masked) >= 0:
                     best, best_cue = 0.8, written  # same syllables, other tones
-                elif best < 0.6 and len(cue) >= 3 and find_near(sounds, pinyin(cue), masked) >= 0:
+                elif best < 0.6 and len(cue) >= 3 and find_near(toned(seq), toned(cue),
+                                                               masked) >= 0:
                     best, best_cue = 0.6, written  # one syllable's final misheard
             if best:
                 hits.append((rule.kind, best_cue, best))

@@ -87,4 +87,8 @@ class PortraitConfig:
     affect_policy: str = "off"
     #: at least this much session time before scores are given (too little data before).
     min_session_s: float = 10.0
+    #: every count-based rate is shrunk toward its dimension's reference rate as if this
+    #: much more session had been seen at that rate (docs/rubric.md, "Shrinkage"): one act
+    #: in a 2-minute session is weak evidence, in a 40-minute one it is not diluted much.
+    prior_s: float = 300.0
 

@@ -75,7 +75,8 @@ class PortraitModel:
             reason = f"not enough data yet (under {self.cfg.min_session_s:.0f} s of session)"
             lv: dict[str, dict[str, Level]] = {k: dict.fromkeys(ids, (None, reason)) for k in KEYS}
         else:
-            lv = levels(self.tally, self.graph.measures(), self.cfg.affect_policy)
+            lv = levels(self.tally, self.graph.measures(), self.cfg.affect_policy,
+                        self.cfg.prior_s)
         w = self.cfg.absolute_weight
         scores: Scores = {p: {} for p in ids}
         for k in KEYS:

@@ -13,7 +13,10 @@ in `TurnConfig`, reasons in docs/design.md):
   successful interruption when H had gone on for `interruption_min_overlap_s` or more
   after B's onset, else an ordinary overlapping turn transition.
 * B starting while H pauses takes the floor once B's speech outlasts
-  `backchannel_max_s`; a shorter burst is feedback while H's pause is short.
+  `backchannel_max_s`; a shorter burst is feedback while H's pause is short. A shorter
+  burst that starts while another newcomer, who started first, is still speaking is a
+  simultaneous start: it yields to the first and is no turn (it was taking the floor
+  for 0.2 s, before the first newcomer's earlier turn, so turns came out of order).
 """
 
 from __future__ import annotations
@@ -165,7 +168,11 @@ class TurnTracker:
             c.by_end = ev.end  # settled by _timers once the pause is long enough
         claim = self._claims.pop(who, None)
         if claim is not None:
-            if ev.end - claim.at < cfg.backchannel_max_s and claim.pause < cfg.turn_pause_s:
+            short = ev.end - claim.at < cfg.backchannel_max_s
+            if short and any(o.at <= claim.at and o.by in self.speaking
+                             for o in self._claims.values()):
+                pass  # a simultaneous start: it yields to the earlier claimant, no turn
+            elif short and claim.pause < cfg.turn_pause_s:
                 self._feedback[who] = claim
             else:
                 out += self._take_floor(who, claim.at)

@@ -116,3 +116,12 @@ def test_a_broken_lexicon_is_a_clear_error(tmp_path):
     assert _tag("en", "I concur with Ben.", names=(("A", "Ben"), ("C", "X")), tagger=tagger) \
         == [("support", "A")]
     load_lexicon.cache_clear()
+
+
+def test_an_edge_syllable_misheard_with_its_tone_kept_still_matches_a_long_cue():
+    # base heard 总而言之 (zong3) as 左而言之 / 走而言之 (zuo3 / zou3): same initial, same tone
+    for heard in ("左而言之，地铁附近最重要。", "走而言之，地铁附近最重要。"):
+        assert ("summary", None) in _tag("zh", heard)
+    # another initial is another word, and short cues keep their edges exact
+    assert "summary" not in {k for k, _ in _tag("zh", "租而言之，地铁附近最重要。")}
+    assert "support" not in {k for k, _ in _tag("zh", "我不同意，太贵了。")}

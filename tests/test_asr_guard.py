@@ -47,3 +47,19 @@ def test_loops_collapse_and_echoed_clauses_go():
 
 def test_normalize_text_gives_simplified_text_without_loops():
     assert normalize_text("這些東西，這些這些，這一些東西", "zh") == "这些东西"
+
+
+def test_a_line_that_echoes_a_longer_line_said_at_the_same_time_is_dropped():
+    from diarize.asr_guard import drop_echo, sounds
+
+    holder = sounds("开始吧首先确定标准", "zh")  # the floor holder's words around the line
+    # half or more of it is the holder's words (homophones too): bleed, dropped whole
+    assert drop_echo("我们开始吧", holder, False, "zh") == ""
+    assert drop_echo("我们开试吧", holder, False, "zh") == ""
+    # a longer line sharing one word with it is kept: two people may say a word at once
+    assert drop_echo("我觉得标准要先定下来", holder, False, "zh") == "我觉得标准要先定下来"
+    # a short line goes with a single shared sound; with none it stays
+    assert drop_echo("是吧", holder, True, "zh") == ""
+    assert drop_echo("对对", holder, True, "zh") == "对对"
+    assert drop_echo("yeah", sounds("yeah, we should go", "en"), True, "en") == ""
+    assert drop_echo("对对", set(), True, "zh") == "对对"

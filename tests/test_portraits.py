@@ -176,3 +176,37 @@ def test_a_silent_candidate_is_not_scored_on_turn_taking():
     assert dims["turn_taking"]["score"] is None
     assert "has not spoken" in dims["turn_taking"]["evidence"][0]["detail"]
     assert dims["participation"]["score"] is not None and dims["participation"]["rank"] == 3
+
+
+def _support_scores(minutes: float, acts_of_a: int, prior_s: float) -> dict:
+    """Four candidates take turns for `minutes`; A agrees `acts_of_a` times, B twice."""
+    from core.events import Act, SpeechEnded
+    from interaction.config import PortraitConfig
+
+    ids = ["A", "B", "C", "D"]
+    model = PortraitModel(ids, "zh", PortraitConfig(prior_s=prior_s))
+    t, k = 0.0, 0
+    while t < minutes * 60:
+        who = ids[k % 4]
+        model.push(SpeechEnded(who, t, t + 5.0))
+        model.push(Turn(who, t, t + 5.0))
+        t, k = t + 6.0, k + 1
+    for j in range(acts_of_a):
+        model.push(Act("support", "A", "B", 10.0 + j, "我同意", "同意", 1.0))
+    for j in range(2):
+        model.push(Act("support", "B", "C", 30.0 + j, "我同意", "同意", 1.0))
+    return model.flush()[0].scores
+
+
+def test_one_act_in_a_short_session_is_weak_evidence_and_ranks_keep():
+    def move(minutes, prior_s):
+        return (_support_scores(minutes, 1, prior_s)["A"]["support"]
+                - _support_scores(minutes, 0, prior_s)["A"]["support"])
+
+    raw, shrunk = move(2, 0.0), move(2, 300.0)
+    # one agreement in 2 minutes: 40 points on the raw rate, 8 with the prior
+    assert raw > 30 and 0 < shrunk < raw / 4, (raw, shrunk)
+    # in a 40-minute session the prior is diluted: the same act counts nearly as much
+    assert move(40, 300.0) >= 0.8 * move(40, 0.0) > 0
+    s = _support_scores(2, 3, 300.0)
+    assert s["A"]["support"] > s["B"]["support"] > s["C"]["support"] == s["D"]["support"]

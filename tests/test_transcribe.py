@@ -241,3 +241,30 @@ def test_the_same_words_from_two_candidates_in_one_pack_are_both_heard(data_dir)
     results = _transcribe_packed(model, AsrConfig(), _jobs(3))
     assert [r.id for r in results] == [0, 1, 2]
     assert all("budget" in r.text.lower() for r in results), [r.text for r in results]
+
+
+def test_a_pack_whose_turns_whisper_skips_decodes_them_again(data_dir):
+    """The first six turns of the rotated-voice act script (seed 1, through the room) in one
+    pack: base jumped its timestamps from the first turn to the fifth, and four of the six
+    turns came back with no word (so their acts were lost, and one candidate's influence
+    score fell by 63 points when the voices were rotated). Every turn must get its words."""
+    from diarize.asr_model import load_whisper
+    from diarize.asr_worker import AsrJob, _transcribe_packed
+
+    session = natural_acts_session(seed=1, voices="perm")
+    cfg = AsrConfig()
+    # the stretches as the speech-activity stage cut them in that run (with the script's
+    # own clip edges base heard every turn)
+    spans = [("A", 0.54, 3.45), ("B", 4.29, 8.72), ("C", 9.67, 12.83), ("D", 13.55, 16.53),
+             ("A", 17.57, 19.60), ("D", 20.42, 23.69)]
+    jobs = []
+    for k, (who, a, b) in enumerate(spans):
+        x = session.tracks[who][int((a - cfg.pad_s) * 16000): int((b + cfg.pad_s) * 16000)]
+        jobs.append(AsrJob(k, who, a - cfg.pad_s, np.asarray(x, np.float32), "zh", (a, b)))
+    model = load_whisper(embedded_model_dir(data_dir), cfg.threads, cfg.compute_type)
+    results = _transcribe_packed(model, cfg, jobs)
+    heard = [to_simplified(r.text) for r in results]
+    said = [line["text"] for line in session.truth["script"][:6]]
+    print("\n".join(f"  {s} -> {h}" for s, h in zip(said, heard, strict=True)))
+    assert all(heard), heard
+    assert error_rate(said, heard, "zh") <= 0.25

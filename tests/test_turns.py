@@ -103,3 +103,20 @@ def test_an_event_at_the_horizon_waits_for_its_equals():
     fine = feed([[a, c0, b0, SpeechHorizon(8.25)], [c1, SpeechHorizon(8.6)], [a1, b1]])
     coarse = feed([[a, c0, b0, c1, SpeechHorizon(8.6)], [a1, b1]])
     assert fine == coarse == [Overlap(8.25, 9.0, ("A", "B"))]
+
+
+def test_a_burst_just_after_another_newcomer_starts_is_no_turn():
+    # D's turn ends at 39.86; B starts at 40.86, and 0.14 s later C's mic gives a 0.2 s
+    # burst (seen: bleed of B's onset). C must not take the floor before B, and turns stay
+    # in time order (B then responds to D, not to C).
+    ev = run({"D": [(36.4, 39.86)], "B": [(40.86, 45.2)], "C": [(41.0, 41.2)],
+              "A": [(46.0, 48.0)]}, ids=("A", "B", "C", "D"))
+    turns = of(ev, Turn)
+    assert [t.who for t in turns] == ["D", "B", "A"]
+    assert [t.start for t in turns] == sorted(t.start for t in turns)
+    assert of(ev, Backchannel) == [] and of(ev, Interruption) == []
+
+
+def test_a_short_turn_alone_in_a_long_pause_still_takes_the_floor():
+    ev = run({"A": [(0.0, 3.0)], "B": [(4.5, 4.9)], "C": [(6.5, 9.0)]})
+    assert [t.who for t in of(ev, Turn)] == ["A", "B", "C"]

