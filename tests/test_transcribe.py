@@ -232,8 +232,8 @@ def test_packed_jobs_get_their_own_words_back(data_dir):
 
 
 def test_the_same_words_from_two_candidates_in_one_pack_are_both_heard(data_dir):
-    """Whisper writes a sentence said twice in one window once; the turn left without words
-    is decoded alone (three copies in one pack lost two of them before)."""
+    """Whisper writes a sentence said twice in one window once; the turns left without words
+    are decoded again (three copies in one pack lost two of them before)."""
     from diarize.asr_model import load_whisper
     from diarize.asr_worker import _transcribe_packed
 
