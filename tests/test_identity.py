@@ -37,8 +37,8 @@ def _run(x: np.ndarray, ids: list[str], block: int, clips: dict | None = None):
     labels: list[tuple[int, np.ndarray]] = []
     update = act.identity.update
 
-    def observed(end, speech, own, level):  # records what the real update returns
-        out = update(end, speech, own, level)
+    def observed(end, speech, own, level, *rest):  # records what the real update returns
+        out = update(end, speech, own, level, *rest)
         labels.append((end, out))
         return out
 
@@ -117,14 +117,6 @@ def test_live_frames_and_file_blocks_label_and_decide_the_same(session):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "Issue 12's single-condition bound (speech error <= 8 %, worst share <= 2 pp) on its hard "
-    "case (bleed -12 dB with 0.25 s reverb, gains over 14 dB, noise after the gain), with "
-    "voice identity on: measured 21.0 % and 9.9 pp on this reported session, the same as "
-    "level coupling alone (21.0 %, 9.9 pp). On tuning seed 205 (also unchanged) the error is "
-    "the first talker's speech taken by the loudest mic in the first 9 s, before voiceprints "
-    "exist; with voiceprints from a device check it stays, the two voices (espeak en-gb m4 "
-    "and f5) scoring alike to resemblyzer on 1.6 s windows."))
 def test_identity_meets_the_single_condition_bound_on_the_issue_hard_case():
     s = make(3, "zh", 101, ISSUE_HARD)
     on = replace(NO_ASR, activity=ON)
