@@ -123,3 +123,39 @@ def test_identity_meets_the_single_condition_bound_on_the_issue_hard_case():
     score = score_session(run_offline(s, on), s.truth)
     assert score.speech.error <= 0.08 and score.share_error_pp <= 2.0, (
         score.speech.error, score.share_error_pp)
+
+
+def test_the_start_is_held_until_the_prints_settle_then_decided_the_same_live(session):
+    # Identity decides the session's start only once every mic's voiceprint exists (or
+    # after identity_settle_s): before that the loudest mic takes the first talker. Live
+    # 20 ms frames and 1 s file blocks release at the same frame and publish the same
+    # events; nothing is published about speech before the release.
+    s, ids, x = session
+    x = x[:, : 25 * 16000]
+    act = SpeechActivity(ids, ON)
+    first_at = None
+    for k in range(0, x.shape[1], 320):
+        out = act.push(x[:, k : k + 320])
+        if first_at is None and any(isinstance(e, SpeechStarted) for e in out):
+            first_at = (k + 320) / 16000
+    assert act.settled_at is not None and 0 < act.settled_at < ON.identity_settle_s
+    assert act.identity is not None and act.identity.enrolled.all()
+    assert first_at is not None and first_at >= act.settled_at
+    file_act, _, file_speech = _run(x, ids, 16000)
+    assert file_act.settled_at == act.settled_at
+    # the held seconds hold speech, and it was published once the prints settled
+    early = [e for e in file_speech if isinstance(e, SpeechStarted) and e.at < act.settled_at]
+    assert early, "no speech decided in the held start"
+
+
+def test_without_a_hold_nothing_waits():
+    cfg = replace(ON, identity_settle_s=0.0)
+    s = synthesize_session(3, "en", 31, HARD, 12.0)
+    ids = [p for p, _ in s.participants]
+    x = np.stack([s.tracks[p] for p in ids]).astype(np.float32)
+    act = SpeechActivity(ids, cfg)
+    events = []
+    for k in range(0, x.shape[1], 16000):
+        events += act.push(x[:, k : k + 16000])
+    assert act.settled_at is None
+    assert any(isinstance(e, SpeechStarted) for e in events)
