@@ -97,6 +97,10 @@ class VoiceIdentity:
         talking = speech >= cfg.identity_min_speech
         for i in np.flatnonzero(talking):
             self._levels[i].append(float(level_db[i]))
+            if not self.enrolled[i] and self._windows[i]:
+                # the owner spoke first, and only the others' quieter voices since show
+                # how far their windows stand out: judged again without a new loud window
+                self._refresh(int(i))
         loud = talking & (level_db >= self.top_db - cfg.identity_enrol_db)
         thin = np.array([len(w) < cfg.identity_enrol_windows for w in self._windows])
         check = talking & ((own >= cfg.identity_min_speech / 2) | (self.label != UNKNOWN)
@@ -163,10 +167,16 @@ class VoiceIdentity:
         kept = [(lv, x) for lv, x in self._windows[i] if lv >= bar] + [(level, e)]
         self._windows[i].clear()
         self._windows[i].extend(kept[-KEEP_WINDOWS:])
-        # A voiceprint only once its windows stand clearly above the mic's usual speech
-        # level (its quieter windows are the neighbours' bleed): before its owner has
-        # spoken, a mic's loudest windows are someone else's voice.
-        low = float(np.percentile(self._levels[i], 10)) if self._levels[i] else level
+        self._refresh(i)
+
+    def _refresh(self, i: int) -> None:
+        """A voiceprint only once its windows stand clearly above the mic's usual speech
+        level (its quieter windows are the neighbours' bleed): before its owner has spoken,
+        a mic's loudest windows are someone else's voice."""
+        cfg = self.config
+        kept = self._windows[i]
+        bar = self.top_db[i] - cfg.identity_enrol_db
+        low = float(np.percentile(self._levels[i], 10)) if self._levels[i] else self.top_db[i]
         self.enrolled[i] = len(self._clips[i]) > 0
         if len(kept) >= cfg.identity_min_windows and bar - low >= cfg.identity_spread_db:
             self._set_print(i, [x for _, x in kept])
