@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/accuracy.py            # everything (reported seeds)
     .venv/bin/python benchmarks/accuracy.py --sweep    # the sweep only
     .venv/bin/python benchmarks/accuracy.py --tune     # the sweep on the tuning seeds
-    .venv/bin/python benchmarks/accuracy.py --identity [--tune]  # voice identity off vs on
+    .venv/bin/python benchmarks/accuracy.py --identity [--tune | --heldout] [--all]
+                                                      # voice identity off vs on
 
 Sweep rows pool `SWEEP_SESSIONS` (zh and en, 3, 5 and 8 candidates); those seeds are never
 used to choose a threshold: `--tune` runs the same rows on `TUNE_SESSIONS` for that.
@@ -24,6 +25,7 @@ from benchmarks.sessions import (  # noqa: E402
     CONDITIONS,
     HARD,
     HARD_SESSIONS,
+    HELDOUT_SESSIONS,
     ISSUE_HARD,
     NO_ASR,
     SWEEP_SESSIONS,
@@ -88,7 +90,7 @@ def identity_table(sessions: list[tuple[int, str, int]], only: list[str] | None 
     ]
     default = [r[0] for r in rows[:3]]
     for name, room, shift in rows:
-        if not any(o in name for o in (only or default)):
+        if only != [] and not any(o in name for o in (only or default)):
             continue
         made = [make(n, lang, seed, room, shift) for n, lang, seed in sessions]  # type: ignore[arg-type]
         for on, enrolled in ((False, False), (True, False), (True, True)):
@@ -132,13 +134,17 @@ def main() -> None:
     ap.add_argument("--sweep", action="store_true", help="the condition sweep only")
     ap.add_argument("--tune", action="store_true", help="the sweep on the tuning seeds")
     ap.add_argument("--only", nargs="*", help="rows whose name contains one of these")
+    ap.add_argument("--all", action="store_true", help="with --identity: every row")
+    ap.add_argument("--heldout", action="store_true",
+                    help="with --identity: the held-out seeds (301-303), never tuned on")
     ap.add_argument("--identity", action="store_true", help="voice identity off vs on")
     ap.add_argument("--device-check", action="store_true",
                     help="with --identity: also enrol each voice from a clip before the session")
     args = ap.parse_args()
     if args.identity:
-        identity_table(TUNE_IDENTITY if args.tune else SWEEP_SESSIONS, args.only,
-                       args.device_check)
+        sessions = (TUNE_IDENTITY if args.tune else HELDOUT_SESSIONS if args.heldout
+                    else SWEEP_SESSIONS)
+        identity_table(sessions, [] if args.all else args.only, args.device_check)
         return
     if args.tune:
         sweep(TUNE_SESSIONS, args.only)

@@ -1,6 +1,6 @@
 """Real-time factor and peak memory of the speech-activity core for 4, 6 and 8 tracks.
 
-    .venv/bin/python benchmarks/speed.py
+    .venv/bin/python benchmarks/speed.py [--tracks 8]
 
 Each size runs in its own process (numba caches warm) on a 120 s scripted session:
 RTF = processing time / audio time for the whole stage (VAD + crosstalk + segmentation +
@@ -54,13 +54,13 @@ def child(path: str, block: int) -> None:
                       "stage_mb": (rss - rss0) / 1024, "embed_rtf": embed}))
 
 
-def main() -> None:
+def main(sizes: tuple[int, ...] = (4, 6, 8)) -> None:
     from testkit.synth import synthesize_session
 
     print(f"{'tracks':>6}{'block':>8}{'id':>5}{'RTF (wall)':>12}{'RTF (cpu)':>11}"
           f"{'embed RTF':>11}{'peak RSS MB':>13}{'stage MB':>10}")
     with tempfile.TemporaryDirectory() as tmp:
-        for n in (4, 6, 8):
+        for n in sizes:
             s = synthesize_session(n, "zh", 100 + n, duration_s=120.0)
             x = np.stack([s.tracks[p] for p, _ in s.participants]).astype(np.float32)
             path = str(Path(tmp) / f"{n}.npy")
@@ -82,5 +82,7 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) > 2 and sys.argv[1] == "--tracks":
+        main(tuple(int(a) for a in sys.argv[2:]))
     else:
         main()

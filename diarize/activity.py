@@ -117,6 +117,21 @@ class SpeechActivity:
         # 0 not known (no window scored there)
         self._voice = _History(n, np.int8)
         self._voice_of = np.full(n, UNKNOWN, np.int64)  # label of each mic's latest window
+        # Settling (identity on): decisions wait at the session start until every mic's
+        # voiceprint exists (at most `identity_settle_s`), then the held seconds are decided
+        # with the settled prints and couplings. `_held`: still waiting; `_hold_at`: the next
+        # re-estimate frame while held; `_release_at`: prints settled at this frame, waiting
+        # only for the data its decisions need.
+        self._held = self.identity is not None and cfg.identity_settle_s > 0
+        self._settle = int(round(cfg.identity_settle_s / HOP_S))
+        self._hold_at = 0
+        if self._held and self.identity is not None:
+            self.identity.keep(True)
+        self._release_at: int | None = None
+        self._flushing = False
+        # labels and levels of each held re-estimate point's window, relabelled at release
+        self._held_labels: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.settled_at: float | None = None  #: session time the held start was decided at
 
     # -- input -------------------------------------------------------------------------
     def push(self, block: np.ndarray) -> list[Event]:
@@ -142,6 +157,7 @@ class SpeechActivity:
     def flush(self) -> list[Event]:
         """End of input: decide every remaining frame and close open stretches."""
         events: list[Event] = []
+        self._flushing = True  # a session ending while held is decided with what it has
         if self._power.end:
             target = self._power.end  # every frame of real input gets decided
             pad = np.zeros((len(self.ids), CHUNK + (self._delay + 2) * HOP), np.float32)
@@ -186,6 +202,15 @@ class SpeechActivity:
         frames with power and VAD. The delay changes only at a re-estimate, at fixed frames,
         so what is decided with which delay does not depend on the block size."""
         events: list[Event] = []
+        while self._held:
+            if self._release_at is None:
+                if self._hold_at >= avail - self._lookahead:
+                    return events  # nothing decided yet: no horizon to state
+                self._hold_step(self._hold_at)
+            elif self._release_at + self._delay <= avail:
+                events += self._release(self._release_at)
+            else:
+                return events
         while True:
             if self._next - self._last_update >= self._update_every or self._next == 0:
                 if self._next >= avail - self._lookahead:
@@ -204,14 +229,9 @@ class SpeechActivity:
         # Data up to a fixed point past the current frame, never "whatever has arrived":
         # estimates, and so decisions, must not depend on block sizes.
         end = self._next + self._lookahead
-        start = max(self._power.base + 1, end - self._history)
         if self.identity is not None:
             self._identify(end)
-        if end - start > 0:
-            voice = self._voice.view(start, end) if self.identity is not None else None
-            own_db = self.identity.top_db if self.identity is not None else None
-            self.model.estimate(to_db(self._smoothed(start, end)), self._prob.view(start, end),
-                                voice=voice, own_db=own_db)
+        self._estimate(end)
         self._last_update = self._next
         self._delay = self.model.lead
         # History older than the estimation window plus the longest lag is not needed.
@@ -219,7 +239,64 @@ class SpeechActivity:
         for h in (self._power, self._prob, self.active_frames, self._voice):
             h.keep_from(max(keep, h.base))
 
-    def _identify(self, end: int) -> None:
+    def _estimate(self, end: int) -> None:
+        start = max(self._power.base + 1, end - self._history)
+        if end - start > 0:
+            voice = self._voice.view(start, end) if self.identity is not None else None
+            own_db = self.identity.top_db if self.identity is not None else None
+            self.model.estimate(to_db(self._smoothed(start, end)), self._prob.view(start, end),
+                                voice=voice, own_db=own_db)
+
+    # -- settling: the session's start decided once the voiceprints exist ---------------
+    def _hold_step(self, u: int) -> None:
+        """A re-estimate while the start is held: every talking mic's window is embedded
+        and kept, so it can be labelled again once the prints have settled."""
+        assert self.identity is not None
+        self._identify(u + self._lookahead, everyone=True)
+        self._estimate(u + self._lookahead)
+        self._delay = self.model.lead
+        if self._flushing or (u > 0 and (self.identity.enrolled.all() or u >= self._settle)):
+            # Settled: every label since the start again with the final prints, and the
+            # couplings again from those labels; decided once the data they need is in.
+            self._relabel(u + self._lookahead)
+            self._estimate(u + self._lookahead)
+            self._delay = self.model.lead
+            self._release_at = u
+        else:
+            self._hold_at = u + self._update_every
+
+    def _relabel(self, end: int) -> None:
+        assert self.identity is not None
+        self._voice.view(self._voice.base, end)[:] = 0
+        self._held_labels = {}
+        for w_end, label, heard in self.identity.relabel_kept():
+            self._held_labels[w_end] = (label, heard)
+            rows = self._voice.view(w_end - WINDOW_FRAMES, w_end)
+            for i, v in enumerate(label):
+                if v != UNKNOWN:
+                    rows[i] = 1 if v == i else -1
+
+    def _release(self, u: int) -> list[Event]:
+        """Decide the held frames [0, u) one re-estimate interval at a time, each with the
+        voice labels its own re-estimate point would have had, all with the settled model."""
+        assert self.identity is not None
+        events: list[Event] = []
+        none = (np.full(len(self.ids), UNKNOWN, np.int64), np.full(len(self.ids), -np.inf))
+        for a in range(0, u, self._update_every):
+            self._voice_of, _heard = self._held_labels.get(a + self._lookahead, none)
+            self.identity.heard_db = _heard.copy()
+            events += self._decide(a, min(a + self._update_every, u))
+        self._voice_of, heard = self._held_labels.get(u + self._lookahead, none)
+        self.identity.heard_db = heard.copy()
+        self.identity.label = self._voice_of.copy()
+        self._held_labels = {}
+        self.identity.keep(False)
+        self._next = self._last_update = u
+        self._held = False
+        self.settled_at = _t(u)
+        return events
+
+    def _identify(self, end: int, everyone: bool = False) -> None:
         """Voice labels of the 1.6 s window ending at `end` (= next + lookahead)."""
         assert self.identity is not None
         a = end - WINDOW_FRAMES
@@ -233,7 +310,7 @@ class SpeechActivity:
         db = to_db(self._power.view(a, end))
         level = np.array([float(np.median(db[i, talk[i]])) if talk[i].any() else -np.inf
                           for i in range(len(self.ids))])
-        self._voice_of = self.identity.update(end, speech, own, level)
+        self._voice_of = self.identity.update(end, speech, own, level, everyone)
         labels = self._voice.view(a, end)
         for i, v in enumerate(self._voice_of):
             if v != UNKNOWN:

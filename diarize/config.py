@@ -79,6 +79,11 @@ class ActivityConfig:
     #: ... unless the mic rises this far above the level that voice had in it (the owner
     #: starting to talk over it: own voice is 10-26 dB above bleed in its own mic).
     identity_rise_db: float = 6.0
+    #: the session's start is decided once every mic's voiceprint exists, or after this
+    #: long (a candidate who has not spoken yet), with the settled prints and couplings:
+    #: before them the loudest mic takes the first talker's speech. Live, the first events
+    #: wait this long at most; after that the usual decision delay holds. 0: no wait.
+    identity_settle_s: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)

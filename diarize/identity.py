@@ -63,6 +63,10 @@ class VoiceIdentity:
         self._clips: list[np.ndarray] = [np.zeros((0, EMBED_DIM), np.float32)] * n
         self.label = np.full(n, UNKNOWN, np.int64)  # voice of each mic's latest window
         self.heard_db = np.full(n, -np.inf)  # (n,) that window's speech level in the mic (dB)
+        # While the session's start is held (activity.py): every scored window, to be
+        # labelled again once the prints have settled: (window end frame, mics, (k, 256)
+        # embeddings, (n,) levels)
+        self._kept: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] | None = None
         self.embedded = 0  #: windows embedded so far
         self.cpu_s = 0.0  #: thread CPU time spent embedding
 
@@ -80,9 +84,10 @@ class VoiceIdentity:
         self._audio[:, self._len : self._len + k] = block
         self._len += k
 
-    def update(self, end: int, speech: np.ndarray, own: np.ndarray, level_db: np.ndarray
-               ) -> np.ndarray:
-        """Score the window of frames [end - 160, end) where it can matter.
+    def update(self, end: int, speech: np.ndarray, own: np.ndarray, level_db: np.ndarray,
+               everyone: bool = False) -> np.ndarray:
+        """Score the window of frames [end - 160, end) where it can matter (`everyone`:
+        on every mic with speech, while the session's start is held undecided).
 
         speech: (n,) fraction of the window's frames with VAD speech; own: (n,) fraction
         decided as the mic owner's own speech; level_db: (n,) median dB of its speech frames.
@@ -92,10 +97,14 @@ class VoiceIdentity:
         talking = speech >= cfg.identity_min_speech
         for i in np.flatnonzero(talking):
             self._levels[i].append(float(level_db[i]))
+            if not self.enrolled[i] and self._windows[i]:
+                # the owner spoke first, and only the others' quieter voices since show
+                # how far their windows stand out: judged again without a new loud window
+                self._refresh(int(i))
         loud = talking & (level_db >= self.top_db - cfg.identity_enrol_db)
         thin = np.array([len(w) < cfg.identity_enrol_windows for w in self._windows])
         check = talking & ((own >= cfg.identity_min_speech / 2) | (self.label != UNKNOWN)
-                           | (loud & thin))
+                           | (loud & thin) | everyone)
         self.label[:] = UNKNOWN
         mics = np.flatnonzero(check)
         s0 = (end - WINDOW_FRAMES) * self.hop - self._audio_base
@@ -111,7 +120,25 @@ class VoiceIdentity:
         for e, i in zip(emb, mics, strict=True):
             self.label[i] = self._label(int(i), e)
             self.heard_db[i] = level_db[i]
+        if self._kept is not None:
+            self._kept.append((end, mics, emb, np.asarray(level_db, np.float64).copy()))
         return self.label.copy()
+
+    def relabel_kept(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """The kept windows labelled with today's prints, in time order: (window end frame,
+        (n,) labels, (n,) levels heard: -inf where not scored)."""
+        out = []
+        for end, mics, emb, level in self._kept or []:
+            label = np.full(self.n, UNKNOWN, np.int64)
+            heard = np.full(self.n, -np.inf)
+            for e, i in zip(emb, mics, strict=True):
+                label[i] = self._label(int(i), e)
+                heard[i] = level[i]
+            out.append((end, label, heard))
+        return out
+
+    def keep(self, on: bool) -> None:
+        self._kept = [] if on else None
 
     def enrol_clip(self, i: int, clip: np.ndarray) -> None:
         """Enrol mic i's owner from a clip of their voice alone (a device check before the
@@ -140,10 +167,16 @@ class VoiceIdentity:
         kept = [(lv, x) for lv, x in self._windows[i] if lv >= bar] + [(level, e)]
         self._windows[i].clear()
         self._windows[i].extend(kept[-KEEP_WINDOWS:])
-        # A voiceprint only once its windows stand clearly above the mic's usual speech
-        # level (its quieter windows are the neighbours' bleed): before its owner has
-        # spoken, a mic's loudest windows are someone else's voice.
-        low = float(np.percentile(self._levels[i], 10)) if self._levels[i] else level
+        self._refresh(i)
+
+    def _refresh(self, i: int) -> None:
+        """A voiceprint only once its windows stand clearly above the mic's usual speech
+        level (its quieter windows are the neighbours' bleed): before its owner has spoken,
+        a mic's loudest windows are someone else's voice."""
+        cfg = self.config
+        kept = self._windows[i]
+        bar = self.top_db[i] - cfg.identity_enrol_db
+        low = float(np.percentile(self._levels[i], 10)) if self._levels[i] else self.top_db[i]
         self.enrolled[i] = len(self._clips[i]) > 0
         if len(kept) >= cfg.identity_min_windows and bar - low >= cfg.identity_spread_db:
             self._set_print(i, [x for _, x in kept])

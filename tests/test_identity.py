@@ -37,8 +37,8 @@ def _run(x: np.ndarray, ids: list[str], block: int, clips: dict | None = None):
     labels: list[tuple[int, np.ndarray]] = []
     update = act.identity.update
 
-    def observed(end, speech, own, level):  # records what the real update returns
-        out = update(end, speech, own, level)
+    def observed(end, speech, own, level, *rest):  # records what the real update returns
+        out = update(end, speech, own, level, *rest)
         labels.append((end, out))
         return out
 
@@ -117,17 +117,63 @@ def test_live_frames_and_file_blocks_label_and_decide_the_same(session):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "Issue 12's single-condition bound (speech error <= 8 %, worst share <= 2 pp) on its hard "
-    "case (bleed -12 dB with 0.25 s reverb, gains over 14 dB, noise after the gain), with "
-    "voice identity on: measured 21.0 % and 9.9 pp on this reported session, the same as "
-    "level coupling alone (21.0 %, 9.9 pp). On tuning seed 205 (also unchanged) the error is "
-    "the first talker's speech taken by the loudest mic in the first 9 s, before voiceprints "
-    "exist; with voiceprints from a device check it stays, the two voices (espeak en-gb m4 "
-    "and f5) scoring alike to resemblyzer on 1.6 s windows."))
 def test_identity_meets_the_single_condition_bound_on_the_issue_hard_case():
     s = make(3, "zh", 101, ISSUE_HARD)
     on = replace(NO_ASR, activity=ON)
     score = score_session(run_offline(s, on), s.truth)
     assert score.speech.error <= 0.08 and score.share_error_pp <= 2.0, (
         score.speech.error, score.share_error_pp)
+
+
+def test_the_start_is_held_until_the_prints_settle_then_decided_the_same_live(session):
+    # Identity decides the session's start only once every mic's voiceprint exists (or
+    # after identity_settle_s): before that the loudest mic takes the first talker. Live
+    # 20 ms frames and 1 s file blocks release at the same frame and publish the same
+    # events; nothing is published about speech before the release.
+    s, ids, x = session
+    x = x[:, : 25 * 16000]
+    act = SpeechActivity(ids, ON)
+    first_at = None
+    for k in range(0, x.shape[1], 320):
+        out = act.push(x[:, k : k + 320])
+        if first_at is None and any(isinstance(e, SpeechStarted) for e in out):
+            first_at = (k + 320) / 16000
+    assert act.settled_at is not None and 0 < act.settled_at < ON.identity_settle_s
+    assert act.identity is not None and act.identity.enrolled.all()
+    assert first_at is not None and first_at >= act.settled_at
+    file_act, _, file_speech = _run(x, ids, 16000)
+    assert file_act.settled_at == act.settled_at
+    # the held seconds hold speech, and it was published once the prints settled
+    early = [e for e in file_speech if isinstance(e, SpeechStarted) and e.at < act.settled_at]
+    assert early, "no speech decided in the held start"
+
+
+def test_without_a_hold_nothing_waits():
+    cfg = replace(ON, identity_settle_s=0.0)
+    s = synthesize_session(3, "en", 31, HARD, 12.0)
+    ids = [p for p, _ in s.participants]
+    x = np.stack([s.tracks[p] for p in ids]).astype(np.float32)
+    act = SpeechActivity(ids, cfg)
+    events = []
+    for k in range(0, x.shape[1], 16000):
+        events += act.push(x[:, k : k + 16000])
+    assert act.settled_at is None
+    assert any(isinstance(e, SpeechStarted) for e in events)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "Issue 12's single-condition bound on its hard case, pooled over the held-out sessions "
+    "(301-303), identity on with the held start: measured 10.6 % speech error, worst share "
+    "16.22 pp (level coupling alone: 13.1 %, 10.63 pp). A talker heard only at the start "
+    "loses it even with the start decided after the prints settle (docs/design.md)."))
+def test_identity_meets_the_bound_on_the_held_out_hard_sessions():
+    from benchmarks.sessions import HELDOUT_SESSIONS, pooled
+
+    on = replace(NO_ASR, activity=ON)
+    scores = []
+    for n, lang, seed in HELDOUT_SESSIONS:
+        s = make(n, lang, seed, ISSUE_HARD)
+        scores.append(score_session(run_offline(s, on), s.truth))
+    p = pooled(scores)
+    assert p["speech_error"] <= 0.08 and p["max_share_error_pp"] <= 2.0, p
