@@ -223,7 +223,7 @@ class AsrConfig:
     #: words (en) per second of speech. Fast Mandarin is ~6-7 syllables/s; the made-up
     #: lines on the tune voices ran at 9.5-24 ("您的意味方式" in 0.25 s).
     short_max_units_per_s: float = 6.0
-    #: a line is compared with the words other candidates said this close to it (word
+    #: a short line is compared with the words other candidates said this close to it (word
     #: timestamps of base drift by 0.2-0.3 s), once their speech overlapping it is
     #: transcribed (diarize/transcribe.py, echoes of other mics).
     echo_margin_s: float = 0.5

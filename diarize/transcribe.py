@@ -8,8 +8,10 @@ speech into ASR jobs:
   its quietest 20 ms after `max_stretch_s`, so text shows while the candidate still talks.
 Jobs run in the ASR worker process; `push` only collects what has finished, in job order,
 so the event order is the same on every run. `flush()` sends the rest and waits for all.
-A line waits until every other candidate's speech around it is transcribed too, and loses
-what echoes a longer line of theirs at that time (bleed: `asr_guard.drop_echo`).
+A short line (under `short_s`: a backchannel, a cut-off interjection) waits until the other
+candidates' speech that was already going when it began (its possible source, as bleed) is
+transcribed too, and is dropped when it echoes a longer such line (`asr_guard.drop_echo`).
+Turns go out at once.
 Every decision is taken on the session clock (samples pushed), never the wall clock.
 """
 
@@ -85,7 +87,7 @@ class Transcriber:
         self.worker = AsrWorker(resolve_model_dir(self.cfg.model, Path(data_dir)), worker_cfg,
                                 fill=not live)
         self.jobs: dict[int, AsrJob] = {}
-        self.held: list[tuple[Utterance, bool]] = []  # lines awaiting their neighbours
+        self.held: list[Utterance] = []  # short lines awaiting their possible sources
         self.recent: list[Utterance] = []  # lines given out, for the echo check
         self.next_id = 0
         self.audio_s = 0.0  # audio sent to ASR, for the real-time factor
@@ -188,46 +190,57 @@ class Transcriber:
                 for w, s, e, _ in seg.words
                 if w.strip()
             )
-            self.held.append((Utterance(job.who, round(a, 2), round(b, 2), text, words,
-                                        self.language, confidence(kept)),
-                              b - a < self.cfg.short_s))
+            u = Utterance(job.who, round(a, 2), round(b, 2), text, words, self.language,
+                          confidence(kept))
+            if b - a < self.cfg.short_s:  # a short token: may be another's bleed (below)
+                self.held.append(u)
+            else:  # a turn goes out at once (holding turns cost live text seconds)
+                out.append(u)
+                self.recent.append(u)
         return out + self._release()
 
     # --- echoes of other mics ---------------------------------------------------------
+    def _sources(self, u: Utterance, start: float, end: float) -> bool:
+        """Whether another candidate's speech [start, end] could be the source of `u` as
+        bleed: it overlaps u and was already going when u began (bleed starts with its
+        source). Speech that began later in u (the next speaker's overlapping start, an
+        interruption of u) is not waited for: live, that would hold a turn's text until
+        the next turn was transcribed, seconds later."""
+        return start < u.start + self.cfg.echo_margin_s and end > u.start
+
     def _busy_around(self, u: Utterance) -> bool:
-        """Whether another candidate's speech overlapping `u` is not transcribed yet. Only
-        overlapping speech can be u's source: a line is never held while the next speaker
-        takes their turn after it (live, that would delay it by a whole turn)."""
-        a, b = u.start, u.end
+        """Whether speech that could be u's source is not transcribed yet."""
         for pid, sp in self.speakers.items():
             if pid == u.who:
                 continue
-            if sp.open_since is not None and sp.open_since < b:
+            if sp.open_since is not None and self._sources(u, sp.open_since, self.now):
                 return True
-            if any(s < b and e > a for s, e in sp.pending):
+            if any(self._sources(u, s, e) for s, e in sp.pending):
                 return True
-        return any(j.who != u.who and j.span[0] < b and j.span[1] > a
-                   for j in self.jobs.values())
+        return any(j.who != u.who and self._sources(u, *j.span) for j in self.jobs.values())
 
     def _release(self, final: bool = False) -> list[Event]:
-        """The held lines whose neighbours are known, without their echoes."""
+        """The held short lines whose possible sources are known, without their echoes."""
         out: list[Event] = []
         still = []
         m = self.cfg.echo_margin_s
-        for u, short in self.held:
+        for u in self.held:
             if not final and self._busy_around(u):
-                still.append((u, short))
+                still.append(u)
                 continue
             # the words other candidates said around u in longer stretches than u's: bleed
             # is a fragment of its source (mic gains differ, so levels cannot tell), and the
             # source is never dropped as an echo of its own fragment
             others: set[str] = set()
-            for o in self.recent + [h for h, _ in self.held]:
-                if o.who != u.who and o.end - o.start > u.end - u.start:
+            for o in self.recent + self.held:
+                # only lines that could be its source, all of them known by now (the same
+                # set whatever the ASR's timing: live and offline decide alike)
+                if (o.who != u.who and o.end - o.start > u.end - u.start
+                        and self._sources(u, o.start, o.end)):
                     for w, s, e in o.words:
                         if s < u.end + m and e > u.start - m:
                             others |= sounds(w, self.language)
-            if drop_echo(u.text, others, short, self.language):
+            if drop_echo(u.text, others, True, self.language):
                 out.append(u)
                 self.recent.append(u)
         self.held = still
