@@ -22,6 +22,7 @@ from analysis.settings import Settings
 from core.events import PhaseStarted, SpeechEnded, SpeechHorizon, SpeechStarted
 from server.store import SessionStore
 from testkit.opus import opus_packets, to_48k
+from testkit.peers import consent, join_token
 from testkit.synth import synthesize_session
 from tests.restartutil import Candidate, Serve, free_port
 from tests.serverutil import running_server
@@ -53,18 +54,6 @@ async def _create(srv: Serve, http: aiohttp.ClientSession, ids: list[str],
         return await r.json()
 
 
-async def _consent(srv: Serve, http: aiohttp.ClientSession, s: dict, who: str) -> str:
-    token = s["links"]["join"][who].split("token=")[1]
-    auth = {"Authorization": f"Bearer {token}"}
-    base = f"{srv.url}/api/sessions/{s['id']}"
-    async with http.get(f"{base}/join-info", headers=auth) as r:
-        version = (await r.json())["notice_version"]
-    async with http.post(f"{base}/consent", headers=auth,
-                         json={"notice_version": version, "agree": True}) as r:
-        assert r.status == 200, await r.text()
-    return token
-
-
 @pytest.mark.slow
 async def test_kill9_restart_resumes_the_session_on_its_clock(tmp_path):
     sess = synthesize_session(3, "en", 7, duration_s=SCRIPT_S)
@@ -82,7 +71,9 @@ async def test_kill9_restart_resumes_the_session_on_its_clock(tmp_path):
                 {"name": "opening", "duration_s": OPENING_S},
                 {"name": "discussion", "duration_s": 600}])
             sid = s["id"]
-            tokens = {p: await _consent(first, http, s, p) for p in ids}
+            for p in ids:
+                await consent(http, first.url, s, p)
+            tokens = {p: join_token(s, p) for p in ids}
             start = time.time() + 1.0  # every script starts at this wall time
             clients = [Candidate(first.url, sid, p, [o for o in ids if o != p], tokens[p],
                                  packets[p], start) for p in ids]
