@@ -66,7 +66,9 @@ async def _dashboard_check(url: str, shot: Path) -> dict[str, Any]:
         page = await browser.new_page(viewport={"width": 1200, "height": 800})
         opened = _now()
         await page.goto(url)
-        await page.wait_for_function("window.lgdDashboard && window.lgdDashboard.events > 0")
+        # caught up: events in, and drawn (the page redraws every 250 ms)
+        await page.wait_for_function("window.lgdDashboard && window.lgdDashboard.events > 0 "
+                                     "&& document.querySelectorAll('.bar').length > 0")
         caught_up = _now()
         bars = "[...document.querySelectorAll('.bar')].map(b => [b.id, +b.dataset.share])"
         first = await page.evaluate(bars)
