@@ -22,7 +22,7 @@ import pytest
 from analysis.driver import SessionInfo, analyze
 from lgd.simulate import LEAD_IN_S, start_simulation
 from media.frames import iter_blocks
-from testkit.evaluate import backchannel_f1, interruption_f1, share_error_pp, speech_score
+from testkit.evaluate import interruption_f1, share_error_pp
 from testkit.synth import RoomConfig, synthesize_session, write_session
 from tests.serverutil import running_server
 
@@ -309,28 +309,3 @@ def test_dashboard_shows_every_candidate_and_updates(live):
     assert d["radars"] == N and d["graph_items"] > 0  # a live radar each, the graph drawn
     assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
 
-
-def test_live_speech_error_within_3_points_of_offline_as_played(live):
-    """Issue 12: the live report's speech error, each track aligned at its offset, against
-    `lgd analyze` on the audio as played; and phantom backchannels (found live, in nobody's
-    script) at most 1 per candidate per minute."""
-    truth, first = live.session.truth, live.offline["time_origin"]
-
-    def moved(by: dict[str, float]) -> dict[str, list[list[float]]]:
-        return {p: [[s + by[p], e + by[p]] for s, e in spans]
-                for p, spans in truth["speech"].items()}
-
-    as_played = {p: live.offsets[p] - first for p in live.offsets}
-    e_live = speech_score(live.report["speech"], moved(live.offsets),
-                          live.report["session"]["duration_s"]).error
-    e_off = speech_score(live.offline["speech"], moved(as_played),
-                         live.offline["session"]["duration_s"]).error
-    script_bcs = [dict(b, at=b["at"] + live.offsets[b["who"]]) for b in truth["backchannels"]]
-    found = backchannel_f1(live.report["backchannels"], script_bcs)
-    phantom = found.n_pred - found.tp
-    minutes = live.report["session"]["duration_s"] / 60
-    print(f"speech error live {e_live:.1%}, offline as played {e_off:.1%}; backchannels live "
-          f"{found.n_pred} ({found.tp} in the script of {found.n_ref}): {phantom} phantom in "
-          f"{minutes:.1f} min")
-    assert e_live <= e_off + 0.03
-    assert phantom <= 1.0 * N * minutes
