@@ -20,6 +20,7 @@ from typing import Any
 from analysis.frames import decode_frame, decode_info, decode_resume, encode_result
 from analysis.host import SessionHost, warm_up
 from analysis.settings import Settings
+from core.child import ignore_sigint
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ WARM_TRACKS = 6
 def serve_local(inbox: Queue[Any], outbox: Queue[Any], settings: Settings, parent: int) -> None:
     """The worker process's main: host sessions until told to stop, or until the server
     process `parent` is gone."""
+    ignore_sigint()  # the server stops it, after its sessions' reports (core.child)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     # warmed beside the first sessions, which need not wait for it
     threading.Thread(target=warm_up, args=([f"p{i}" for i in range(WARM_TRACKS)], settings),

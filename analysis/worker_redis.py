@@ -43,6 +43,7 @@ from analysis.frames import (
 )
 from analysis.host import SessionHost, warm_up
 from analysis.settings import Settings
+from core.child import ignore_sigint
 
 logger = logging.getLogger(__name__)
 
@@ -301,5 +302,9 @@ def run_worker(settings: Settings, name: str | None = None, parent: int | None =
     worker = RedisWorker(settings, name, parent)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: worker.drain())
-        signal.signal(signal.SIGINT, lambda *_: worker.stop.set())
+        if parent is None:  # `lgd worker` on its own: Ctrl-C lets go of its sessions
+            signal.signal(signal.SIGINT, lambda *_: worker.stop.set())
+        else:  # started by `lgd serve`, which asks with SIGUSR1 (core.child)
+            ignore_sigint()
+            signal.signal(signal.SIGUSR1, lambda *_: worker.stop.set())
     worker.run()

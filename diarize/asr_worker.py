@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from core.child import ignore_sigint, start_child
 from core.clock import SAMPLE_RATE
 from diarize.asr_guard import AsrSegment, count_units
 from diarize.config import AsrConfig
@@ -196,6 +197,7 @@ def serve(model_dir: str, cfg_fields: dict, fill: bool, jobs: mp.Queue, results:
     the machine's speed; `FLUSH` (the session's end) decodes the last, partial pack."""
     from diarize.asr_model import load_whisper
 
+    ignore_sigint()  # the process that started it stops it (core.child)
     cfg = AsrConfig(**cfg_fields)
     # Transcripts may lag; live audio analysis and the media relay may not: the worker
     # yields the CPU to them.
@@ -277,7 +279,7 @@ class AsrWorker:
             name="lgd-asr",
             daemon=True,
         )
-        self._proc.start()
+        start_child(self._proc)
 
     def submit(self, job: AsrJob) -> None:
         self._order.append(job.id)

@@ -46,6 +46,7 @@ from analysis.worker_redis import (
     ensure_group,
     run_worker,
 )
+from core.child import start_child
 from core.session import SessionInfo
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def _spawn(target: Callable[..., None], *args: Any) -> SpawnProcess:
     # spawn, not fork: the server has threads and an event loop a fork would copy mid-step.
     # Not a daemon: the worker may start the ASR process of its own.
     proc = mp.get_context("spawn").Process(target=target, args=args, name="lgd-analysis")
-    proc.start()
+    start_child(proc)
     return proc
 
 
@@ -200,8 +201,8 @@ class RedisWorkers:
 
     def close(self) -> None:
         for p in self._procs:
-            if p.pid is not None and p.is_alive():  # SIGINT: let go of its sessions now
-                os.kill(p.pid, signal.SIGINT)
+            if p.pid is not None and p.is_alive():  # let go of its sessions now
+                os.kill(p.pid, signal.SIGUSR1)
         for p in self._procs:
             p.join(STOP_WAIT_S)
             if p.is_alive():

@@ -39,13 +39,21 @@ class Serve:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data.parent / f"serve-{port}-{time.time_ns()}.log"
 
-    def start(self) -> subprocess.Popen[bytes]:
+    def start(self, own_group: bool = False) -> subprocess.Popen[bytes]:
+        """own_group: in a process group of its own, as a terminal's foreground job is
+        (see `ctrl_c`)."""
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "lgd.cli", "serve", "--host", "127.0.0.1", "--port",
                  str(self.port), "--data-dir", str(self.data)],
-                env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+                env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                start_new_session=own_group)
         return self.proc
+
+    def ctrl_c(self) -> None:
+        """What a terminal's Ctrl-C does: SIGINT to the server and every child it started."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGINT)
 
     async def ready(self, timeout: float = 90.0) -> None:
         """Until /healthz answers (the process imported, recovered and listens)."""

@@ -448,3 +448,34 @@ async def test_a_session_down_longer_than_the_idle_end_is_closed_not_resumed(tmp
             report = await r.json()
     assert report["speech"]["p1"] == [[1.0, 2.0]] and report["complete"] is False
     assert "longer than LGD_SERVER_IDLE_END_S" in report["gaps"][0]["detail"]
+
+
+@pytest.mark.parametrize("after_s", [0.3, 3.0], ids=["while-children-start", "running"])
+@pytest.mark.parametrize("redis", [False, True], ids=["embedded", "redis"])
+async def test_ctrl_c_ends_live_sessions_with_whole_reports(tmp_path, redis, after_s):
+    """A terminal's Ctrl-C reaches the server and the analysis children it started. The
+    server ends its live sessions at once with their reports; the children must live to
+    make them (one that took the SIGINT died, and the report said "analysis stopped")."""
+    env = {"LGD_REDIS_URL": "redis://127.0.0.1:6379/0",
+           "LGD_WORKER_STREAM_PREFIX": f"lgd-test-{time.time_ns()}:"} if redis else {}
+    data = tmp_path / "data"
+    srv = Serve(data, free_port(), **env)
+    srv.start(own_group=True)
+    try:
+        await srv.ready()
+        async with aiohttp.ClientSession() as http:
+            s = await _create(srv, http, ["a", "b"], phases=[])
+            async with http.post(f"{srv.url}/api/sessions/{s['id']}/start",
+                                 headers=srv.hr()) as r:
+                assert r.status == 200
+        await asyncio.sleep(after_s)
+        srv.ctrl_c()
+        assert srv.proc is not None
+        srv.proc.wait(60)
+    finally:
+        srv.stop()
+    out = srv.output()
+    assert srv.proc.returncode == 0, out
+    assert "KeyboardInterrupt" not in out and "Traceback" not in out, out
+    report = json.loads((data / "sessions" / s["id"] / "report.json").read_text())
+    assert report["gaps"] == [] and report["complete"] is True, report["gaps"]
