@@ -54,6 +54,15 @@ async def _create(srv: Serve, http: aiohttp.ClientSession, ids: list[str],
         return await r.json()
 
 
+async def _started(srv: Serve, http: aiohttp.ClientSession) -> tuple[dict, str]:
+    """A live session of two candidates (no phases), started by HR: (session, its API url)."""
+    s = await _create(srv, http, ["a", "b"], phases=[])
+    base = f"{srv.url}/api/sessions/{s['id']}"
+    async with http.post(f"{base}/start", headers=srv.hr()) as r:
+        assert r.status == 200, await r.text()
+    return s, base
+
+
 OWN_ROOMS = RoomConfig(bleed_db=(-40.0, -40.0), gain_spread_db=10.0, snr_db=(25.0, 30.0))
 
 @pytest.mark.slow
@@ -172,10 +181,7 @@ async def test_sigterm_drains_then_ends_with_the_gap(tmp_path):
     try:
         await srv.ready()
         async with aiohttp.ClientSession() as http:
-            s = await _create(srv, http, ["a", "b"], phases=[])
-            base = f"{srv.url}/api/sessions/{s['id']}"
-            async with http.post(f"{base}/start", headers=srv.hr()) as r:
-                assert r.status == 200, await r.text()
+            s, base = await _started(srv, http)
             waiting = await _create(srv, http, ["c", "d"], phases=[])  # created, not started
             assert srv.proc is not None
             srv.proc.send_signal(signal.SIGTERM)
@@ -215,10 +221,7 @@ async def test_sigterm_drain_ends_early_when_the_sessions_end(tmp_path):
     try:
         await srv.ready()
         async with aiohttp.ClientSession() as http:
-            s = await _create(srv, http, ["a", "b"], phases=[])
-            base = f"{srv.url}/api/sessions/{s['id']}"
-            async with http.post(f"{base}/start", headers=srv.hr()) as r:
-                assert r.status == 200
+            s, base = await _started(srv, http)
             assert srv.proc is not None
             srv.proc.send_signal(signal.SIGTERM)
             await asyncio.sleep(1.0)
@@ -240,10 +243,7 @@ async def test_a_second_server_on_the_same_data_dir_is_refused(tmp_path):
     try:
         await first.ready()
         async with aiohttp.ClientSession() as http:
-            s = await _create(first, http, ["a", "b"], phases=[])
-            base = f"{first.url}/api/sessions/{s['id']}"
-            async with http.post(f"{base}/start", headers=first.hr()) as r:
-                assert r.status == 200
+            s, base = await _started(first, http)
             proc = second.start()
             assert proc.wait(60) == 2
             assert "in use by another lgd serve" in second.output(), second.output()
@@ -464,10 +464,7 @@ async def test_ctrl_c_ends_live_sessions_with_whole_reports(tmp_path, redis, aft
     try:
         await srv.ready()
         async with aiohttp.ClientSession() as http:
-            s = await _create(srv, http, ["a", "b"], phases=[])
-            async with http.post(f"{srv.url}/api/sessions/{s['id']}/start",
-                                 headers=srv.hr()) as r:
-                assert r.status == 200
+            s, _ = await _started(srv, http)
         await asyncio.sleep(after_s)
         srv.ctrl_c()
         assert srv.proc is not None
