@@ -56,6 +56,10 @@ class ServerConfig:
     #: live audio is analysed once every sending track has delivered it, waiting at most
     #: this long for a late one (a frozen tab, a dropped connection): its audio is then lost
     max_wait_s: float = 2.0
+    #: place each browser's audio by its capture time, which its RTCP sender reports give
+    #: on its own wall clock (trusted only while that clock agrees with the arrivals:
+    #: media/timeline.py), instead of by when its first packet arrived
+    sender_clock: bool = True
     remb_bps: int = 250_000  #: fixed receive bitrate announced to browsers (NOTES.md)
     auto_start: bool = True  #: a session starts when its first candidate connects
     #: a live session with nobody connected for this long ends by itself (its report is

@@ -30,8 +30,11 @@ class LiveSource:
         self._packets: queue.SimpleQueue[tuple[str, int, int, bytes, float]] = (
             queue.SimpleQueue()
         )
+        #: (who, generation, rtp timestamp, capture session s, arrival session s)
+        self._clocks: queue.SimpleQueue[tuple[str, int, int, float, float]] = queue.SimpleQueue()
         self.delays: deque[float] = deque(maxlen=3000)  #: recent analysis delays (s)
         self._lost_reported = 0
+        self._anchors_taken = 0
         self._last_lag = 0.0
 
     @property
@@ -48,6 +51,12 @@ class LiveSource:
         `arrival_s`; thread-safe."""
         self._packets.put((who, generation, ts, payload, arrival_s))
 
+    def sender_clock(self, who: str, generation: int, ts: int, captured_s: float,
+                     arrival_s: float) -> None:
+        """`who`'s sender report: RTP timestamp `ts` was captured at session time
+        `captured_s` by the sender's clock; thread-safe."""
+        self._clocks.put((who, generation, ts, captured_s, arrival_s))
+
     def poll(self, now: float, stopping: bool = False, wait_s: float = 0.005) -> np.ndarray | None:
         """Place the packets that arrived (waiting up to `wait_s` for one), then the next
         block: every whole frame up to the watermark (up to `now` when stopping), or None."""
@@ -59,6 +68,8 @@ class LiveSource:
                 tl.place(*self._packets.get_nowait())
         except queue.Empty:
             pass
+        while not self._clocks.empty():  # after the packets: a report needs its track placed
+            tl.sender_clock(*self._clocks.get_nowait())
         until = int(now * SAMPLE_RATE) if stopping else tl.ready(now, self.max_wait_s)
         if until - tl.read_head < FRAME_SAMPLES:
             return None
@@ -66,6 +77,12 @@ class LiveSource:
         # how far behind the session clock analysed audio is (transport + wait)
         self.delays.append(now - self.analysed_s)
         return block
+
+    def take_anchors(self) -> list[tuple[str, int, int, int]]:
+        """The timeline's anchors set since the last call (`LiveTimeline.anchors`)."""
+        anchors = self.timeline.anchors[self._anchors_taken:]
+        self._anchors_taken += len(anchors)
+        return anchors
 
     def lag(self, now: float) -> AnalysisLag | None:
         """An `AnalysisLag` when frames were lost or analysis is behind, rate-limited."""

@@ -21,6 +21,7 @@ import aiortc
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtp import RtcpSrPacket
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,10 @@ SUPPORTED_AIORTC = "1.16.0"
 
 #: (codec name, 32-bit RTP timestamp unwrapped to int, payload bytes, arrival monotonic s)
 OnFrame = Callable[[str, int, bytes, float], None]
+#: an RTCP sender report: (RTP timestamp unwrapped as the frames' are, the sender's wall
+#: clock at it in unix s, arrival monotonic s)
+OnSenderReport = Callable[[int, float, float], None]
+NTP_UNIX_OFFSET = 2_208_988_800  #: seconds from 1900 (NTP's epoch) to 1970
 
 
 def check_version() -> None:
@@ -90,6 +95,16 @@ class _Unwrapper:
         self._last = timestamp
         return self._value
 
+    def nearest(self, timestamp: int) -> int:
+        """A 32-bit timestamp unwrapped near the latest one, without moving on (an RTCP
+        report's timestamp is not a frame's)."""
+        if self._last is None:
+            return timestamp
+        delta = (timestamp - self._last) & 0xFFFFFFFF
+        if delta >= 1 << 31:
+            delta -= 1 << 32
+        return self._value + delta
+
 
 class _PassThroughAudioBuffer:
     """An Opus RTP packet is a whole frame: hand it on at once. aiortc's audio jitter buffer
@@ -123,18 +138,42 @@ def install_tap(
     on_end: Callable[[], None],
     forward_to_decoder: bool,
     remb_bps: int,
+    on_report: OnSenderReport | None = None,
 ) -> Tap:
     """Must run before the receiver starts (in `pc.on("track")`): the decoder thread takes
     its queue when the transport connects."""
     tap = Tap(on_frame, on_end, forward_to_decoder)
     r: Any = receiver
+    unwrapper = _Unwrapper()
     r._RTCRtpReceiver__decoder_queue = tap
-    r._RTCRtpReceiver__timestamp_mapper = _Unwrapper()
+    r._RTCRtpReceiver__timestamp_mapper = unwrapper
+    if on_report is not None:
+        _tap_sender_reports(r, unwrapper, on_report)
     if r._RTCRtpReceiver__kind == "audio":
         r._RTCRtpReceiver__jitter_buffer = _PassThroughAudioBuffer()
     else:
         r._RTCRtpReceiver__remote_bitrate_estimator = _FixedRemb(remb_bps)
     return tap
+
+
+def _tap_sender_reports(receiver: Any, unwrapper: _Unwrapper, on_report: OnSenderReport) -> None:
+    """RTCP sender reports map the sender's RTP clock to its wall clock at capture (WebRTC
+    stamps each frame with its capture time): aiortc keeps only the wall time; this hands
+    on both, before aiortc handles the report as usual."""
+    handle = receiver._handle_rtcp_packet
+
+    async def handle_rtcp(packet: Any) -> None:
+        if isinstance(packet, RtcpSrPacket):
+            info = packet.sender_info
+            wall = (info.ntp_timestamp >> 32) - NTP_UNIX_OFFSET + (
+                info.ntp_timestamp & 0xFFFFFFFF) / 2**32
+            try:
+                on_report(unwrapper.nearest(info.rtp_timestamp), wall, time.monotonic())
+            except Exception:  # a timeline bug must not break the receive path
+                logger.exception("sender report callback failed")
+        await handle(packet)
+
+    receiver._handle_rtcp_packet = handle_rtcp
 
 
 async def request_keyframe(receiver: RTCRtpReceiver) -> None:

@@ -32,6 +32,9 @@ MAX_SDP_BYTES = 64 * 1024
 
 #: (who, generation, rtp timestamp, opus payload, arrival monotonic s) for analysis
 AudioSink = Callable[[str, int, int, bytes, float], None]
+#: (who, generation, rtp timestamp, the sender's wall clock at it in unix s, arrival
+#: monotonic s): an audio sender's RTCP report, to place its audio by capture time
+ClockSink = Callable[[str, int, int, float, float], None]
 #: (who, decoded av.VideoFrame, arrival monotonic s)
 VideoSink = Callable[[str, object, float], None]
 #: (who, generation, kind, codec, rtp timestamp, encoded frame, arrival monotonic s): every
@@ -103,6 +106,7 @@ class Room:
         ice_servers: list[dict] | None = None,
         remb_bps: int = 250_000,
         record_sink: RecordSink | None = None,
+        clock_sink: ClockSink | None = None,
     ) -> None:
         self.participants = list(participants)
         self.hubs = {(p, k): SourceHub(p, k) for p in participants for k in ("audio", "video")}
@@ -111,6 +115,7 @@ class Room:
         self.video_sink = video_sink
         self.video_fps = video_fps
         self.record_sink = record_sink
+        self.clock_sink = clock_sink
         self.ice_servers = [RTCIceServer(**s) for s in (ice_servers or [])]
         self.remb_bps = remb_bps
         self._generations = 0
@@ -201,7 +206,12 @@ class Room:
             if self.record_sink is not None:
                 self.record_sink(peer.who, peer.generation, track.kind, codec, ts, data, arrival)
 
-        install_tap(receiver, on_frame, lambda: None, want_video, self.remb_bps)
+        def on_report(ts: int, wall: float, arrival: float) -> None:
+            if self.clock_sink is not None:
+                self.clock_sink(peer.who, peer.generation, ts, wall, arrival)
+
+        install_tap(receiver, on_frame, lambda: None, want_video, self.remb_bps,
+                    on_report if track.kind == "audio" else None)
         if want_video:
             peer.tasks.append(asyncio.ensure_future(self._sample_video(peer.who, track)))
 

@@ -1,12 +1,19 @@
 """Live audio onto one session clock: Opus packets in, (n_tracks, n) 16 kHz blocks out.
 
 Each candidate's connection (a *generation*: a reconnect starts a new one) is anchored
-once, at the arrival of its first packet; every later packet is placed by its RTP
-timestamp from that anchor, so network jitter never moves audio and packet loss leaves
-silence in place. Tracks start whenever their candidate joins. A packet that lands
-before the read head (arrived later than the read delay allows) or on samples already
-written (a reconnect overlapping the old connection's tail) is not analysed and is
-counted in `frames_lost` — nothing is counted twice.
+at the arrival of its first packet; every later packet is placed by its RTP timestamp
+from that anchor, so network jitter never moves audio and packet loss leaves silence in
+place. Once the sender's RTCP reports say when it captured a timestamp (on its own wall
+clock: `sender_clock`), the anchor moves there: browsers start capturing at different
+moments, their first packets wait different times in their send pipelines (far longer
+in a starved one), and their audio clocks drift from the wall clock (±200 ppm is
+0.7 s an hour); arrival anchoring keeps all of that, capture time none of it. A sender
+clock is believed only while the delays it implies are plausible (see CLOCK_AHEAD_S).
+
+Tracks start whenever their candidate joins. A packet that lands before the read head
+(arrived later than the read delay allows) or on samples already written (a reconnect
+overlapping the old connection's tail) is not analysed and is counted in `frames_lost` —
+nothing is counted twice.
 
 A plain synchronous class: it is given arrival times and "now" and never reads a clock.
 """
@@ -29,6 +36,18 @@ RTP_RATE = 48000
 RESYNC_PACKETS = 100
 RESYNC_S = 0.3
 DECIMATION = RTP_RATE // SAMPLE_RATE  # 3
+#: A sender report is believed while the least one-way delay its recent reports imply
+#: (arrival here − capture on the sender's clock) lies in [−CLOCK_AHEAD_S, CLOCK_BEHIND_S]:
+#: a sender clock further ahead of ours, or behind (or a network that slow), would place
+#: its audio against the others' worse than arrival times do. Browsers on NTP-kept clocks
+#: sit well inside; a laptop clock minutes off is refused and arrival anchoring stays.
+CLOCK_AHEAD_S = 0.02
+CLOCK_BEHIND_S = 0.3
+CLOCK_REPORTS = 5  #: the reports whose least delay judges a sender's clock
+#: the reports (of the last this many seconds of capture) whose earliest placement is used
+CLOCK_WINDOW_S = 15.0
+#: smaller corrections are left alone (3 ms: a sender drifting 200 ppm gets one in 15 s)
+REALIGN_MIN = 48
 #: Nothing heard from any candidate for this long: nobody is sending (all disconnected),
 #: not a starved receiver — analysis follows the wall clock again.
 IDLE_S = 5.0
@@ -44,11 +63,20 @@ class _Source:
     write: int  #: next session sample this source writes
     floor: int  #: samples before this belong to the previous connection: never overwritten
     last_at: float = 0.0  #: arrival (session s) of its latest packet
+    pending: int = 0  #: a move (samples, + later) for its next packet
+    skip: int = 0  #: samples of its next audio to drop (a move earlier)
     lags: deque[int] = field(default_factory=lambda: deque(maxlen=RESYNC_PACKETS))
+    #: one-way delays (s) the latest sender reports imply
+    report_delays: deque[float] = field(default_factory=lambda: deque(maxlen=CLOCK_REPORTS))
+    #: where the recent sender reports would put its anchor: (capture session s, sample)
+    report_anchors: deque[tuple[float, int]] = field(default_factory=deque)
 
 
 class LiveTimeline:
-    def __init__(self, ids: list[str], capacity_s: float = 10.0) -> None:
+    def __init__(self, ids: list[str], capacity_s: float = 10.0,
+                 anchors: list[tuple[str, int, int, int]] | None = None) -> None:
+        """anchors: a live session's `anchors`, to place its recorded packets exactly as
+        it did (a re-analysis): the timeline then takes no placement decision of its own."""
         self.ids = list(ids)
         self._row = {pid: i for i, pid in enumerate(self.ids)}
         self._cap = int(capacity_s * SAMPLE_RATE)
@@ -58,7 +86,18 @@ class LiveTimeline:
         self.frames_in = {pid: 0 for pid in self.ids}
         self.frames_lost = {pid: 0 for pid in self.ids}  #: 20 ms frames not analysed
         self.decode_errors = {pid: 0 for pid in self.ids}
-        self.resyncs = {pid: 0 for pid in self.ids}  #: sender clock re-anchored
+        self.resyncs = {pid: 0 for pid in self.ids}  #: a stalled sender re-anchored
+        self.realigns = {pid: 0 for pid in self.ids}  #: moved to the capture time reported
+        self.realigned_ms = {pid: 0.0 for pid in self.ids}  #: the latest such move (+ later)
+        self.clock_refused = {pid: 0 for pid in self.ids}  #: sender reports not believed
+        #: audio (ms) dropped by moves earlier, not analysed: a sender clock running fast
+        #: makes more samples than real time, so this is also how its surplus goes (and a
+        #: slow one's shortfall becomes silence)
+        self.realign_dropped_ms = {pid: 0.0 for pid in self.ids}
+        #: every anchor set, by arrival (first packet), stall (resync) or sender clock:
+        #: (who, generation, RTP timestamp of the packet it took effect at, anchor)
+        self.anchors: list[tuple[str, int, int, int]] = []
+        self._plan = None if anchors is None else {(w, g, t): a for w, g, t, a in anchors}
 
     def place(self, who: str, generation: int, timestamp: int, payload: bytes, at_s: float) -> None:
         """One Opus packet of `who`, which arrived at session time `at_s`."""
@@ -66,11 +105,14 @@ class LiveTimeline:
             return
         self.frames_in[who] += 1
         src = self._sources.get(who)
+        planned = None if self._plan is None else self._plan.get((who, generation, timestamp))
         if src is None or src.generation != generation:
             # Never before the read head: the other tracks' clocks were anchored at their own
             # first arrival, which jitter may have delayed, so the head can lead this arrival
             # by a few tens of ms; a joiner's first frames would otherwise be lost.
             anchor = max(int(round(at_s * SAMPLE_RATE)), self.read_head)
+            if planned is not None:
+                anchor, planned = planned, None
             old_write = src.write if src is not None else 0
             src = _Source(
                 generation,
@@ -82,7 +124,12 @@ class LiveTimeline:
                 old_write,
             )
             self._sources[who] = src
+            self.anchors.append((who, generation, timestamp, anchor))
+        if planned is not None:
+            src.pending = planned - src.anchor
         src.last_at = at_s
+        if src.pending:
+            self._realign(who, src, timestamp)
         target = src.anchor + (timestamp - src.ts0) // DECIMATION
         src.lags.append(int(at_s * SAMPLE_RATE) - target)
         # a delay every source shares is on the receiving side (a busy event loop), not a
@@ -96,13 +143,13 @@ class LiveTimeline:
             default=0,
         )
         if (
-            len(src.lags) == RESYNC_PACKETS
+            self._plan is None
+            and len(src.lags) == RESYNC_PACKETS
             and min(src.lags) - max(common, 0) > RESYNC_S * SAMPLE_RATE
         ):
-            shift = min(src.lags)
-            src.anchor += shift
-            target += shift
-            src.lags.clear()
+            src.pending = min(src.lags)
+            self._realign(who, src, timestamp)
+            target = src.anchor + (timestamp - src.ts0) // DECIMATION
             self.resyncs[who] += 1
         try:
             packet = av.Packet(payload)
@@ -115,6 +162,11 @@ class LiveTimeline:
             self.decode_errors[who] += 1
             return
         samples = np.concatenate(pcm) if pcm else np.zeros(0, np.float32)  # (n,) 16 kHz
+        if src.skip:  # a move earlier: what would overlap the audio written is dropped
+            cut = min(src.skip, samples.size)
+            samples, src.skip = samples[cut:], src.skip - cut
+            target += cut
+            self.realign_dropped_ms[who] += cut * 1000 / SAMPLE_RATE
         if target > src.write + FRAME_SAMPLES // 2:
             src.write = target  # packets were lost: their span stays silent
         start = src.write
@@ -130,6 +182,46 @@ class LiveTimeline:
             self._grow(start + samples.size - self.read_head)
         idx = np.arange(start, start + samples.size) % self._cap
         self._ring[self._row[who], idx] = samples
+
+    def sender_clock(self, who: str, generation: int, timestamp: int, captured_s: float,
+                     at_s: float) -> None:
+        """`who`'s RTCP sender report, which arrived at session time `at_s`: RTP timestamp
+        `timestamp` was captured at session time `captured_s` by the sender's clock."""
+        src = self._sources.get(who)
+        if src is None or src.generation != generation or self._plan is not None:
+            return  # before its first packet (or an old connection's): the next one will do
+        src.report_delays.append(at_s - captured_s)
+        if not -CLOCK_AHEAD_S <= min(src.report_delays) <= CLOCK_BEHIND_S:
+            self.clock_refused[who] += 1
+            return
+        # A report stamps a timestamp with the moment it was made, never before its
+        # capture (aiortc stamps the last packet *sent*; Chrome extrapolates to the
+        # moment): of the recent reports, the earliest placement is the least late.
+        anchors = src.report_anchors
+        anchors.append((captured_s, int(round(captured_s * SAMPLE_RATE))
+                        - (timestamp - src.ts0) // DECIMATION))
+        while anchors[0][0] < captured_s - CLOCK_WINDOW_S:
+            anchors.popleft()
+        shift = min(a for _, a in anchors) - src.anchor
+        if abs(shift) >= REALIGN_MIN:
+            src.pending = shift
+            self.realigns[who] += 1
+            self.realigned_ms[who] = round(shift * 1000 / SAMPLE_RATE, 1)
+
+    def _realign(self, who: str, src: _Source, timestamp: int) -> None:
+        """Move the anchor by `src.pending` at this packet: a move later leaves silence, a
+        move earlier drops as much of what comes next. What was written stays, so the
+        result depends only on the packet it is applied at, not on how far analysis had
+        read: a re-analysis given the same `anchors` places the audio exactly as the live
+        session did."""
+        shift, src.pending = src.pending, 0
+        src.anchor += shift
+        if shift > 0:
+            src.write += shift
+        else:
+            src.skip += -shift
+        self.anchors.append((who, src.generation, timestamp, src.anchor))
+        src.lags.clear()
 
     def ready(self, now_s: float, max_wait_s: float) -> int:
         """The session sample up to which every sending track is complete: a watermark.

@@ -101,6 +101,7 @@ class LiveSession:
             ice_servers=_ice(cfg.ice_servers),
             remb_bps=cfg.remb_bps,
             record_sink=self._on_record if self.recording != "off" else None,
+            clock_sink=self._on_sender_clock if cfg.sender_clock else None,
         )
         self.source = LiveSource(self.ids, cfg.max_wait_s)
         self.link: Link | None = None  #: to the session's analysis worker, from the start
@@ -444,6 +445,12 @@ class LiveSession:
             "audio_frames_in": dict(tl.frames_in),
             "analysis_frames_lost": dict(tl.frames_lost),
             "resyncs": dict(tl.resyncs),
+            # placed by the sender's capture clock (RTCP reports): moves, the latest one
+            # (ms, + later), reports refused, audio a move earlier dropped (ms)
+            "sender_clock_realigns": dict(tl.realigns),
+            "sender_clock_realigned_ms": dict(tl.realigned_ms),
+            "sender_clock_refused": dict(tl.clock_refused),
+            "sender_clock_dropped_ms": {p: round(v, 1) for p, v in tl.realign_dropped_ms.items()},
             "video_frames_dropped": self._video_dropped,
             "loop_stall_max_s": round(self.loop_stall_max_s, 3),
             "analysis_delay_ms": _percentiles(self.source.delays),
@@ -472,6 +479,14 @@ class LiveSession:
                 # the restart's gap ends with the first audio heard after it
                 self._restart["to_s"] = round(arrival - self._t0, 2)
                 self.store.save(self.rec)
+
+    def _on_sender_clock(self, who: str, generation: int, ts: int, wall: float,
+                         arrival: float) -> None:
+        """An RTCP sender report: RTP timestamp `ts` was captured at `wall` on the sender's
+        clock, taken onto the session clock through this host's wall clock."""
+        if self._t0 is not None and not self._stop.is_set():
+            captured = wall - (time.time() - time.monotonic()) - self._t0
+            self.source.sender_clock(who, generation, ts, captured, arrival - self._t0)
 
     def _on_record(self, who: str, generation: int, kind: str, codec: str, ts: int,
                    payload: bytes, arrival: float) -> None:
@@ -505,6 +520,9 @@ class LiveSession:
         while True:
             stopping = self._stop.is_set()
             block = source.poll(self.now(), stopping)
+            if self.recorder is not None:  # a re-analysis places the audio the same way
+                for anchor in source.take_anchors():
+                    self.recorder.anchor(*anchor)
             if block is not None:
                 self._send(AudioFrame(block))
             for who, q in self._video.items():

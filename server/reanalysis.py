@@ -60,6 +60,17 @@ def recorded_audio(store: SessionStore, sid: str) -> list[Packet]:
     return sorted(out, key=lambda p: p[0])
 
 
+def recorded_anchors(store: SessionStore, sid: str) -> list[tuple[str, int, int, int]] | None:
+    """Where the live timeline anchored each recorded track (`LiveTimeline.anchors`), or
+    None for a recording made before they were kept, or cut short (its index was last
+    written at its first packet): the timeline then decides again, as live."""
+    segs = [seg for seg in segments(store, sid) if seg["kind"] == "audio" and seg["packets"]]
+    if any("anchors" not in seg or not seg.get("closed") for seg in segs):
+        return None
+    return [(seg["who"], seg["generation"], int(ts), int(anchor))
+            for seg in segs for ts, anchor in seg["anchors"]]
+
+
 def recorded_video(store: SessionStore, sid: str, fps: float
                    ) -> Iterator[tuple[float, str, np.ndarray]]:
     """Every recorded camera's frames, decoded in memory at most `fps` a second, in session
@@ -90,7 +101,7 @@ def reanalyse(store: SessionStore, sid: str, settings: Settings) -> dict[str, An
         raise ReanalysisError(f"session {sid} has no recordings")
     phases = [e for e in store.events(sid) if isinstance(e, PhaseStarted)]
     analysis = Analysis(session_info(rec), settings)
-    timeline = LiveTimeline(analysis.ids)
+    timeline = LiveTimeline(analysis.ids, anchors=recorded_anchors(store, sid))
     max_wait = settings.server.max_wait_s
     # the cameras, where the session's policy analyses faces (nothing is decoded otherwise)
     video = (recorded_video(store, sid, settings.face.fps)

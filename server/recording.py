@@ -7,7 +7,9 @@ as they arrived, in a standard container (media/recorder.py), without re-encodin
   position in its associated data, so chunks cannot be reordered, moved or swapped): no
   plain byte of it is ever written, not even to a temporary file.
 - Its *index* `<pid>.<generation>.<kind>.index.sealed` maps it onto the session clock: the
-  RTP timestamp and the arrival (session seconds) of every packet written. It is written
+  RTP timestamp and the arrival (session seconds) of every packet written, and where the
+  live timeline anchored the track (`anchors`: the RTP timestamp each took effect at and
+  its session sample; media/timeline.py), so a re-analysis places it the same. It is written
   when the segment opens (the first packet's mapping) and again, whole, when it closes.
 - Packets are queued on the event loop and muxed and sealed on one thread per session
   (`SessionRecorder`), so the relay never waits for the disk. The queue is bounded: when
@@ -73,6 +75,8 @@ class Segment:
     first_at: float  #: session time of the first packet
     ts: list[int] = field(default_factory=list)  #: RTP timestamp of each packet written
     at: list[float] = field(default_factory=list)  #: its arrival, session s
+    #: the live timeline's anchors: [RTP timestamp it took effect at, session sample]
+    anchors: list[list[int]] = field(default_factory=list)
     chunks: int = 0
     sealed_at: float = 0.0  #: monotonic time of the last chunk
     closed: bool = False  #: finished: its index counts every chunk
@@ -103,6 +107,13 @@ class SessionRecorder:
             return
         try:
             self._q.put_nowait((who, generation, kind, codec.lower(), ts, bytes(payload), at_s))
+        except queue.Full:
+            self.dropped_backlog += 1
+
+    def anchor(self, who: str, generation: int, ts: int, anchor: int) -> None:
+        """An anchor the live timeline set for `who`'s audio (any thread); never blocks."""
+        try:
+            self._q.put_nowait((who, generation, ts, anchor))
         except queue.Full:
             self.dropped_backlog += 1
 
@@ -137,7 +148,7 @@ class SessionRecorder:
                         self._guard(self._finish, seg)
                     return
                 if self.failed is None:
-                    self._guard(self._write, *item)
+                    self._guard(self._write if len(item) == 7 else self._anchor, *item)
             self._guard(self._seal_due)
             time.sleep(BATCH_S)
 
@@ -167,6 +178,11 @@ class SessionRecorder:
         if seg.writer.pending >= CHUNK_BYTES:
             self._seal(seg, seg.writer.take())
 
+    def _anchor(self, who: str, gen: int, ts: int, anchor: int) -> None:
+        seg = self._segments.get((who, gen, "audio"))
+        if seg is not None:
+            seg.anchors.append([ts, anchor])
+
     def _seal_due(self) -> None:
         now = time.monotonic()
         for seg in self._segments.values():
@@ -193,7 +209,8 @@ class SessionRecorder:
                  "packets": len(seg.ts), "dropped": seg.writer.dropped,
                  "bytes": seg.writer.bytes_out, "chunks": seg.chunks, "closed": seg.closed,
                  "ts": base64.b64encode(ts.tobytes()).decode(),
-                 "at": base64.b64encode(np.asarray(seg.at, np.float64).tobytes()).decode()}
+                 "at": base64.b64encode(np.asarray(seg.at, np.float64).tobytes()).decode(),
+                 "anchors": seg.anchors}
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.store.write_json(self.sid, self.dir / f"{seg.name}.index.sealed",
                               f"media-index/{seg.name}", index)

@@ -208,3 +208,146 @@ def test_a_joiner_behind_the_read_head_loses_nothing(packets):
     for i, p in enumerate(packets[:40]):
         tl.place("b", 1, i * FRAME, p, 1.2 + i * 0.02)
     assert tl.frames_lost == {"a": 0, "b": 0}
+
+
+# -- sender reports: audio placed by capture time ---------------------------------------
+
+
+def _onset(track: np.ndarray, level: float = 0.02) -> float:
+    """Session time (s) of the first 2.5 ms window above `level`."""
+    hop = SAMPLE_RATE // 400
+    n = len(track) // hop
+    on = np.sqrt((track[: n * hop].reshape(n, hop) ** 2).mean(1)) > level
+    return float(np.argmax(on) * hop / SAMPLE_RATE)
+
+
+def _send(tl: LiveTimeline, who: str, packets: list[bytes], captured, delay: float,
+          reports: bool, every: int = 50) -> None:
+    """`who` captures packet i at `captured(i)` (its clock = ours) and it arrives `delay`
+    later; with `reports`, an RTCP sender report follows every `every` packets."""
+    for i, p in enumerate(packets):
+        tl.place(who, 1, 7000 + i * FRAME, p, captured(i) + delay)
+        if reports and i % every == every - 1:
+            tl.sender_clock(who, 1, 7000 + i * FRAME, captured(i), captured(i) + delay + 0.001)
+
+
+@pytest.mark.parametrize("reports", [False, True], ids=["arrival", "sender-clock"])
+def test_a_slow_send_pipeline_does_not_shift_a_track(reports):
+    """Both candidates speak at 2.0 s; `a`'s browser (starved) sends every packet 150 ms
+    after capture, `b`'s 10 ms after. By arrival `a` is placed 140 ms late (the old way,
+    kept as the control); by its sender reports both land where they were captured."""
+    packets = opus_packets(bursts(4.0, [(2.0, 2.5)]))
+    tl = LiveTimeline(["a", "b"])
+    _send(tl, "a", packets, lambda i: 0.3 + i * 0.02, 0.15, reports)
+    _send(tl, "b", packets, lambda i: 0.3 + i * 0.02, 0.01, reports)
+    block = tl.read(int(5.0 * SAMPLE_RATE))
+    a, b = _onset(block[0]), _onset(block[1])
+    print(f"onsets a {a:.4f} s, b {b:.4f} s; realigned {tl.realigned_ms}")
+    if reports:
+        assert abs(a - b) <= 0.003 and abs(b - 2.3) <= 0.01
+        assert tl.realigns["a"] >= 1 and tl.clock_refused == {"a": 0, "b": 0}
+        # a move earlier drops as much of what comes next (here silence)
+        assert tl.realign_dropped_ms == {"a": 150.0, "b": 10.0}
+    else:
+        assert a - b == pytest.approx(0.14, abs=0.005)
+
+
+@pytest.mark.parametrize("reports", [False, True], ids=["arrival", "sender-clock"])
+def test_a_drifting_audio_clock_is_followed(reports):
+    """`a`'s sound card runs 500 ppm fast: over 60 s its RTP clock gains 30 ms on the wall
+    clock, so by arrival its speech at 59 s lands 30 ms late against `b`'s."""
+    packets = opus_packets(bursts(60.0, [(59.0, 59.5)]))
+    tl = LiveTimeline(["a", "b"])
+    got = []
+    for i, p in enumerate(packets):  # live: read as it arrives
+        ca, cb = i * 0.02 / 1.0005, i * 0.02
+        tl.place("a", 1, i * FRAME, p, ca + 0.02)
+        tl.place("b", 1, i * FRAME, p, cb + 0.02)
+        if reports and i % 250 == 249:  # a report every 5 s, as browsers send them
+            tl.sender_clock("a", 1, i * FRAME, ca, ca + 0.02)
+            tl.sender_clock("b", 1, i * FRAME, cb, cb + 0.02)
+        got.append(tl.read(tl.ready(cb + 0.02, max_wait_s=1.0)))
+    got.append(tl.read(int(61.0 * SAMPLE_RATE)))
+    block = np.concatenate(got, axis=1)
+    a = _onset(block[0, 50 * SAMPLE_RATE:]) + 50
+    b = _onset(block[1, 50 * SAMPLE_RATE:]) + 50
+    print(f"onsets a {a:.4f} s, b {b:.4f} s; realigns {tl.realigns}; "
+          f"dropped ms {tl.realign_dropped_ms}; lost {tl.frames_lost}")
+    assert tl.frames_lost == {"a": 0, "b": 0}
+    if reports:
+        assert a - b == pytest.approx(-59.0 * 0.0005 / 1.0005, abs=0.004)  # where captured
+        # the first report moves each 20 ms earlier (its send delay); then `a` in 2 ms steps
+        assert tl.realigns["b"] == 1 and tl.realigned_ms["b"] == -20.0
+        assert 5 <= tl.realigns["a"] <= 15
+    else:
+        assert a - b == pytest.approx(0.0, abs=0.003)
+
+
+def test_a_sender_clock_far_off_is_not_believed():
+    """A laptop whose clock is 8 s ahead: its reports would place its audio 8 s early.
+    They are refused, and its audio stays where it arrived."""
+    packets = opus_packets(bursts(3.0, [(1.0, 1.5)]))
+    tl = LiveTimeline(["a"])
+    _send(tl, "a", packets, lambda i: 8.0 + i * 0.02, -7.97, reports=True)
+    block = tl.read(int(4.0 * SAMPLE_RATE))
+    assert tl.realigns["a"] == 0 and tl.clock_refused["a"] >= 2
+    assert _onset(block[0]) == pytest.approx(1.03, abs=0.01)
+
+
+def test_late_stamped_reports_do_not_make_a_track_wander():
+    """aiortc stamps a report with the moment it is made but the timestamp of the last
+    packet *sent* (0–20 ms before): each report alone is late by a random amount. The
+    track is placed by the least late of the recent ones and does not move back and
+    forth with each."""
+    rng = np.random.default_rng(3)
+    packets = opus_packets(bursts(40.0, [(35.0, 35.5)]))
+    tl = LiveTimeline(["a"])
+    for i, p in enumerate(packets):
+        tl.place("a", 1, i * FRAME, p, i * 0.02 + 0.03)
+        if i % 50 == 49:  # about every second, as aiortc sends them
+            late = float(rng.uniform(0.0, 0.02))
+            tl.sender_clock("a", 1, i * FRAME, i * 0.02 + late, i * 0.02 + late + 0.001)
+    block = tl.read(int(41.0 * SAMPLE_RATE))
+    onset = _onset(block[0, 30 * SAMPLE_RATE:]) + 30
+    print(f"onset {onset:.4f} s; realigns {tl.realigns['a']}; "
+          f"dropped {tl.realign_dropped_ms['a']} ms")
+    assert onset == pytest.approx(35.0065, abs=0.004)  # Opus's 6.5 ms codec delay
+    assert tl.realigns["a"] <= 4
+
+
+def test_a_replay_with_the_live_anchors_places_audio_exactly_as_live():
+    """A re-analysis of the recorded packets, given the live timeline's `anchors`, places
+    every sample where the live session did, though it reads at other moments (the
+    anchors of a joiner depend on how far analysis had read, the moves on reports it
+    no longer has)."""
+    rng = np.random.default_rng(7)
+    a_packets = opus_packets(bursts(20.0, [(3.0, 4.0), (12.0, 13.5)]))
+    b_packets = opus_packets(bursts(16.0, [(1.0, 2.5), (9.0, 9.6)], f0=330.0))
+    arrivals = sorted(
+        [(0.2 + i * 0.02 / 1.0004 + 0.12 + float(rng.uniform(0, 0.03)), "a", i)
+         for i in range(len(a_packets))]
+        + [(4.1 + i * 0.02 + 0.02 + float(rng.uniform(0, 0.01)), "b", i)
+           for i in range(len(b_packets))])
+    packets = {"a": a_packets, "b": b_packets}
+    base = {"a": 0.2, "b": 4.1}
+    rate = {"a": 1.0004, "b": 1.0}
+
+    def run(tl: LiveTimeline, reads_every: int, reports: bool) -> np.ndarray:
+        got = []
+        for k, (at, who, i) in enumerate(arrivals):
+            tl.place(who, 1, 1000 + i * FRAME, packets[who][i], at)
+            if reports and i % 60 == 59:
+                captured = base[who] + i * 0.02 / rate[who]
+                tl.sender_clock(who, 1, 1000 + i * FRAME, captured, at + 0.001)
+            if k % reads_every == 0:
+                got.append(tl.read(tl.ready(at, max_wait_s=1.0)))
+        got.append(tl.read(int(21.0 * SAMPLE_RATE)))
+        return np.concatenate(got, axis=1)
+
+    live = LiveTimeline(["a", "b"])
+    heard = run(live, reads_every=7, reports=True)
+    assert live.realigns["a"] >= 3 and live.realigns["b"] >= 1  # it did move them
+    again = run(LiveTimeline(["a", "b"], anchors=list(live.anchors)), 1, reports=False)
+    assert heard.shape == again.shape and np.array_equal(heard, again)
+    decided = run(LiveTimeline(["a", "b"]), 1, reports=False)  # without: by arrival
+    assert not np.array_equal(heard, decided)
