@@ -162,6 +162,10 @@ async def one(n: int, duration: float, seed: int, asr: bool, pin: bool) -> dict:
         "server_cpu_cores": round((c1 - c0) / (t1 - t0), 3),
         "analysis_frames_lost": lost,
         "resyncs": sum(stats["resyncs"].values()),
+        # tracks placed by the browsers' capture clocks (RTCP sender reports): the moves
+        # and the latest one per candidate (ms; the send pipeline arrival anchoring kept)
+        "sender_clock_moves": sum(stats.get("sender_clock_realigns", {}).values()),
+        "sender_clock_latest_ms": stats.get("sender_clock_realigned_ms"),
         "audio_frames_in_per_s": round(
             sum(stats["audio_frames_in"].values()) / n / stats["analysed_until_s"], 1
         ),
