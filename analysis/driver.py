@@ -124,6 +124,21 @@ class Analysis:
         self.finished = False
         self._emit(self.portraits.flush())  # the portraits before any data: null, with why
 
+    # A snapshot of the whole analysis state (analysis/snapshot.py) is this object pickled:
+    # every stage's state, the report fold and the event numbering. Runtime resources are
+    # left out and made again: the lock here, and in the stages the VAD's onnxruntime
+    # session, the voice encoder, the face meshes and the ASR process (its jobs in flight
+    # are carried and sent again). The sink is the host's, set again by it.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["sink"] = state["_vad_session"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     @property
     def activity(self) -> SpeechActivity:
         if self._activity is None:
