@@ -7,14 +7,22 @@ Keys (prefix `settings.worker.stream_prefix`):
   written by the SFU node that carries its media;
 - ``analysis:<sid>:results`` — the numbered events the worker made (`Result`);
 - ``analysis:<sid>:checkpoint`` — a hash: the frame id consumed up to, the events published,
-  the audio analysed, by whom, refreshed every `checkpoint_every_s` of session audio.
+  the audio analysed, by whom, the latest snapshot's frame id and size, how the current
+  holder resumed (`resumed_how`, `resumed_from`), refreshed every `checkpoint_every_s` of
+  session audio;
+- ``analysis:<sid>:snapshot`` and ``…:snapshot:prev`` — the latest and the previous snapshot
+  of the session's analysis state (`analysis.snapshot`), written with the checkpoint.
 
 A worker keeps the sessions it hosts claimed: every `claim_idle_s / 4` it re-claims their
 job entries (XCLAIM … JUSTID resets their idle time). A worker that dies stops doing so;
-once a job has been idle `claim_idle_s`, another worker takes it (XAUTOCLAIM), replays the
-session's frames from the start into a fresh driver (exact: the stages are deterministic)
-and publishes from the first event number not yet in the results stream. The job is
-acknowledged (XACK) and deleted once the last result is out.
+once a job has been idle `claim_idle_s`, another worker takes it (XAUTOCLAIM), loads the
+latest snapshot (else the previous one) and reads the frames after its frame id; with no
+loadable snapshot it replays the frames from the start into a fresh driver (exact: the
+stages are deterministic). Either way it publishes from the first event number not yet in
+the results stream. Once a new snapshot is stored, the frames before the previous one are
+trimmed (XTRIM MINID, `trim_frames`), so the fallback to the previous snapshot stays whole;
+a session whose frames were trimmed and whose snapshots none loads is let go (logged). The
+job is acknowledged (XACK) and deleted once the last result is out.
 """
 
 from __future__ import annotations
@@ -257,7 +265,9 @@ class RedisWorker:
         last: Any = snap.frame if snap is not None else "0-0"
         snap_frame: str | None = last if snap is not None else None  #: in the snapshot key
         self._retry(lost, lambda: self.r.hset(keys.checkpoint(sid), mapping={
-            "worker": self.name, "resumed_from": last, "resumed_how": how}))
+            "worker": self.name, "resumed_from": last, "resumed_how": how,
+            "analysed_s": host.analysed_s, "frames": host.frames,
+            "published": host.published}))
         every = self.settings.worker.checkpoint_every_s
         next_checkpoint = host.analysed_s + every
         heard = time.monotonic()
@@ -331,8 +341,8 @@ class RedisWorker:
                            "from the start", self.name, sid)
             self._retry(lost, lambda: self.r.delete(keys.snapshot(sid), keys.snapshot_prev(sid)))
         else:
-            logger.info("worker %s: session %s has no snapshot yet: replaying its frames from "
-                        "the start", self.name, sid)
+            logger.info("worker %s: session %s has no snapshot: its frames from the start",
+                        self.name, sid)
         return None, "replay"
 
     def _publish(self, sid: str, res: Result, lost: threading.Event) -> None:
