@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from analysis.report import ReportBuilder
-from analysis.settings import Settings
+from analysis.settings import ServerConfig, Settings, WebhookConfig
 from core import policy
 from core.bus import Bus
 from core.clock import FRAME_SAMPLES, SAMPLE_RATE
@@ -133,6 +133,10 @@ class Analysis:
         state = self.__dict__.copy()
         del state["_lock"]
         state["sink"] = state["_vad_session"] = None
+        # no secret leaves in a snapshot: the stages read none of these
+        state["settings"] = dataclasses.replace(
+            self.settings, kek=None, kek_file=None, redis_url=None, server=ServerConfig(),
+            webhooks=WebhookConfig())
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

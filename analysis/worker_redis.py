@@ -137,6 +137,7 @@ class RedisWorker:
         self.settings = settings
         cfg = settings.worker
         self.r = connect(settings.redis_url)
+        snapshot.code_version()  # of the code this process loaded, not of a later edit
         self.keys = StreamKeys(cfg.stream_prefix)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.capacity = cfg.sessions_max or (os.cpu_count() or 1)

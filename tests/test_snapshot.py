@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickletools
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ import pytest
 
 from analysis import snapshot
 from analysis.driver import Analysis
-from analysis.settings import Settings
+from analysis.settings import ServerConfig, Settings, WebhookConfig
 from analysis.snapshot import Snapshot, SnapshotError
 from core.session import SessionInfo
 from diarize.config import ActivityConfig
@@ -67,13 +68,14 @@ def _apply(a: Analysis, call: tuple) -> None:
         a.feed_video(*call[1:])
 
 
+def _body(blob: bytes) -> bytes:
+    return zlib.decompress(blob[len(snapshot.MAGIC) + 65:])
+
+
 def _globals(blob: bytes) -> set[str]:
     """The modules a pickle refers to (every class or function it names)."""
-    import zlib
-
-    body = zlib.decompress(blob[len(snapshot.MAGIC) + 65:])
     out, strings = set(), []
-    for op, arg, _ in pickletools.genops(body):
+    for op, arg, _ in pickletools.genops(_body(blob)):
         if op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE"):
             strings.append(arg)
         elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
@@ -163,15 +165,20 @@ def test_a_restored_driver_with_asr_in_flight_makes_the_same_transcript(session,
     assert got["interruptions"] == want["interruptions"]
 
 
-def test_a_damaged_or_foreign_snapshot_is_refused(session):
+def test_a_damaged_or_foreign_snapshot_is_refused_and_none_holds_a_secret(session):
     participants, tracks = session
     info = SessionInfo("snap-bad", participants, "zh", "")
     env = Settings.from_env()
-    settings = dataclasses.replace(env, asr=dataclasses.replace(env.asr, enabled=False))
+    settings = dataclasses.replace(
+        env, asr=dataclasses.replace(env.asr, enabled=False), kek="kek-SECRET-1",
+        redis_url="redis://:pw-SECRET-2@127.0.0.1:6379/0",
+        server=ServerConfig(secret="hmac-SECRET-3", turn_secret="turn-SECRET-4"),
+        webhooks=WebhookConfig(secret="hook-SECRET-5"))
     a = Analysis(info, settings)
     a.feed(tracks[:, :32000])
     blob = snapshot.dump(Snapshot("7-0", 1, 3, a))
     assert snapshot.load(blob).analysis.duration_s == 2.0
+    assert b"SECRET" not in _body(blob)  # no key or password goes into Redis with it
     flipped = bytearray(blob)
     flipped[len(blob) // 2] ^= 0x40
     head = len(snapshot.MAGIC) + 1
