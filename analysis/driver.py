@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from analysis.report import ReportBuilder
-from analysis.settings import Settings
+from analysis.settings import ServerConfig, Settings, WebhookConfig
 from core import policy
 from core.bus import Bus
 from core.clock import FRAME_SAMPLES, SAMPLE_RATE
@@ -123,6 +123,25 @@ class Analysis:
         self._next_progress = PROGRESS_EVERY_S
         self.finished = False
         self._emit(self.portraits.flush())  # the portraits before any data: null, with why
+
+    # A snapshot of the whole analysis state (analysis/snapshot.py) is this object pickled:
+    # every stage's state, the report fold and the event numbering. Runtime resources are
+    # left out and made again: the lock here, and in the stages the VAD's onnxruntime
+    # session, the voice encoder, the face meshes and the ASR process (its jobs in flight
+    # are carried and sent again). The sink is the host's, set again by it.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["sink"] = state["_vad_session"] = None
+        # no secret leaves in a snapshot: the stages read none of these
+        state["settings"] = dataclasses.replace(
+            self.settings, kek=None, kek_file=None, redis_url=None, server=ServerConfig(),
+            webhooks=WebhookConfig())
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
 
     @property
     def activity(self) -> SpeechActivity:

@@ -3,7 +3,8 @@ an analysis worker send each other.
 
 A session's analysis is a function of the calls made on `Analysis`, in order: `feed`,
 `feed_video`, `feed_events`, `finish`. Each call is one frame. Shipped in order to a worker
-(a pipe, or a Redis stream) and replayed in order into a fresh driver after a crash, the
+(a pipe, or a Redis stream) and replayed in order into a fresh driver after a crash (or,
+from a snapshot's frame on, into the driver the snapshot holds: `analysis.snapshot`), the
 same frames give the same events in the same order; events are numbered (`seq`, from 0 per
 session) so a resumed worker publishes only those not already out, and a receiver drops
 any number it has already seen.

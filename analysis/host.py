@@ -5,8 +5,10 @@ it stands for. Published events are numbered (`seq`, from 0 per session). A host
 a session another worker had replays its frames from the start into a fresh driver and is
 given the events already published: each event it makes again is matched against them
 (as a multiset, by its encoding) and not published twice; what is new goes out with the
-next numbers. Without ASR the stages are deterministic given their frames, so the replay
-re-makes exactly the published prefix; with ASR an utterance can come out at another
+next numbers. A host given a snapshot of the driver (`analysis.snapshot`) goes on from the
+frame it was taken at instead, and makes again only what was published after it. Without
+ASR the stages are deterministic given their frames, so the replay re-makes exactly the
+published prefix; with ASR an utterance can come out at another
 place in the stream (the ASR process's timing), and matching by content still publishes
 each once.
 """
@@ -30,6 +32,7 @@ from analysis.frames import (
     VideoFrame,
 )
 from analysis.settings import Settings
+from analysis.snapshot import Snapshot
 from core import codec
 from core.clock import FRAME_SAMPLES
 from core.events import Event
@@ -48,23 +51,39 @@ def warm_up(ids: list[str], settings: Settings) -> None:
 
 class SessionHost:
     def __init__(self, info: SessionInfo, settings: Settings, publish: Publish,
-                 already: list[Event] | None = None, resume: Resume | None = None) -> None:
+                 already: list[Event] | None = None, resume: Resume | None = None,
+                 snapshot: Snapshot | None = None) -> None:
         """already: the session's events published before (a worker that took over), in
         order. resume: the session was live when its server stopped, and goes on from
-        `resume.at_s` after a restart (`Analysis.resume`)."""
+        `resume.at_s` after a restart (`Analysis.resume`). snapshot: the driver as a worker
+        left it at a frame (`analysis.snapshot`): this host goes on from there, and only
+        the events published after the snapshot are made again (and not republished)."""
         self.info = info
         self.publish = publish
-        self.published = len(already or [])  #: events out so far: the next number
-        self._already = Counter(codec.encode(ev) for ev in already or [])
-        self.frames = 0  #: frames applied
+        already = already or []
+        self.published = len(already)  #: events out so far: the next number
+        since = snapshot.published if snapshot is not None else 0
+        self._already = Counter(codec.encode(ev) for ev in already[since:])
+        self.frames = snapshot.frames if snapshot is not None else 0  #: frames applied
         self._made: list[Event] = []
+        self.finished = False
+        if snapshot is not None:
+            self.analysis = snapshot.analysis
+            self.analysis.sink = self._made.extend
+            return
         # live: transcripts keep up (ASR never waits to fill a pack); see AsrConfig.pack_live
         self.analysis = Analysis(info, settings, sink=self._made.extend, live=True)
-        self.finished = False
         if resume is not None:  # not the empty portraits: those of the whole session so far
             self._made.clear()
             self.analysis.resume(resume.events, resume.at_s, resume.until_s)
         self._out(final=False)  # the portraits before any data
+
+    def snapshot(self, frame: str) -> Snapshot:
+        """The driver as it stands after frame `frame` (between frames: nothing waits).
+        Its event count is of what this driver made: a host still making again what the
+        worker before it had published counts only those it made so far."""
+        return Snapshot(frame, self.frames, self.published - self._already.total(),
+                        self.analysis)
 
     @property
     def analysed_s(self) -> float:

@@ -100,8 +100,14 @@ class WorkerConfig:
     #: a session whose worker has not renewed its claim for this long is taken over by
     #: another worker (Redis), which resumes it
     claim_idle_s: float = 5.0
-    #: how often (session seconds of audio) a worker records its checkpoint
+    #: how often (session seconds of audio) a worker records its checkpoint and a snapshot
+    #: of the session's analysis state (`analysis.snapshot`), which a worker taking the
+    #: session over resumes from
     checkpoint_every_s: float = 10.0
+    #: trim a session's frames up to its previous snapshot once a new one is stored: Redis
+    #: then holds about two snapshot intervals of frames, not the whole session; a worker
+    #: that can load neither snapshot (another code version) cannot resume it (docs/live.md)
+    trim_frames: bool = True
     #: prefix of the workers' Redis keys (jobs, frames, results, checkpoints)
     stream_prefix: str = "lgd:"
     #: on SIGTERM a worker takes no new sessions and keeps hosting its own until they end,

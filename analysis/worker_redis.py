@@ -7,14 +7,22 @@ Keys (prefix `settings.worker.stream_prefix`):
   written by the SFU node that carries its media;
 - ``analysis:<sid>:results`` — the numbered events the worker made (`Result`);
 - ``analysis:<sid>:checkpoint`` — a hash: the frame id consumed up to, the events published,
-  the audio analysed, by whom, refreshed every `checkpoint_every_s` of session audio.
+  the audio analysed, by whom, the latest snapshot's frame id and size, how the current
+  holder resumed (`resumed_how`, `resumed_from`), refreshed every `checkpoint_every_s` of
+  session audio;
+- ``analysis:<sid>:snapshot`` and ``…:snapshot:prev`` — the latest and the previous snapshot
+  of the session's analysis state (`analysis.snapshot`), written with the checkpoint.
 
 A worker keeps the sessions it hosts claimed: every `claim_idle_s / 4` it re-claims their
 job entries (XCLAIM … JUSTID resets their idle time). A worker that dies stops doing so;
-once a job has been idle `claim_idle_s`, another worker takes it (XAUTOCLAIM), replays the
-session's frames from the start into a fresh driver (exact: the stages are deterministic)
-and publishes from the first event number not yet in the results stream. The job is
-acknowledged (XACK) and deleted once the last result is out.
+once a job has been idle `claim_idle_s`, another worker takes it (XAUTOCLAIM), loads the
+latest snapshot (else the previous one) and reads the frames after its frame id; with no
+loadable snapshot it replays the frames from the start into a fresh driver (exact: the
+stages are deterministic). Either way it publishes from the first event number not yet in
+the results stream. Once a new snapshot is stored, the frames before the previous one are
+trimmed (XTRIM MINID, `trim_frames`), so the fallback to the previous snapshot stays whole;
+a session whose frames were trimmed and whose snapshots none loads is let go (logged). The
+job is acknowledged (XACK) and deleted once the last result is out.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from analysis import snapshot
 from analysis.frames import (
     Result,
     decode_frame,
@@ -43,6 +52,7 @@ from analysis.frames import (
 )
 from analysis.host import SessionHost, warm_up
 from analysis.settings import Settings
+from analysis.snapshot import Snapshot
 from core.child import ignore_sigint
 
 logger = logging.getLogger(__name__)
@@ -71,8 +81,15 @@ class StreamKeys:
     def checkpoint(self, sid: str) -> str:
         return f"{self.prefix}analysis:{sid}:checkpoint"
 
+    def snapshot(self, sid: str) -> str:
+        return f"{self.prefix}analysis:{sid}:snapshot"
+
+    def snapshot_prev(self, sid: str) -> str:
+        return f"{self.prefix}analysis:{sid}:snapshot:prev"
+
     def session(self, sid: str) -> list[str]:
-        return [self.frames(sid), self.results(sid), self.checkpoint(sid)]
+        return [self.frames(sid), self.results(sid), self.checkpoint(sid), self.snapshot(sid),
+                self.snapshot_prev(sid)]
 
 
 def connect(url: str) -> redis.Redis:
@@ -120,6 +137,7 @@ class RedisWorker:
         self.settings = settings
         cfg = settings.worker
         self.r = connect(settings.redis_url)
+        snapshot.code_version()  # of the code this process loaded, not of a later edit
         self.keys = StreamKeys(cfg.stream_prefix)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.capacity = cfg.sessions_max or (os.cpu_count() or 1)
@@ -237,12 +255,22 @@ class RedisWorker:
             self._retry(lost, lambda: self._done(jid))
             return None
         already = [ev for res in prior for ev in res.events]
+        snap, how = self._load_snapshot(sid, lost)
+        if how == "stuck":
+            return None  # not ours to finish: the job stays pending (see _load_snapshot)
         host = SessionHost(decode_info(info), self.settings,
                            lambda res: self._publish(sid, res, lost), already,
-                           decode_resume(resume) if resume else None)
+                           decode_resume(resume) if resume and snap is None else None,
+                           snapshot=snap)
+        # from the snapshot's frame on; without one, from the start (a fresh driver: exact)
+        last: Any = snap.frame if snap is not None else "0-0"
+        snap_frame: str | None = last if snap is not None else None  #: in the snapshot key
+        self._retry(lost, lambda: self.r.hset(keys.checkpoint(sid), mapping={
+            "worker": self.name, "resumed_from": last, "resumed_how": how,
+            "analysed_s": host.analysed_s, "frames": host.frames,
+            "published": host.published}))
         every = self.settings.worker.checkpoint_every_s
-        next_checkpoint = every
-        last: Any = "0-0"  # replayed from the start: the fresh driver's state is exact
+        next_checkpoint = host.analysed_s + every
         heard = time.monotonic()
         while not (lost.is_set() or self.stop.is_set()):
             reply = self._retry(lost, partial(self.r.xread, {keys.frames(sid): last},
@@ -262,19 +290,104 @@ class RedisWorker:
                     last = fid
                     if finished or host.analysed_s >= next_checkpoint:
                         next_checkpoint = host.analysed_s + every
-                        self._retry(lost, partial(self._checkpoint, sid, last, host))
+                        snap_frame = self._checkpoint(sid, last, host, snap_frame, lost)
                     if finished:
                         self._retry(lost, lambda: self._done(jid))
                         return host
         return host
 
+    def _load_snapshot(self, sid: str, lost: threading.Event) -> tuple[Snapshot | None, str]:
+        """The session's latest loadable snapshot, and how the session resumes: "snapshot",
+        "previous snapshot", "replay" (from the start: no snapshot loads, and the frames
+        stream is whole) or "stuck" (none loads and frames were trimmed: this worker cannot
+        resume it exactly, so it lets go and the job stays pending: a worker of the code
+        version that made the snapshot can take it; the server marks the gap if none does).
+        Never silent: every fallback is logged with why."""
+        keys = self.keys
+        got = self._retry(lost, lambda: (
+            self.r.get(keys.snapshot(sid)), self.r.get(keys.snapshot_prev(sid)),
+            self.r.hget(keys.checkpoint(sid), "trimmed_to")))
+        if got is None:
+            return None, "stuck"  # lost or stopping
+        latest, prev, trimmed = got
+        for how, blob in (("snapshot", latest), ("previous snapshot", prev)):
+            if blob is None:
+                continue
+            started = time.perf_counter()
+            try:
+                snap = snapshot.load(blob)
+            except snapshot.SnapshotError as exc:
+                logger.warning("worker %s: session %s: its %s is unusable: %s", self.name, sid,
+                               how, exc)
+                continue
+            except Exception:  # unpickling other damage, a stage that cannot be restored
+                logger.exception("worker %s: session %s: its %s does not load", self.name,
+                                 sid, how)
+                continue
+            logger.info("worker %s: session %s resumes from its %s after frame %s (%.1f s of "
+                        "audio, %d events; %d bytes, loaded in %.3f s)", self.name, sid, how,
+                        snap.frame, snap.analysis.duration_s, snap.published, len(blob),
+                        time.perf_counter() - started)
+            if how != "snapshot":  # the unusable one must not become the next fallback
+                self._retry(lost, lambda: self.r.copy(keys.snapshot_prev(sid),
+                                                      keys.snapshot(sid), replace=True))
+            return snap, how
+        if trimmed:
+            logger.error("worker %s: session %s: no snapshot loads and its frames before %s "
+                         "were trimmed: it cannot be resumed exactly here; letting it go",
+                         self.name, sid, trimmed.decode())
+            return None, "stuck"
+        if latest is not None or prev is not None:
+            logger.warning("worker %s: session %s: no snapshot loads: replaying its frames "
+                           "from the start", self.name, sid)
+            self._retry(lost, lambda: self.r.delete(keys.snapshot(sid), keys.snapshot_prev(sid)))
+        else:
+            logger.info("worker %s: session %s has no snapshot: its frames from the start",
+                        self.name, sid)
+        return None, "replay"
+
     def _publish(self, sid: str, res: Result, lost: threading.Event) -> None:
         self._retry(lost, lambda: self.r.xadd(self.keys.results(sid), {b"r": encode_result(res)}))
 
-    def _checkpoint(self, sid: str, fid: Any, host: SessionHost) -> None:
-        self.r.hset(self.keys.checkpoint(sid), mapping={
-            "frame": fid, "frames": host.frames, "published": host.published,
-            "analysed_s": host.analysed_s, "worker": self.name, "at": time.time()})
+    def _checkpoint(self, sid: str, fid: Any, host: SessionHost, snap_frame: str | None,
+                    lost: threading.Event) -> str | None:
+        """Record where the session stands and, unless it has finished, a snapshot of its
+        driver; the one it replaces becomes the previous snapshot, and frames before that
+        one are trimmed (`trim_frames`): the fallback for an unusable latest snapshot stays
+        whole. Returns the frame id the snapshot key now holds."""
+        keys = self.keys
+        frame = fid.decode() if isinstance(fid, bytes) else str(fid)
+        fields: dict[Any, Any] = {
+            "frame": frame, "frames": host.frames, "published": host.published,
+            "analysed_s": host.analysed_s, "worker": self.name, "at": time.time()}
+        blob = None
+        if not host.finished:
+            started = time.perf_counter()
+            try:
+                blob = snapshot.dump(host.snapshot(frame))
+            except Exception:  # a stage that cannot be pickled: no snapshot, never a crash
+                logger.exception("worker %s: session %s: no snapshot taken", self.name, sid)
+            fields["snapshot_s"] = round(time.perf_counter() - started, 4)
+        trim = (blob is not None and snap_frame is not None
+                and self.settings.worker.trim_frames)
+        if blob is not None:
+            fields |= {"snapshot_frame": frame, "snapshot_bytes": len(blob)}
+            if trim:
+                fields["trimmed_to"] = snap_frame  # said before it is done, never after
+
+        def write() -> None:
+            p = self.r.pipeline(transaction=True)  # MULTI: snapshot and hash agree
+            if blob is not None:
+                if snap_frame is not None:
+                    p.copy(keys.snapshot(sid), keys.snapshot_prev(sid), replace=True)
+                p.set(keys.snapshot(sid), blob)
+            p.hset(keys.checkpoint(sid), mapping=fields)
+            p.execute()
+            if trim:  # frames up to the previous snapshot are in it
+                self.r.xtrim(keys.frames(sid), minid=snap_frame, approximate=False)
+
+        self._retry(lost, write)
+        return frame if blob is not None else snap_frame
 
     def _done(self, jid: bytes) -> None:
         self.r.xack(self.keys.jobs, GROUP, jid)

@@ -43,6 +43,17 @@ class _History:
         self._data: np.ndarray = np.zeros((n, 4096), dtype)
         self._len = 0
 
+    # A snapshot (analysis/snapshot.py) holds the filled columns only, not the slack.
+    def __getstate__(self) -> dict:
+        return {"base": self.base, "_len": self._len, "cap": self._data.shape[1],
+                "data": self._data[:, : self._len].copy()}
+
+    def __setstate__(self, state: dict) -> None:
+        data = state["data"]
+        self.base, self._len = state["base"], state["_len"]
+        self._data = np.zeros((data.shape[0], state["cap"]), data.dtype)
+        self._data[:, : self._len] = data
+
     @property
     def end(self) -> int:
         return self.base + self._len

@@ -281,6 +281,27 @@ class AsrWorker:
         )
         start_child(self._proc)
 
+    # A snapshot (analysis/snapshot.py) carries the jobs in flight, audio and all, and the
+    # results not yet given out; never the process, its queues or the model. Restored, the
+    # worker is started again and given the unanswered jobs, as after a crash (below).
+    _RUNTIME = ("_ctx", "_jobs", "_results", "_proc")
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in self._RUNTIME}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._ctx = mp.get_context("spawn")
+        if self.failure is not None:  # given up on before: its jobs were answered as failures
+            self._jobs = self._results = None  # type: ignore[assignment]
+            self._proc = None  # type: ignore[assignment]
+            return
+        self._start()
+        for job in self._unanswered.values():  # in submission order
+            self._jobs.put(job)
+        if self._flushing:
+            self._jobs.put(FLUSH)
+
     def submit(self, job: AsrJob) -> None:
         self._order.append(job.id)
         if self.failure is not None:
@@ -353,12 +374,14 @@ class AsrWorker:
         # a dead reader must not keep this process from exiting: the feeder thread of a
         # queue with unsent jobs would wait for it forever
         for q in (self._jobs, self._results):
+            if q is None:  # restored after it was given up on: never started
+                continue
             with contextlib.suppress(ValueError):  # closed already
                 q.cancel_join_thread()
                 q.close()
 
     def close(self) -> None:
-        if self._proc.is_alive():
+        if self._proc is not None and self._proc.is_alive():
             self._jobs.put(None)
             self._proc.join(timeout=5)
             if self._proc.is_alive():

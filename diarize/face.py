@@ -47,6 +47,17 @@ class _Candidate:
     #: in parallel, and check_silence from the audio thread waits at most one frame.
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    # A snapshot (analysis/snapshot.py) keeps the windows and references, never the mesh (a
+    # mediapipe graph: made again on the next frame; static-image mode keeps no tracking
+    # state) or the lock.
+    def __getstate__(self) -> dict:
+        return {k: getattr(self, k) for k in self.__slots__ if k not in ("mesh", "lock")}
+
+    def __setstate__(self, state: dict) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
+        self.mesh, self.lock = None, threading.Lock()
+
 
 class FaceAnalyzer:
     def __init__(self, ids: list[str], config: FaceConfig | None = None) -> None:

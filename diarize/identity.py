@@ -29,7 +29,13 @@ from collections import deque
 import numpy as np
 
 from diarize.config import ActivityConfig
-from diarize.voiceprint import EMBED_DIM, WINDOW_FRAMES, WINDOW_SAMPLES, VoiceEncoder
+from diarize.voiceprint import (
+    EMBED_DIM,
+    WINDOW_FRAMES,
+    WINDOW_SAMPLES,
+    VoiceEncoder,
+    load_voice_encoder,
+)
 
 UNKNOWN = -1
 #: enrolment windows kept per mic (the loudest stay; about 2 min of speech)
@@ -69,6 +75,17 @@ class VoiceIdentity:
         self._kept: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] | None = None
         self.embedded = 0  #: windows embedded so far
         self.cpu_s = 0.0  #: thread CPU time spent embedding
+
+    # A snapshot (analysis/snapshot.py) keeps the prints and the audio window, never the
+    # encoder (a torch model): it is loaded again (shared per process) on restore.
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["encoder"] = self.encoder.weights
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.encoder = load_voice_encoder(state["encoder"])
 
     def push(self, block: np.ndarray) -> None:
         """block: (n, samples) float32, the same samples the activity stage gets."""

@@ -122,6 +122,23 @@ class ProsodyTracker:
         self.baselines = {pid: _Baseline(cfg) for pid in self.ids}
         self.measured_s = dict.fromkeys(self.ids, 0.0)  # speech measured, for benchmarks
 
+    # A snapshot (analysis/snapshot.py) holds only the audio a later piece can still read:
+    # from the oldest open stretch or the last horizon (no later speech event starts before
+    # it), less a second. Restored, the buffer has its old layout (zeros before that), so
+    # it shifts at the same blocks as the original's and every later read is the same.
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        oldest = min([self._horizon, *self._open.values()])
+        cut = min(max(int(round((oldest - 1.0) * SAMPLE_RATE)) - self._base, 0), self._len)
+        state["_buf"] = (cut, self._buf[:, cut : self._len].copy(), self._buf.shape[1])
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        cut, kept, cap = state.pop("_buf")
+        self.__dict__.update(state)
+        self._buf = np.zeros((kept.shape[0], cap), np.float32)  # (n_tracks, capacity)
+        self._buf[:, cut : self._len] = kept
+
     @property
     def now(self) -> float:
         return (self._base + self._len) / SAMPLE_RATE

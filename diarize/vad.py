@@ -58,12 +58,24 @@ class SileroVad:
 
     def __init__(self, n_tracks: int, model_path: Path | None = None, session=None) -> None:
         self.n_tracks = n_tracks
+        self._model_path = model_path
         self._session = session if session is not None else load_vad_session(model_path)
         self._state = np.zeros((2, n_tracks, 128), np.float32)
         self._context = np.zeros((n_tracks, _CONTEXT), np.float32)
         self._pending = np.zeros((n_tracks, 0), np.float32)
         self._sr = np.array(SAMPLE_RATE, dtype=np.int64)
         self.chunks_done = 0
+
+    # A snapshot (analysis/snapshot.py) holds the recurrent state, never the model: the
+    # InferenceSession is a runtime resource, loaded again from the same file on restore.
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_session"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._session = load_vad_session(self._model_path)
 
     def push(self, block: np.ndarray) -> np.ndarray:
         """block: (n_tracks, n) float32 16 kHz → (n_tracks, k) float32 probabilities for the

@@ -96,6 +96,7 @@ class VoiceEncoder:
         from torch import nn
 
         self._torch = torch
+        self.weights = weights  #: None: the package's own file
         self.lstm = nn.LSTM(N_MELS, 256, 3, batch_first=True)
         self.linear = nn.Linear(256, EMBED_DIM)
         state = torch.load(weights or package_weights(), map_location="cpu", weights_only=True)
@@ -107,6 +108,10 @@ class VoiceEncoder:
         self.lstm.eval()
         self.linear.eval()
         self._filters = torch.from_numpy(mel_filters().T.copy())  # (201, 40)
+
+    def __reduce__(self) -> str | tuple:
+        # a model is never part of a snapshot (analysis/snapshot.py): its holder drops it
+        raise TypeError("VoiceEncoder is a model: it is loaded again, never pickled")
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         """windows: (batch, WINDOW_SAMPLES) float32 16 kHz → (batch, 256) float32 unit vectors."""

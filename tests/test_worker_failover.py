@@ -4,7 +4,8 @@ Real Redis, real processes: two `lgd worker` processes share one consumer group;
 generated discussion (testkit synth, written as WAV files and decoded as `lgd analyze`
 does) is shipped frame by frame through the server's own link (`server.workers.RedisLink`).
 The worker that took the session is killed with SIGKILL once it has checkpointed; the
-other one claims the session (XAUTOCLAIM), replays its frames and goes on. The events that
+other one claims the session (XAUTOCLAIM), loads its latest snapshot (or falls back: the
+previous one, or a replay of its frames from the start) and goes on. The events that
 come back are compared with an uninterrupted run of the same driver on the same frames.
 """
 
@@ -77,7 +78,13 @@ def _new_info(info: SessionInfo) -> SessionInfo:
     return dataclasses.replace(info, id=f"failover-{uuid.uuid4().hex[:8]}")
 
 
-def test_a_killed_worker_s_session_is_resumed_exactly(tmp_path, wav_set):
+def _failover(tmp_path: Path, wav_set, damage: str | None = None, stuck: bool = False,
+              **env: str) -> tuple[SessionInfo, dict[bytes, bytes], list, list[Result], dict]:
+    """Two workers; the one that took the session is killed with SIGKILL once it has
+    checkpointed 8 s of audio; the other takes it over. damage: before the survivor claims
+    it, "latest" (or "both") of the session's snapshots get a flipped byte. Returns the
+    session, the survivor's checkpoint hash, the uninterrupted run's events and report, and
+    the results that came back."""
     info, tracks = wav_set
     info = _new_info(info)
     settings = dataclasses.replace(Settings.from_env(), redis_url=URL)
@@ -91,7 +98,7 @@ def test_a_killed_worker_s_session_is_resumed_exactly(tmp_path, wav_set):
     prefix = f"lgdtest-{uuid.uuid4().hex[:12]}:"
     keys = StreamKeys(prefix)
     r = redis.Redis.from_url(URL)
-    workers = {n: _worker(n, prefix, tmp_path) for n in ("wA", "wB")}
+    workers = {n: _worker(n, prefix, tmp_path, **env) for n in ("wA", "wB")}
     results: list[Result] = []
     done = threading.Event()
 
@@ -112,12 +119,29 @@ def test_a_killed_worker_s_session_is_resumed_exactly(tmp_path, wav_set):
         killed = cp[b"worker"].decode()
         workers[killed].send_signal(signal.SIGKILL)  # mid-session, no goodbye
         workers[killed].wait()
+        for key in {"latest": [keys.snapshot(info.id)], None: [],
+                    "both": [keys.snapshot(info.id), keys.snapshot_prev(info.id)]}[damage]:
+            blob = bytearray(r.get(key) or b"")
+            assert blob, f"no {key} to damage"
+            blob[len(blob) // 2] ^= 0x01
+            r.set(key, bytes(blob))
         for b in blocks[half:]:
             link.send(AudioFrame(b))
         link.send(EndFrame())
+        if stuck:  # the survivor cannot resume it: it says so and lets the job be
+            other = next(n for n in workers if n != killed)
+            deadline = time.monotonic() + 40.0
+            while b"cannot be resumed exactly" not in (tmp_path / f"{other}.log").read_bytes():
+                assert time.monotonic() < deadline, "the survivor never said why it stopped"
+                time.sleep(0.1)
+            assert r.xpending(keys.jobs, "analysis-workers")["pending"] == 1  # not acked
+            assert not done.is_set()
+            return info, r.hgetall(keys.checkpoint(info.id)), reference, results, want
         assert done.wait(50.0), "the session was never finished"
-        survivor = r.hgetall(keys.checkpoint(info.id))[b"worker"].decode()
-        assert survivor != killed  # the other worker took it over
+        survivor = r.hgetall(keys.checkpoint(info.id))
+        assert survivor[b"worker"].decode() != killed  # the other worker took it over
+        first = r.xrange(keys.frames(info.id), "-", "+", count=1)
+        survivor[b"first_frame"] = first[0][0] if first else b""
     finally:
         link.close(retire=True)
         for p in workers.values():
@@ -126,8 +150,12 @@ def test_a_killed_worker_s_session_is_resumed_exactly(tmp_path, wav_set):
                 p.wait(10)
         r.delete(keys.jobs, *keys.session(info.id))
         r.close()
+    return info, survivor, reference, results, want
 
-    # the results stream: contiguous event numbers, none twice, none missing
+
+def _equal(info: SessionInfo, reference: list, results: list[Result], want: dict) -> None:
+    """The results stream: contiguous event numbers, none twice, none missing; the same
+    events in the same order as the uninterrupted run; the same report."""
     seqs = [n for res in results for n in range(res.first_seq, res.next_seq)]
     assert seqs == list(range(len(reference)))
     got = [ev for res in results for ev in res.events]
@@ -140,6 +168,49 @@ def test_a_killed_worker_s_session_is_resumed_exactly(tmp_path, wav_set):
     for pid in info.ids:
         assert abs(report["speaking_share"][pid] - want["speaking_share"][pid]) <= 0.005  # 0.5 pp
     assert report == want
+
+
+def _frame_ms(fid: bytes) -> tuple[int, int]:
+    ms, seq = fid.split(b"-")
+    return int(ms), int(seq)
+
+
+def test_a_killed_worker_s_session_is_resumed_exactly(tmp_path, wav_set):
+    """... from its latest snapshot (taken every 4 s of audio; killed past 8 s): the
+    survivor resumed after a frame > 0, and frames before the previous snapshot were
+    trimmed from Redis."""
+    info, cp, reference, results, want = _failover(tmp_path, wav_set)
+    assert cp[b"resumed_how"] == b"snapshot"
+    assert _frame_ms(cp[b"resumed_from"]) > (0, 0)
+    assert cp[b"trimmed_to"] and _frame_ms(cp[b"first_frame"]) >= _frame_ms(cp[b"trimmed_to"])
+    _equal(info, reference, results, want)
+
+
+def test_a_damaged_latest_snapshot_falls_back_to_the_previous_one(tmp_path, wav_set):
+    info, cp, reference, results, want = _failover(tmp_path, wav_set, damage="latest")
+    assert cp[b"resumed_how"] == b"previous snapshot"
+    assert _frame_ms(cp[b"resumed_from"]) > (0, 0)
+    _equal(info, reference, results, want)
+
+
+def test_damaged_snapshots_fall_back_to_replay_from_the_start(tmp_path, wav_set):
+    """Both snapshots damaged, frames kept whole (LGD_WORKER_TRIM_FRAMES=0): the survivor
+    replays from the start; with frames trimmed it could not, and would let go."""
+    info, cp, reference, results, want = _failover(tmp_path, wav_set, damage="both",
+                                                   LGD_WORKER_TRIM_FRAMES="0")
+    assert cp[b"resumed_how"] == b"replay" and cp[b"resumed_from"] == b"0-0"
+    assert b"trimmed_to" not in cp
+    _equal(info, reference, results, want)
+
+
+def test_trimmed_frames_and_no_loadable_snapshot_is_never_resumed_wrong(tmp_path, wav_set):
+    """Both snapshots damaged and the frames before the previous one trimmed: a replay from
+    what is left would be wrong, so the survivor logs why and leaves the job pending (a
+    worker that can load the snapshots may take it; the server marks the gap if none does).
+    """
+    _, cp, _, results, _ = _failover(tmp_path, wav_set, damage="both", stuck=True)
+    assert cp[b"trimmed_to"]
+    assert not any(res.final for res in results)
 
 
 def test_sigterm_drains_a_worker(tmp_path, wav_set):

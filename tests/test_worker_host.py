@@ -77,3 +77,38 @@ def test_an_event_published_out_of_place_is_not_published_again(session):
     key = codec.encode
     assert Counter(map(key, published + rest)) == Counter(map(key, whole))
     assert key(early) not in set(map(key, rest))
+
+
+def test_hosts_resumed_from_snapshots_twice_publish_each_event_once(session):
+    """A worker snapshots at frame k1 and dies at k2 (having published past k1); the next
+    resumes from that snapshot and, still making again what the first had published,
+    snapshots at k3 < k2 and dies; a third resumes from there. Each snapshot counts only
+    the events its driver had made, so the results are the uninterrupted run's, numbered
+    0, 1, 2, ... once each."""
+    from analysis import snapshot
+
+    info, frames = session
+    settings = Settings.from_env()
+    whole = events(run(info, frames))
+    out: list[Result] = []
+    k1, k3, k2 = 60, 90, 150  # (100 ms frames)
+
+    def host_from(blob: bytes | None, until: int, take_at: int | None) -> bytes | None:
+        snap = snapshot.load(blob) if blob is not None else None
+        published = events([decode_result(encode_result(r)) for r in out])
+        host = SessionHost(info, settings, out.append, published, snapshot=snap)
+        taken = None
+        for i in range(snap.frames if snap is not None else 0, until):
+            host.apply(decode_frame(encode_frame(frames[i])))
+            if i + 1 == take_at:
+                taken = snapshot.dump(host.snapshot(f"{i + 1}-0"))
+        return taken
+
+    first = host_from(None, k2, k1)  # dies at k2, its snapshot at k1
+    assert first is not None
+    second = host_from(first, k2 - 10, k3)  # dies before re-making all the first had made
+    assert second is not None and snapshot.load(second).published < len(events(out))
+    host_from(second, len(frames), None)
+    seqs = [n for r in out for n in range(r.first_seq, r.next_seq)]
+    assert seqs == list(range(len(whole)))
+    assert events(out) == whole
