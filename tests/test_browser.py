@@ -19,9 +19,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from analysis.driver import SessionInfo, analyze
 from lgd.simulate import LEAD_IN_S, start_simulation
-from media.frames import iter_blocks
+from testkit.asplayed import offline_as_played
 from testkit.evaluate import interruption_f1, share_error_pp
 from testkit.synth import RoomConfig, synthesize_session, write_session
 from tests.serverutil import running_server
@@ -119,7 +118,6 @@ async def _dashboard_check(url: str, shot: Path) -> dict[str, Any]:
 async def _run(tmp: Path) -> LiveRun:
     session = synthesize_session(N, LANGUAGE, SEED, ROOM, DURATION_S)
     paths = write_session(session, tmp / "tracks")
-    ids = [pid for pid, _ in session.participants]
     async with running_server(tmp / "data") as run:
         sim = await start_simulation(
             run.http,
@@ -149,7 +147,7 @@ async def _run(tmp: Path) -> LiveRun:
         finally:
             sim.close()
     capture = {p: c["capture_started_ms"] / 1000 for p, c in stats["clients"].items()}
-    offline = await _offline_as_played(session, ids, offsets)
+    offline = await offline_as_played(session, offsets, LANGUAGE)
     print(
         "server audio frames in",
         stats["audio_frames_in"],
@@ -172,27 +170,6 @@ async def _run(tmp: Path) -> LiveRun:
     )
     print("offsets", offsets)
     return LiveRun(session, report, offline, offsets, stats["clients"], dash, capture)
-
-
-async def _offline_as_played(session, ids: list[str], offsets: dict[str, float]) -> dict:
-    """`lgd analyze` on the same audio as the browsers played it: each track delayed by
-    when its browser opened the microphone, relative to the first one."""
-    first = min(offsets.values())
-    delayed = [
-        np.concatenate([np.zeros(int((offsets[p] - first) * 16000), np.float32), session.tracks[p]])
-        for p in ids
-    ]
-    n = max(len(x) for x in delayed)
-    samples = np.stack([np.pad(x, (0, n - len(x))) for x in delayed]).astype(np.float32)
-    info = SessionInfo("offline", session.participants, LANGUAGE, "2026-01-01T00:00:00Z")
-
-    async def blocks():
-        for _, b in iter_blocks(samples):
-            yield b
-
-    report = await analyze(info, blocks())
-    report["time_origin"] = first  # offline t=0 is this session time
-    return report
 
 
 def _now() -> float:
