@@ -89,6 +89,7 @@ class LiveTimeline:
         self.resyncs = {pid: 0 for pid in self.ids}  #: a stalled sender re-anchored
         self.realigns = {pid: 0 for pid in self.ids}  #: moved to the capture time reported
         self.realigned_ms = {pid: 0.0 for pid in self.ids}  #: the latest such move (+ later)
+        self.clock_reports = {pid: 0 for pid in self.ids}  #: sender reports received
         self.clock_refused = {pid: 0 for pid in self.ids}  #: sender reports not believed
         #: audio (ms) dropped by moves earlier, not analysed: a sender clock running fast
         #: makes more samples than real time, so this is also how its surplus goes (and a
@@ -190,6 +191,7 @@ class LiveTimeline:
         src = self._sources.get(who)
         if src is None or src.generation != generation or self._plan is not None:
             return  # before its first packet (or an old connection's): the next one will do
+        self.clock_reports[who] += 1
         src.report_delays.append(at_s - captured_s)
         if not -CLOCK_AHEAD_S <= min(src.report_delays) <= CLOCK_BEHIND_S:
             self.clock_refused[who] += 1

@@ -447,6 +447,7 @@ class LiveSession:
             "resyncs": dict(tl.resyncs),
             # placed by the sender's capture clock (RTCP reports): moves, the latest one
             # (ms, + later), reports refused, audio a move earlier dropped (ms)
+            "sender_clock_reports": dict(tl.clock_reports),
             "sender_clock_realigns": dict(tl.realigns),
             "sender_clock_realigned_ms": dict(tl.realigned_ms),
             "sender_clock_refused": dict(tl.clock_refused),

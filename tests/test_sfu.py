@@ -82,6 +82,9 @@ async def test_every_candidate_receives_every_other_sender(tmp_path):
         stats = live.stats()
         assert stats["audio_frames_in"]["a"] > 100 and stats["audio_frames_in"]["b"] > 100
         assert sum(stats["analysis_frames_lost"].values()) == 0
+        # the senders' RTCP reports reach the timeline (media/passthrough.py taps them)
+        assert stats["sender_clock_reports"]["a"] >= 1 and stats["sender_clock_reports"]["b"] >= 1
+        assert stats["sender_clock_refused"] == {"a": 0, "b": 0, "c": 0}
         room = stats["room"]
         # encoded once per source: each source frame was offered to both subscribers
         assert room["sources"]["a/audio"]["subscribers"] == 2
