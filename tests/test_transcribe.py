@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +166,54 @@ def test_audio_history_reads_what_was_written_across_the_wrap():
     np.testing.assert_array_equal(hist.read(1, k - 16000, k), x[1, k - 16000 : k])
     np.testing.assert_array_equal(hist.read(0, k - 500, k - 100), x[0, k - 500 : k - 100])
     assert len(hist.read(0, 0, k)) == 16000  # older samples are gone, not made up
+
+
+def test_speech_events_never_wait_for_the_transcript(data_dir):
+    """A stalled ASR worker (stopped with SIGSTOP: as a worker starved of CPU, or decoding a
+    long queue) holds back no speech-activity event: every SpeechStarted/SpeechEnded comes
+    out of the same block as with transcription off, no text comes meanwhile, and the text
+    follows once the worker runs again."""
+    import signal
+
+    from core.events import SpeechEnded, SpeechStarted, Utterance
+
+    session = acts_session("en")
+    ids = [p for p, _ in session.participants]
+    x = np.stack([session.tracks[p] for p in ids]).astype(np.float32)[:, : 20 * 16000]
+    info = SessionInfo("t", session.participants, session.language, "")
+    step = 1600  # 0.1 s blocks
+
+    def speech(analysis: Analysis) -> tuple[list[tuple[int, object]], list[object]]:
+        out, text = [], []
+        for k in range(0, x.shape[1], step):
+            for ev in analysis.feed(x[:, k : k + step]):
+                if isinstance(ev, SpeechStarted | SpeechEnded):
+                    out.append((k, ev))
+                elif isinstance(ev, Utterance):
+                    text.append(ev)
+        return out, text
+
+    quiet = Analysis(info, Settings(data_dir=data_dir, asr=AsrConfig(enabled=False)), live=True)
+    expected, _ = speech(quiet)
+    quiet.finish()
+    live = Analysis(info, Settings(data_dir=data_dir), live=True)
+    assert live.transcriber is not None
+    pid = live.transcriber.worker._proc.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    result: list = []
+    feeding = threading.Thread(target=lambda: result.append(speech(live)), daemon=True)
+    try:
+        feeding.start()
+        feeding.join(timeout=300)  # a liveness guard, not a speed bound: 20 s of audio
+        assert not feeding.is_alive(), "feeding waited for the stopped ASR worker"
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    got, text = result[0]
+    assert expected and got == expected
+    assert not text  # the worker was stopped: nothing was transcribed meanwhile
+    later = live.finish()["transcript"]
+    assert len(later) >= 3 and all(u["text"] for u in later)
 
 
 def _jobs(n: int) -> list:
