@@ -52,7 +52,7 @@ BLOCK = 320  # 20 ms at 16 kHz
 def live_run(session, data_dir: Path) -> dict:
     from analysis.driver import Analysis
     from analysis.settings import Settings
-    from core.events import Act, Utterance
+    from core.events import Act, SpeechEnded, Utterance
     from core.session import SessionInfo
 
     ids = [p for p, _ in session.participants]
@@ -85,7 +85,8 @@ def live_run(session, data_dir: Path) -> dict:
         return got
 
     tr.worker.submit, tr.worker.poll = timed_submit, timed_poll  # type: ignore[method-assign]
-    parts: list[tuple[float, float, float, bool]] = []  # (to job, job, release, short)
+    parts: list[tuple[float, float, float, Utterance]] = []  # (to job, job, release, u)
+    stretches: list[SpeechEnded] = []
 
     def on(events, now: float) -> None:
         for ev in events:
@@ -95,9 +96,10 @@ def live_run(session, data_dir: Path) -> dict:
                     latencies.append(now - pushed_wall[k])
                     job, at = sent.get((ev.who, ev.start), (-1, np.nan))
                     got = back.get(job, np.nan)
-                    parts.append((at - pushed_wall[k], got - at, now - got,
-                                  ev.end - ev.start < tr.cfg.short_s))
+                    parts.append((at - pushed_wall[k], got - at, now - got, ev))
                 utterances.append(ev)
+            elif isinstance(ev, SpeechEnded):
+                stretches.append(ev)
             elif isinstance(ev, Act):
                 acts.append(ev)
 
@@ -120,7 +122,18 @@ def live_run(session, data_dir: Path) -> dict:
     thread = threading.Thread(target=feed, name="live-feed")
     thread.start()
     thread.join()
-    return {"latencies": latencies, "parts": parts, "utterances": utterances, "acts": acts,
+
+    def kind(u: Utterance) -> str:
+        """A short line; a turn's last text (its speaker silent for the hold after it: the
+        issue's "turn end -> final transcript"); or a partial (the speaker went on)."""
+        if u.end - u.start < tr.cfg.short_s:
+            return "short lines"
+        going_on = any(s.who == u.who and u.end + 0.05 < s.end and s.start < u.end + tr.cfg.hold_s
+                       for s in stretches)
+        return "partials" if going_on else "turn ends"
+
+    return {"latencies": latencies, "parts": [(*p[:3], kind(p[3])) for p in parts],
+            "utterances": utterances, "acts": acts,
             "rtf": tr.compute_s / max(tr.audio_s, 1e-9), "audio_s": tr.audio_s,
             "cpu_rtf": tr.cpu_s / max(tr.audio_s, 1e-9),
             "cpu_per_job": tr.cpu_s / max(tr.next_id, 1), "jobs": tr.next_id,
@@ -440,8 +453,8 @@ def live_main(seconds: float, language: str) -> None:
                   f"{np.percentile(lat, 95):>9.2f}{lat.max():>9.2f}{tag:>12.2f}")
             for e in r["errors"]:
                 print(f"  ASR error: {e}")
-            for name, rows in (("turns", [p for p in r["parts"] if not p[3]]),
-                               ("short lines", [p for p in r["parts"] if p[3]])):
+            for name in ("turn ends", "partials", "short lines"):
+                rows = [p for p in r["parts"] if p[3] == name]
                 if rows:
                     a = np.array([p[:3] for p in rows])  # (n, 3)
                     p50, p95 = np.nanpercentile(a, 50, axis=0), np.nanpercentile(a, 95, axis=0)
