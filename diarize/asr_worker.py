@@ -50,11 +50,12 @@ class AsrResult:
     segments: tuple[AsrSegment, ...] = ()
 
 
-def _decode(model: Any, cfg: AsrConfig, audio: np.ndarray, language: str, packed: bool
-            ) -> tuple[list[AsrSegment], str]:
-    """audio: (n,) float32 16 kHz → the segments, with word timings relative to audio[0]."""
+def _decode(model: Any, cfg: AsrConfig, audio: np.ndarray, language: str, packed: bool,
+            short: bool = False) -> tuple[list[AsrSegment], str]:
+    """audio: (n,) float32 16 kHz → the segments, with word timings relative to audio[0].
+    `short`: a job of less than `short_s` of speech, decoded on the full 30 s window."""
     prompt = cfg.prompt_zh if language == "zh" else cfg.prompt_en
-    _fit_window(model, encoder_frames(cfg, len(audio)))
+    _fit_window(model, encoder_frames(cfg, len(audio), short))
     segments, info = model.transcribe(
         audio,
         language=language or None,  # the session's language: auto-detect errs on weak audio
@@ -85,9 +86,13 @@ def _decode(model: Any, cfg: AsrConfig, audio: np.ndarray, language: str, packed
 FRAMES_PER_S = 100  #: Whisper's mel frames per second (hop 10 ms); 3000 = its 30 s window
 
 
-def encoder_frames(cfg: AsrConfig, n_samples: int) -> int:
-    """Mel frames the encoder runs on for `n_samples` of audio (see `window_margin_s`)."""
-    if cfg.window_margin_s <= 0:
+def encoder_frames(cfg: AsrConfig, n_samples: int, short: bool = False) -> int:
+    """Mel frames the encoder runs on for `n_samples` of audio (see `window_margin_s`).
+    A short job (a backchannel, a cut-off interjection) keeps the full window: the
+    hallucination guard's thresholds were read off its statistics there, and on the tune
+    voices' short tokens the shorter window changed what base heard (好 -> "Thank", 但是 ->
+    读读; benchmarks/asr.py settings, short tokens)."""
+    if cfg.window_margin_s <= 0 or short:
         return 30 * FRAMES_PER_S
     seconds = 5.0 * math.ceil((n_samples / SAMPLE_RATE + cfg.window_margin_s) / 5.0)
     return int(min(30.0, seconds) * FRAMES_PER_S)
@@ -120,7 +125,8 @@ def _result(job: AsrJob, segs: list[AsrSegment], language: str, wall: float, cpu
 
 def _transcribe(model: Any, cfg: AsrConfig, job: AsrJob) -> AsrResult:
     started, cpu0 = time.perf_counter(), time.process_time()
-    segs, language = _decode(model, cfg, job.audio, job.language, packed=False)
+    segs, language = _decode(model, cfg, job.audio, job.language, packed=False,
+                             short=job.span[1] - job.span[0] < cfg.short_s)
     return _result(job, segs, language, time.perf_counter() - started,
                    time.process_time() - cpu0)
 
