@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/asr.py settings [--limit N]     # CER/RTF per setting
     .venv/bin/python benchmarks/asr.py live [--seconds 60] [--language zh|en]
     .venv/bin/python benchmarks/asr.py packing [--limit N]      # one job vs packed windows
+    taskset -c 0 .venv/bin/python benchmarks/asr.py profile [--limit N] [--threads 1]
 
 `settings`: every clip transcribed on its own (one job, as the Transcriber sends it) through
 the worker's decoding function and the Transcriber's text normalisation, per setting:
@@ -21,8 +22,20 @@ thread, as a live room does. Printed per size:
   threads) per audio second, which depends less on other jobs sharing the cores;
 - latency: wall clock from the moment the block holding an utterance's last sample was
   pushed to the moment its `Utterance` came out of `push` (p50 / p95 / max);
+- CPU s/job: the worker's CPU seconds per job (the robust figure on a shared machine);
+- the latency of turn ends (the speaker then silent for `hold_s`: the issue's "turn end ->
+  final transcript"), partials (the speaker went on) and short lines, each split into end
+  -> job sent (session clock: end-of-speech detection and the hold), queue and decoding,
+  and a short line's wait for the speech that could be its source (the echo check);
 - act tagging: wall time per utterance of `ActTagger` (rules + novelty).
+Run it as the issue's setup gives the server one core: `taskset -c 0` (the worker inherits
+the affinity and then uses one thread).
 The SFU is not running here: the lead measures the same script with rooms live.
+
+`profile`: where one job's CPU goes, per faster-whisper stage (mel, encoder, decoder beam
+search, word-timestamp alignment), per setting, on held-out Mandarin turns, short tokens and
+English lines; then the text normalisation and the job's pickling for the worker's queue.
+Run it under `taskset -c 0` to see the one-core case, `--threads` as the worker would use.
 
 `packing`: the tune clips transcribed one job per encoder window vs packed as the worker packs
 them (asr_worker.take_pack, filled packs): CER and CPU seconds for turns, for short tokens
@@ -342,6 +355,7 @@ class StageClock:
 
 
 PROFILE_VARIANTS = (  # name, AsrConfig overrides
+    ("30 s window (until 11-29)", {"window_margin_s": 0.0}),
     ("default (beam 5, words)", {}),
     ("beam 5, no words", {"word_timestamps": False}),
     ("greedy, words", {"beam_size": 1}),
