@@ -257,6 +257,31 @@ def test_an_asr_worker_that_keeps_dying_leaves_gaps_not_a_failed_session(data_di
         worker.close()
 
 
+def test_a_job_decoded_on_its_fitted_window_hears_what_the_full_window_hears(data_dir):
+    """The encoder runs on the job's audio + margin instead of 30 s (asr_worker._fit_window
+    cuts faster-whisper's padded features): same sentence, word times inside the audio."""
+    from diarize.asr_model import load_whisper
+    from diarize.asr_worker import _transcribe
+
+    model = load_whisper(embedded_model_dir(data_dir), threads=1)
+    job = _jobs(1)[0]
+    full = _transcribe(model, AsrConfig(window_margin_s=0.0), job)
+    fitted_encode, seen = model.encode, []  # the worker's wrapper, installed by the first job
+
+    def encode(features):
+        out = fitted_encode(features)
+        seen.append(out.shape)
+        return out
+
+    model.encode = encode
+    fitted = _transcribe(model, AsrConfig(), job)
+    assert seen and seen[0][1] == 500  # a ~2 s job: 10 s of frames (2 per encoder position)
+    assert "budget" in full.text.lower() and "training" in full.text.lower()
+    assert fitted.text.lower().strip(" .") == full.text.lower().strip(" .")
+    duration = len(job.audio) / 16000
+    assert fitted.words and all(0 <= a <= b <= duration + 0.1 for _, a, b in fitted.words)
+
+
 def test_packed_jobs_get_their_own_words_back(data_dir):
     """Three jobs decoded in one encoder window: each gets its own sentence, with word times
     inside its own audio, and the statistics the hallucination guard reads."""
