@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/asr.py settings [--limit N]     # CER/RTF per setting
     .venv/bin/python benchmarks/asr.py live [--seconds 60] [--language zh|en]
     .venv/bin/python benchmarks/asr.py packing [--limit N]      # one job vs packed windows
+    taskset -c 0 .venv/bin/python benchmarks/asr.py profile [--limit N] [--threads 1]
 
 `settings`: every clip transcribed on its own (one job, as the Transcriber sends it) through
 the worker's decoding function and the Transcriber's text normalisation, per setting:
@@ -21,8 +22,20 @@ thread, as a live room does. Printed per size:
   threads) per audio second, which depends less on other jobs sharing the cores;
 - latency: wall clock from the moment the block holding an utterance's last sample was
   pushed to the moment its `Utterance` came out of `push` (p50 / p95 / max);
+- CPU s/job: the worker's CPU seconds per job (the robust figure on a shared machine);
+- the latency of turn ends (the speaker then silent for `hold_s`: the issue's "turn end ->
+  final transcript"), partials (the speaker went on) and short lines, each split into end
+  -> job sent (session clock: end-of-speech detection and the hold), queue and decoding,
+  and a short line's wait for the speech that could be its source (the echo check);
 - act tagging: wall time per utterance of `ActTagger` (rules + novelty).
+Run it as the issue's setup gives the server one core: `taskset -c 0` (the worker inherits
+the affinity and then uses one thread).
 The SFU is not running here: the lead measures the same script with rooms live.
+
+`profile`: where one job's CPU goes, per faster-whisper stage (mel, encoder, decoder beam
+search, word-timestamp alignment), per setting, on held-out Mandarin turns, short tokens and
+English lines; then the text normalisation and the job's pickling for the worker's queue.
+Run it under `taskset -c 0` to see the one-core case, `--threads` as the worker would use.
 
 `packing`: the tune clips transcribed one job per encoder window vs packed as the worker packs
 them (asr_worker.take_pack, filled packs): CER and CPU seconds for turns, for short tokens
@@ -52,7 +65,7 @@ BLOCK = 320  # 20 ms at 16 kHz
 def live_run(session, data_dir: Path) -> dict:
     from analysis.driver import Analysis
     from analysis.settings import Settings
-    from core.events import Act, Utterance
+    from core.events import Act, SpeechEnded, Utterance
     from core.session import SessionInfo
 
     ids = [p for p, _ in session.participants]
@@ -65,6 +78,28 @@ def live_run(session, data_dir: Path) -> dict:
     latencies: list[float] = []
     utterances: list[Utterance] = []
     acts: list[Act] = []
+    # where an utterance's latency goes: turn end -> its job sent (end-of-speech detection
+    # and the hold), sent -> result back (queue and decoding), back -> out (a short line
+    # waiting for its possible sources, the echo check)
+    tr = analysis.transcriber
+    assert tr is not None
+    sent: dict[tuple[str, float], tuple[int, float]] = {}  # (who, start) -> (job, wall)
+    back: dict[int, float] = {}  # job id -> wall clock when its result arrived
+    submit, poll = tr.worker.submit, tr.worker.poll
+
+    def timed_submit(job) -> None:
+        sent[(job.who, round(job.span[0], 2))] = (job.id, time.perf_counter())
+        submit(job)
+
+    def timed_poll(timeout: float | None = 0.0):
+        got = poll(timeout)
+        for r in got:
+            back[r.id] = time.perf_counter()
+        return got
+
+    tr.worker.submit, tr.worker.poll = timed_submit, timed_poll  # type: ignore[method-assign]
+    parts: list[tuple[float, float, float, Utterance]] = []  # (to job, job, release, u)
+    stretches: list[SpeechEnded] = []
 
     def on(events, now: float) -> None:
         for ev in events:
@@ -72,7 +107,12 @@ def live_run(session, data_dir: Path) -> dict:
                 k = bisect.bisect_left(pushed_t, ev.end)
                 if k < len(pushed_wall):
                     latencies.append(now - pushed_wall[k])
+                    job, at = sent.get((ev.who, ev.start), (-1, np.nan))
+                    got = back.get(job, np.nan)
+                    parts.append((at - pushed_wall[k], got - at, now - got, ev))
                 utterances.append(ev)
+            elif isinstance(ev, SpeechEnded):
+                stretches.append(ev)
             elif isinstance(ev, Act):
                 acts.append(ev)
 
@@ -95,11 +135,21 @@ def live_run(session, data_dir: Path) -> dict:
     thread = threading.Thread(target=feed, name="live-feed")
     thread.start()
     thread.join()
-    tr = analysis.transcriber
-    assert tr is not None
-    return {"latencies": latencies, "utterances": utterances, "acts": acts,
+
+    def kind(u: Utterance) -> str:
+        """A short line; a turn's last text (its speaker silent for the hold after it: the
+        issue's "turn end -> final transcript"); or a partial (the speaker went on)."""
+        if u.end - u.start < tr.cfg.short_s:
+            return "short lines"
+        going_on = any(s.who == u.who and u.end + 0.05 < s.end and s.start < u.end + tr.cfg.hold_s
+                       for s in stretches)
+        return "partials" if going_on else "turn ends"
+
+    return {"latencies": latencies, "parts": [(*p[:3], kind(p[3])) for p in parts],
+            "utterances": utterances, "acts": acts,
             "rtf": tr.compute_s / max(tr.audio_s, 1e-9), "audio_s": tr.audio_s,
             "cpu_rtf": tr.cpu_s / max(tr.audio_s, 1e-9),
+            "cpu_per_job": tr.cpu_s / max(tr.next_id, 1), "jobs": tr.next_id,
             "errors": tr.errors}
 
 
@@ -260,18 +310,135 @@ def packing_main(limit: int | None) -> None:
                   f"{error_rate(refs, pk[pick], 'zh'):>12.1%}{c2:>7.1f}", flush=True)
 
 
+class StageClock:
+    """Wall and CPU seconds (all threads of this process) per faster-whisper stage, by
+    wrapping the model's own methods: mel features, encoder (always a padded 30 s window),
+    decoder (beam search; with the language detection when it is not forced), and the
+    word-timestamp alignment (a second pass over the encoder output)."""
+
+    STAGES = ("mel", "encoder", "decoder", "words")
+
+    def __init__(self, model) -> None:
+        self.wall = dict.fromkeys(self.STAGES, 0.0)
+        self.cpu = dict.fromkeys(self.STAGES, 0.0)
+        self.calls = dict.fromkeys(self.STAGES, 0)
+        fe = model.feature_extractor
+        fe_call = type(fe).__call__
+        targets = {"encoder": (model, "encode"), "decoder": (model, "generate_with_fallback"),
+                   "words": (model, "add_word_timestamps")}
+        for stage, (obj, name) in targets.items():
+            setattr(obj, name, self._timed(stage, getattr(obj, name)))
+        timed_fe = self._timed("mel", lambda *a, **k: fe_call(fe, *a, **k))
+
+        class _Fe(type(fe)):  # type: ignore[misc]
+            def __call__(self, *a, **k):
+                return timed_fe(*a, **k)
+
+        fe.__class__ = _Fe
+
+    def _timed(self, stage: str, fn):
+        def wrapper(*a, **k):
+            w0, c0 = time.perf_counter(), time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                self.wall[stage] += time.perf_counter() - w0
+                self.cpu[stage] += time.process_time() - c0
+                self.calls[stage] += 1
+        return wrapper
+
+    def reset(self) -> None:
+        for d in (self.wall, self.cpu):
+            for k in d:
+                d[k] = 0.0
+        self.calls = dict.fromkeys(self.STAGES, 0)
+
+
+PROFILE_VARIANTS = (  # name, AsrConfig overrides
+    ("30 s window (until 11-29)", {"window_margin_s": 0.0}),
+    ("default (beam 5, words)", {}),
+    ("beam 5, no words", {"word_timestamps": False}),
+    ("greedy, words", {"beam_size": 1}),
+)
+
+
+def profile_main(limit: int | None, threads: int) -> None:
+    """Where one job's CPU goes, per stage, as the worker decodes it (`_transcribe`), on
+    turns and short tokens of the held-out Mandarin voices and on English lines; then the
+    text normalisation (OpenCC t2s + loop guard) and the job's trip through the worker's
+    queues (pickling the audio both ways)."""
+    import pickle
+
+    from diarize.asr_model import embedded_model_dir, load_whisper
+    from diarize.asr_worker import AsrJob, _transcribe
+    from diarize.config import AsrConfig
+    from diarize.transcribe import normalize_text
+    from testkit.zhspeech import clips, load_clip
+
+    data = corpora(limit)
+    shorts = [(c["text"], load_clip(c["id"])) for c in clips(
+        "test", ("backchannel", "interjection", "cutoff"))][:limit]
+    sets = {"zh turns (test voices)": ("zh", data["zh natural (test)"][1]),
+            "zh short tokens (test)": ("zh", shorts),
+            "en turns (espeak)": ("en", data["en espeak"][1])}
+    cores = len(os.sched_getaffinity(0))
+    with tempfile.TemporaryDirectory() as tmp:
+        model = load_whisper(embedded_model_dir(Path(os.environ.get("LGD_DATA_DIR", tmp))),
+                             threads)
+        clock = StageClock(model)
+        print(f"{threads} ctranslate2 threads on {cores} core(s) (taskset); OMP_NUM_THREADS="
+              f"{os.environ.get('OMP_NUM_THREADS', 'unset')}; load average before: "
+              f"{os.getloadavg()[0]:.1f} (other jobs share these 2 cores)")
+        print("CPU s per job (all threads) by stage; wall s per job; jobs")
+        print(f"{'clips':24s}{'setting':26s}{'audio s':>8}"
+              + "".join(f"{s:>9}" for s in StageClock.STAGES)
+              + f"{'other':>7}{'CPU':>7}{'wall':>7}{'jobs':>5}")
+        for name, (lang, items) in sets.items():
+            _transcribe(model, AsrConfig(), AsrJob(0, "A", 0.0, items[0][1], lang, (0, 1)))
+            for vname, over in PROFILE_VARIANTS:
+                cfg = replace(AsrConfig(), **over)
+                clock.reset()
+                cpu = wall = audio = 0.0
+                for k, (_, x) in enumerate(items):
+                    r = _transcribe(model, cfg, AsrJob(k, "A", 0.0, x, lang,
+                                                       (0.0, len(x) / 16000)))
+                    cpu, wall, audio = cpu + r.cpu_s, wall + r.compute_s, audio + len(x) / 16000
+                n = len(items)
+                staged = sum(clock.cpu.values())
+                print(f"{name:24s}{vname:26s}{audio / n:>8.2f}"
+                      + "".join(f"{clock.cpu[s] / n:>9.3f}" for s in StageClock.STAGES)
+                      + f"{(cpu - staged) / n:>7.3f}{cpu / n:>7.3f}{wall / n:>7.3f}{n:>5}",
+                      flush=True)
+        # the rest of a job's path, outside the model
+        text = "這些東西，這些這些，這一些東西，我們開始討論吧" * 2
+        t0 = time.process_time()
+        for _ in range(200):
+            normalize_text(text, "zh")
+        norm = (time.process_time() - t0) / 200
+        job = AsrJob(0, "A", 0.0, np.zeros(16000 * 6, np.float32), "zh", (0.0, 6.0))
+        t0 = time.process_time()
+        for _ in range(200):
+            pickle.loads(pickle.dumps(job))
+        ipc = (time.process_time() - t0) / 200
+        print(f"text normalisation (OpenCC t2s + loop guard): {norm * 1000:.2f} ms/job; "
+              f"a 6 s job pickled and unpickled: {ipc * 1000:.2f} ms")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("mode", nargs="?", default="settings",
-                    choices=["settings", "live", "packing"])
+                    choices=["settings", "live", "packing", "profile"])
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--language", default="zh", choices=["zh", "en"])
     ap.add_argument("--limit", type=int, default=None, help="clips per corpus")
+    ap.add_argument("--threads", type=int, default=2, help="profile: ctranslate2 threads")
     args = ap.parse_args()
     if args.mode == "settings":
         settings_main(args.limit)
     elif args.mode == "packing":
         packing_main(args.limit)
+    elif args.mode == "profile":
+        profile_main(args.limit, args.threads)
     else:
         live_main(args.seconds, args.language)
 
@@ -281,10 +448,13 @@ def live_main(seconds: float, language: str) -> None:
     from testkit.synth import synthesize_session
 
     asr = Settings.from_env().asr
-    print(f"language {language}, beam {asr.beam_size}, {asr.threads} ASR threads, "
-          f"load average before: {os.getloadavg()[0]:.1f} (other jobs share these 2 cores)")
-    print(f"{'cands':>5}{'audio s':>9}{'ASR s':>7}{'ASR RTF':>9}{'CPU RTF':>9}{'utts':>6}"
-          f"{'lat p50':>9}{'lat p95':>9}{'lat max':>9}{'tag ms/utt':>12}")
+    print(f"language {language}, beam {asr.beam_size}, {asr.threads} ASR threads, encoder "
+          f"window margin {asr.window_margin_s} s, hold {asr.hold_s} s, on "
+          f"{len(os.sched_getaffinity(0))} core(s); load average before: "
+          f"{os.getloadavg()[0]:.1f} (other jobs share these 2 cores)")
+    print(f"{'cands':>5}{'audio s':>9}{'ASR s':>7}{'ASR RTF':>9}{'CPU RTF':>9}{'jobs':>6}"
+          f"{'CPU s/job':>10}{'utts':>6}{'lat p50':>9}{'lat p95':>9}{'lat max':>9}"
+          f"{'tag ms/utt':>12}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in (4, 6):
             s = synthesize_session(n, language, 200 + n, duration_s=seconds)
@@ -292,11 +462,22 @@ def live_main(seconds: float, language: str) -> None:
             lat = np.array(r["latencies"]) if r["latencies"] else np.array([np.nan])
             tag = tagging_cost(s, r["utterances"]) * 1000
             print(f"{n:>5}{s.duration_s:>9.0f}{r['audio_s']:>7.0f}{r['rtf']:>9.2f}"
-                  f"{r['cpu_rtf']:>9.2f}"
+                  f"{r['cpu_rtf']:>9.2f}{r['jobs']:>6}{r['cpu_per_job']:>10.2f}"
                   f"{len(r['utterances']):>6}{np.percentile(lat, 50):>9.2f}"
                   f"{np.percentile(lat, 95):>9.2f}{lat.max():>9.2f}{tag:>12.2f}")
             for e in r["errors"]:
                 print(f"  ASR error: {e}")
+            for name in ("turn ends", "partials", "short lines"):
+                rows = [p for p in r["parts"] if p[3] == name]
+                if rows:
+                    a = np.array([p[:3] for p in rows])  # (n, 3)
+                    p50, p95 = np.nanpercentile(a, 50, axis=0), np.nanpercentile(a, 95, axis=0)
+                    tot = np.nanpercentile(a.sum(axis=1), [50, 95])
+                    print(f"      {name} ({len(rows)}): p50 {tot[0]:.2f} / p95 {tot[1]:.2f} s"
+                          " = end -> job sent + queue and decoding + held for sources: "
+                          f"p50 {p50[0]:.2f} + {p50[1]:.2f} + {p50[2]:.2f}, "
+                          f"p95 {p95[0]:.2f} + {p95[1]:.2f} + {p95[2]:.2f}")
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import multiprocessing as mp
 import os
 import queue
@@ -50,10 +51,12 @@ class AsrResult:
     segments: tuple[AsrSegment, ...] = ()
 
 
-def _decode(model: Any, cfg: AsrConfig, audio: np.ndarray, language: str, packed: bool
-            ) -> tuple[list[AsrSegment], str]:
-    """audio: (n,) float32 16 kHz → the segments, with word timings relative to audio[0]."""
+def _decode(model: Any, cfg: AsrConfig, audio: np.ndarray, language: str, packed: bool,
+            short: bool = False) -> tuple[list[AsrSegment], str]:
+    """audio: (n,) float32 16 kHz → the segments, with word timings relative to audio[0].
+    `short`: a job of less than `short_s` of speech, decoded on the full 30 s window."""
     prompt = cfg.prompt_zh if language == "zh" else cfg.prompt_en
+    _fit_window(model, encoder_frames(cfg, len(audio), short))
     segments, info = model.transcribe(
         audio,
         language=language or None,  # the session's language: auto-detect errs on weak audio
@@ -81,6 +84,39 @@ def _decode(model: Any, cfg: AsrConfig, audio: np.ndarray, language: str, packed
     return segs, info.language
 
 
+FRAMES_PER_S = 100  #: Whisper's mel frames per second (hop 10 ms); 3000 = its 30 s window
+
+
+def encoder_frames(cfg: AsrConfig, n_samples: int, short: bool = False) -> int:
+    """Mel frames the encoder runs on for `n_samples` of audio (see `window_margin_s`).
+    A short job (a backchannel, a cut-off interjection) keeps the full window: the
+    hallucination guard's thresholds were read off its statistics there, and on the tune
+    voices' short tokens the shorter window changed what base heard (好 -> "Thank", 但是 ->
+    读读; benchmarks/asr.py settings, short tokens)."""
+    if cfg.window_margin_s <= 0 or short:
+        return 30 * FRAMES_PER_S
+    seconds = 5.0 * math.ceil((n_samples / SAMPLE_RATE + cfg.window_margin_s) / 5.0)
+    return int(min(30.0, seconds) * FRAMES_PER_S)
+
+
+def _fit_window(model: Any, frames: int) -> None:
+    """Make the model's encoder run on the first `frames` of its padded 30 s window.
+
+    faster-whisper pads every window's features to 3000 frames (`pad_or_trim`) before its
+    `encode`; the wrapper cuts them back. The decoder, timestamps and word alignment read
+    the encoder's output at its own length, and the audio never reaches past `frames`."""
+    if not hasattr(model, "lgd_frames"):
+        full_encode = model.encode
+
+        def encode(features: np.ndarray) -> Any:
+            if features.ndim == 2:
+                features = features[None]
+            return full_encode(np.ascontiguousarray(features[:, :, : model.lgd_frames]))
+
+        model.encode = encode
+    model.lgd_frames = frames
+
+
 def _result(job: AsrJob, segs: list[AsrSegment], language: str, wall: float, cpu: float
             ) -> AsrResult:
     text = "".join(s.text for s in segs).strip()
@@ -90,7 +126,8 @@ def _result(job: AsrJob, segs: list[AsrSegment], language: str, wall: float, cpu
 
 def _transcribe(model: Any, cfg: AsrConfig, job: AsrJob) -> AsrResult:
     started, cpu0 = time.perf_counter(), time.process_time()
-    segs, language = _decode(model, cfg, job.audio, job.language, packed=False)
+    segs, language = _decode(model, cfg, job.audio, job.language, packed=False,
+                             short=job.span[1] - job.span[0] < cfg.short_s)
     return _result(job, segs, language, time.perf_counter() - started,
                    time.process_time() - cpu0)
 
@@ -202,7 +239,11 @@ def serve(model_dir: str, cfg_fields: dict, fill: bool, jobs: mp.Queue, results:
     # Transcripts may lag; live audio analysis and the media relay may not: the worker
     # yields the CPU to them.
     os.nice(cfg.nice)
-    model = load_whisper(Path(model_dir), cfg.threads, cfg.compute_type)
+    # no more threads than the cores this process may run on: with the server pinned to
+    # one core (taskset), a second thread only waits its turn, and costs 9 % more CPU per
+    # job there (benchmarks/asr.py profile, 2 threads vs 1 on one core)
+    threads = max(1, min(cfg.threads, len(os.sched_getaffinity(0))))
+    model = load_whisper(Path(model_dir), threads, cfg.compute_type)
     results.put("ready")
     waiting: deque[AsrJob] = deque()
     closing = flushing = False

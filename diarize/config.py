@@ -183,6 +183,14 @@ class AsrConfig:
     #: echoes a prompt into unclear audio.
     prompt_zh: str = ""
     prompt_en: str = ""
+    #: Whisper pads every job to a 30 s window, and its encoder on that window was 65 % of
+    #: a job's CPU (0.52 of 0.78 CPU-s, one thread; benchmarks/asr.py profile). CTranslate2
+    #: encodes a shorter window: the job's audio plus this margin, rounded up to 5 s (a 3 s
+    #: turn: 10 s, 0.06 CPU-s). Chosen on the tune voices (CER 5.9 % full window, 6.1 % at
+    #: 5 s, 6.3 % at 2 s, 6.6 % at 10 s); held-out voices 11.7 -> 12.2 %, English WER
+    #: 10.9 -> 10.6 %. Short jobs (under `short_s`) keep the full window. 0: the full
+    #: 30 s window for every job.
+    window_margin_s: float = 5.0
     #: per-word timings in the transcript (Utterance.words).
     word_timestamps: bool = True
     #: jobs waiting for the worker share one 30 s encoder window (asr_worker.

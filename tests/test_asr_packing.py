@@ -54,3 +54,14 @@ def test_a_word_belongs_to_the_job_it_overlaps_most():
     assert _owner(spans, 2.0, 3.4) == 1  # stretched back over the gap: the job it reaches
     assert _owner(spans, 1.8, 3.1) == 0  # more of it in job 0
     assert _owner(spans, 5.2, 5.5) == 1 and _owner(spans, 5.6, 5.9) == 2  # in a gap: nearest
+
+
+def test_the_encoder_window_fits_the_job_and_short_jobs_keep_the_full_one():
+    from diarize.asr_worker import encoder_frames
+
+    cfg = AsrConfig(window_margin_s=5.0)
+    assert encoder_frames(cfg, 3 * 16000) == 1000  # 3 s + 5 s -> 10 s
+    assert encoder_frames(cfg, int(5.5 * 16000)) == 1500  # 10.5 s -> 15 s
+    assert encoder_frames(cfg, 27 * 16000) == 3000  # never past Whisper's 30 s
+    assert encoder_frames(cfg, int(0.7 * 16000), short=True) == 3000
+    assert encoder_frames(AsrConfig(window_margin_s=0.0), 3 * 16000) == 3000  # switched off

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -167,6 +168,54 @@ def test_audio_history_reads_what_was_written_across_the_wrap():
     assert len(hist.read(0, 0, k)) == 16000  # older samples are gone, not made up
 
 
+def test_speech_events_never_wait_for_the_transcript(data_dir):
+    """A stalled ASR worker (stopped with SIGSTOP: as a worker starved of CPU, or decoding a
+    long queue) holds back no speech-activity event: every SpeechStarted/SpeechEnded comes
+    out of the same block as with transcription off, no text comes meanwhile, and the text
+    follows once the worker runs again."""
+    import signal
+
+    from core.events import SpeechEnded, SpeechStarted, Utterance
+
+    session = acts_session("en")
+    ids = [p for p, _ in session.participants]
+    x = np.stack([session.tracks[p] for p in ids]).astype(np.float32)[:, : 20 * 16000]
+    info = SessionInfo("t", session.participants, session.language, "")
+    step = 1600  # 0.1 s blocks
+
+    def speech(analysis: Analysis) -> tuple[list[tuple[int, object]], list[object]]:
+        out, text = [], []
+        for k in range(0, x.shape[1], step):
+            for ev in analysis.feed(x[:, k : k + step]):
+                if isinstance(ev, SpeechStarted | SpeechEnded):
+                    out.append((k, ev))
+                elif isinstance(ev, Utterance):
+                    text.append(ev)
+        return out, text
+
+    quiet = Analysis(info, Settings(data_dir=data_dir, asr=AsrConfig(enabled=False)), live=True)
+    expected, _ = speech(quiet)
+    quiet.finish()
+    live = Analysis(info, Settings(data_dir=data_dir), live=True)
+    assert live.transcriber is not None
+    pid = live.transcriber.worker._proc.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    result: list = []
+    feeding = threading.Thread(target=lambda: result.append(speech(live)), daemon=True)
+    try:
+        feeding.start()
+        feeding.join(timeout=300)  # a liveness guard, not a speed bound: 20 s of audio
+        assert not feeding.is_alive(), "feeding waited for the stopped ASR worker"
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    got, text = result[0]
+    assert expected and got == expected
+    assert not text  # the worker was stopped: nothing was transcribed meanwhile
+    later = live.finish()["transcript"]
+    assert len(later) >= 3 and all(u["text"] for u in later)
+
+
 def _jobs(n: int) -> list:
     from diarize.asr_worker import AsrJob
     from testkit.synth.voices import Voice, render
@@ -206,6 +255,31 @@ def test_an_asr_worker_that_keeps_dying_leaves_gaps_not_a_failed_session(data_di
         assert [(r.id, r.text) for r in worker.poll()] == [(1, "")]
     finally:
         worker.close()
+
+
+def test_a_job_decoded_on_its_fitted_window_hears_what_the_full_window_hears(data_dir):
+    """The encoder runs on the job's audio + margin instead of 30 s (asr_worker._fit_window
+    cuts faster-whisper's padded features): same sentence, word times inside the audio."""
+    from diarize.asr_model import load_whisper
+    from diarize.asr_worker import _transcribe
+
+    model = load_whisper(embedded_model_dir(data_dir), threads=1)
+    job = _jobs(1)[0]
+    full = _transcribe(model, AsrConfig(window_margin_s=0.0), job)
+    fitted_encode, seen = model.encode, []  # the worker's wrapper, installed by the first job
+
+    def encode(features):
+        out = fitted_encode(features)
+        seen.append(out.shape)
+        return out
+
+    model.encode = encode
+    fitted = _transcribe(model, AsrConfig(), job)
+    assert seen and seen[0][1] == 500  # a ~2 s job: 10 s of frames (2 per encoder position)
+    assert "budget" in full.text.lower() and "training" in full.text.lower()
+    assert fitted.text.lower().strip(" .") == full.text.lower().strip(" .")
+    duration = len(job.audio) / 16000
+    assert fitted.words and all(0 <= a <= b <= duration + 0.1 for _, a, b in fitted.words)
 
 
 def test_packed_jobs_get_their_own_words_back(data_dir):
