@@ -24,6 +24,7 @@ from diarize.config import ActivityConfig
 from diarize.crosstalk import CouplingModel
 from diarize.identity import UNKNOWN, VoiceIdentity
 from diarize.kernels import hop_power, hysteresis, predicted_bleed, to_db
+from diarize.tdoa import ArrivalCue
 from diarize.vad import CHUNK, SileroVad
 from diarize.voiceprint import WINDOW_FRAMES
 
@@ -117,6 +118,10 @@ class SpeechActivity:
         # 0 not known (no window scored there)
         self._voice = _History(n, np.int8)
         self._voice_of = np.full(n, UNKNOWN, np.int64)  # label of each mic's latest window
+        # Arrival-time direction (tdoa.py): (n, frames) int8, +1 the block's dominant voice
+        # reached this mic first, -1 this mic carries another's dominant voice, 0 unknown.
+        self.arrival = ArrivalCue(n, cfg, HOP) if cfg.tdoa else None
+        self._arrival = _History(n, np.int8)
         # Settling (identity on): decisions wait at the session start until every mic's
         # voiceprint exists (at most `identity_settle_s`), then the held seconds are decided
         # with the settled prints and couplings. `_held`: still waiting; `_hold_at`: the next
@@ -146,6 +151,9 @@ class SpeechActivity:
         k = buf.shape[1] // HOP
         self._power.append(hop_power(buf[:, : k * HOP], HOP))
         self._voice.append(np.zeros((len(self.ids), k), np.int8))
+        self._arrival.append(np.zeros((len(self.ids), k), np.int8))
+        if self.arrival is not None:
+            self.arrival.push(block)
         if self.identity is not None:
             self.identity.push(block)
         self._rest = buf[:, k * HOP :].copy()
@@ -231,12 +239,13 @@ class SpeechActivity:
         end = self._next + self._lookahead
         if self.identity is not None:
             self._identify(end)
+        self._arrive(end)
         self._estimate(end)
         self._last_update = self._next
         self._delay = self.model.lead
         # History older than the estimation window plus the longest lag is not needed.
         keep = self._next - self._history - self.model.lag_max - 2
-        for h in (self._power, self._prob, self.active_frames, self._voice):
+        for h in (self._power, self._prob, self.active_frames, self._voice, self._arrival):
             h.keep_from(max(keep, h.base))
 
     def _estimate(self, end: int) -> None:
@@ -244,8 +253,18 @@ class SpeechActivity:
         if end - start > 0:
             voice = self._voice.view(start, end) if self.identity is not None else None
             own_db = self.identity.top_db if self.identity is not None else None
+            arrival = self._arrival.view(start, end) if self.arrival is not None else None
             self.model.estimate(to_db(self._smoothed(start, end)), self._prob.view(start, end),
-                                voice=voice, own_db=own_db)
+                                voice=voice, own_db=own_db, arrival=arrival)
+
+    def _arrive(self, end: int) -> None:
+        """Arrival-order labels of the whole blocks up to `end` (= next + lookahead)."""
+        if self.arrival is None:
+            return
+        a = max(self.arrival.done, self._prob.base)
+        self.arrival.done = a
+        start, labels = self.arrival.label(end, self._prob.view(a, end), a)
+        self._arrival.view(start, start + labels.shape[1])[:] = labels
 
     # -- settling: the session's start decided once the voiceprints exist ---------------
     def _hold_step(self, u: int) -> None:
@@ -253,6 +272,7 @@ class SpeechActivity:
         and kept, so it can be labelled again once the prints have settled."""
         assert self.identity is not None
         self._identify(u + self._lookahead, everyone=True)
+        self._arrive(u + self._lookahead)
         self._estimate(u + self._lookahead)
         self._delay = self.model.lead
         if self._flushing or (u > 0 and (self.identity.enrolled.all() or u >= self._settle)):

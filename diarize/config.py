@@ -84,6 +84,23 @@ class ActivityConfig:
     #: before them the loudest mic takes the first talker's speech. Live, the first events
     #: wait this long at most; after that the usual decision delay holds. 0: no wait.
     identity_settle_s: float = 30.0
+    #: arrival-time direction cue (diarize/tdoa.py, `LGD_ACTIVITY_TDOA`): GCC-PHAT between
+    #: mics' samples in short blocks; a block whose dominant voice reaches mic m first is
+    #: "voice m alone" for the couplings, whatever the gains say.
+    tdoa: bool = False
+    #: block length, largest lag searched (room bleed 3-15 ms), smallest lead believed
+    #: (below it: mics at equal distance, bleed without delay), and how far a peak must
+    #: stand above the best other lag (ratio of GCC values) to count.
+    tdoa_block_s: float = 0.1
+    tdoa_max_lag_ms: float = 30.0
+    tdoa_min_sep_ms: float = 1.0
+    tdoa_min_peak: float = 1.5
+    #: a pair whose strong lags are centred this far off zero has a capture offset: abstain.
+    tdoa_max_centre_ms: float = 2.0
+    #: once a voice has this many arrival-labelled frames, its couplings are measured on
+    #: those alone (level-picked solo frames rest on the gains being right).
+    tdoa_only: bool = True
+    tdoa_min_frames: int = 100
 
 
 @dataclass(frozen=True, slots=True)
