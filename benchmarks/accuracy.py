@@ -107,8 +107,12 @@ def identity_table(sessions: list[tuple[int, str, int]], only: list[str] | None 
             print(f"{name:<28}" + _row(what, p), flush=True)
 
 
-def with_tdoa(on: bool):
-    return replace(NO_ASR, activity=replace(NO_ASR.activity, tdoa=on))
+def with_tdoa(on: bool, veto: bool = False):
+    return replace(NO_ASR, activity=replace(NO_ASR.activity, tdoa=on, tdoa_veto=veto))
+
+
+#: level coupling alone; with arrival labels for the couplings; and also vetoing decisions
+TDOA_VARIANTS = (("tdoa off", False, False), ("tdoa on", True, False), ("tdoa + veto", True, True))
 
 
 #: stress rows of the arrival cue: bleed mixed with no delay, and mics 1-3 ms apart
@@ -132,19 +136,18 @@ def tdoa_table(sessions: list[tuple[int, str, int]], only: list[str] | None = No
         if only and not any(o in name for o in only):
             continue
         made = [make(n, lang, seed, room) for n, lang, seed in sessions]  # type: ignore[arg-type]
-        for on in (False, True):
-            p = pooled([score_session(run_offline(s, with_tdoa(on)), s.truth) for s in made])
-            print(f"{name:<28}" + _row("tdoa on" if on else "tdoa off", p), flush=True)
+        for what, on, veto in TDOA_VARIANTS:
+            p = pooled([score_session(run_offline(s, with_tdoa(on, veto)), s.truth) for s in made])
+            print(f"{name:<28}" + _row(what, p), flush=True)
     real_rows = (("real speech, hard", HARD), ("real speech, all", CONDITIONS["all combined"]),
                  ("real speech, no delay", TDOA_STRESS["bleed without delay"]))
     for name, room in real_rows:
         if only and not any(o in name for o in only):
             continue
         reals = [realspeech_session(seed, room) for seed in (1, 2)]
-        for on in (False, True):
-            p = pooled([score_session(run_offline(r, with_tdoa(on)), r.truth) for r in reals])
-            print(f"{name:<28}" + _row("tdoa on" if on else "tdoa off", p)
-                  + "  (pyannote sample, seeds 1-2)", flush=True)
+        for what, on, veto in TDOA_VARIANTS:
+            p = pooled([score_session(run_offline(r, with_tdoa(on, veto)), r.truth) for r in reals])
+            print(f"{name:<28}" + _row(what, p) + "  (pyannote sample, seeds 1-2)", flush=True)
 
 
 def hard() -> None:

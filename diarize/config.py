@@ -101,6 +101,13 @@ class ActivityConfig:
     #: those alone (level-picked solo frames rest on the gains being right).
     tdoa_only: bool = True
     tdoa_min_frames: int = 100
+    #: decisions: a mic whose block another mic's voice reached first is not own speech
+    #: (`tdoa_veto_claimed`: only while that mic claims its own speech). Off by default:
+    #: on tuning seeds it cut AGC and echo false alarms but cost true speech in overlaps.
+    tdoa_veto: bool = False
+    tdoa_veto_claimed: bool = False
+    #: ... and only where the mic is less than this far above the predicted bleed.
+    tdoa_veto_rise_db: float = 9.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,11 +43,15 @@ MIN_CENTRE_LAGS = 20
 class ArrivalCue:
     """Per-block direction labels for n mics from the arrival order of the dominant voice."""
 
-    def __init__(self, n: int, config: ActivityConfig, hop: int, sr: int = 16000) -> None:
+    def __init__(self, n: int, config: ActivityConfig, hop: int, sr: int = 16000,
+                 step: int | None = None) -> None:
         self.n = n
         self.hop = hop
         self.sr = sr
         self.block = max(1, int(round(config.tdoa_block_s * sr / hop)))  # frames per block
+        # frames labelled per block: the block's own frames, or (step < block) the last
+        # `step` frames of a block ending with them (overlapping blocks, labels sooner)
+        self.step = min(step or self.block, self.block)
         self.max_lag = int(round(config.tdoa_max_lag_ms * sr / 1000))  # samples
         self.min_sep = config.tdoa_min_sep_ms * sr / 1000  # samples
         self.min_peak = config.tdoa_min_peak
@@ -70,25 +74,27 @@ class ArrivalCue:
         self._audio = np.concatenate([self._audio, block], axis=1)
 
     def forget_before(self, frame: int) -> None:
-        drop = frame * self.hop - self._base
+        drop = (frame - self.block) * self.hop - self._base
         if drop > 0:
             self._audio = self._audio[:, drop:]
             self._base += drop
 
     def label(self, end: int, prob: np.ndarray, prob_start: int) -> tuple[int, np.ndarray]:
-        """Direction labels of the whole blocks in [done, end): +1 the block's dominant voice
+        """Direction labels of the whole steps in [done, end): +1 the block's dominant voice
         is this mic owner's, -1 this mic carries another mic owner's dominant voice, 0 no
-        evidence. prob: (n, frames) VAD probability from frame `prob_start`.
-        → (first frame, (n, k·block) int8)."""
-        start = self.done
-        k = max(0, (end - start) // self.block)
-        out = np.zeros((self.n, k * self.block), np.int8)
+        evidence. prob: (n, frames) VAD probability from frame `prob_start` (from `done` +
+        step - block on). → (first frame, (n, k·step) int8)."""
+        start, st = self.done, self.step
+        k = max(0, (end - start) // st)
+        out = np.zeros((self.n, k * st), np.int8)
         for b in range(k):
-            a = start + b * self.block
+            a = start + (b + 1) * st - self.block  # the block ending with this step
+            if a < prob_start:
+                continue
             lab = self._block(a, prob[:, a - prob_start : a - prob_start + self.block])
             if lab is not None:
-                out[:, b * self.block : (b + 1) * self.block] = lab[:, None]
-        self.done = start + k * self.block
+                out[:, b * st : (b + 1) * st] = lab[:, None]
+        self.done = start + k * st
         self.forget_before(self.done)
         return start, out
 
