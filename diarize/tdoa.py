@@ -138,6 +138,12 @@ class ArrivalCue:
         self.labelled += 1
         return lab
 
+    def leads(self, x: np.ndarray, ref: int) -> dict[int, float | None]:
+        """x: (n, samples) one block of every mic; how many samples mic `ref` leads each
+        other mic by (None: no clear peak)."""
+        spec = np.fft.rfft(x, NFFT, axis=1)[:, self._band]
+        return self._leads(spec, ref, np.ones(self.n, bool))
+
     def _leads(self, spec: np.ndarray, ref: int, present: np.ndarray) -> dict[int, float | None]:
         """How many samples mic `ref` leads each other present mic by (None: no clear
         peak, or the pair's lags are off-centre)."""
