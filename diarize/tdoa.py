@@ -23,6 +23,7 @@ frames), so live and file input label the same blocks.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 
 import numpy as np
@@ -68,6 +69,7 @@ class ArrivalCue:
         self._lags: dict[tuple[int, int], deque[float]] = {}
         self.blocks = 0  #: blocks looked at
         self.labelled = 0  #: blocks that got a direction
+        self.cpu_s = 0.0  #: thread CPU time spent labelling
 
     def push(self, block: np.ndarray) -> None:
         """block: (n, samples) float32, the samples the activity stage gets."""
@@ -84,6 +86,7 @@ class ArrivalCue:
         is this mic owner's, -1 this mic carries another mic owner's dominant voice, 0 no
         evidence. prob: (n, frames) VAD probability from frame `prob_start` (from `done` +
         step - block on). → (first frame, (n, k·step) int8)."""
+        t0 = time.thread_time()
         start, st = self.done, self.step
         k = max(0, (end - start) // st)
         out = np.zeros((self.n, k * st), np.int8)
@@ -96,6 +99,7 @@ class ArrivalCue:
                 out[:, b * st : (b + 1) * st] = lab[:, None]
         self.done = start + k * st
         self.forget_before(self.done)
+        self.cpu_s += time.thread_time() - t0
         return start, out
 
     def _block(self, a: int, prob: np.ndarray) -> np.ndarray | None:
