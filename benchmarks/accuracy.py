@@ -6,6 +6,8 @@
     .venv/bin/python benchmarks/accuracy.py --tune     # the sweep on the tuning seeds
     .venv/bin/python benchmarks/accuracy.py --identity [--tune | --heldout] [--all]
                                                       # voice identity off vs on
+    .venv/bin/python benchmarks/accuracy.py --tdoa [--tune | --heldout] [--only ...]
+                                                      # arrival-time cue off vs on
 
 Sweep rows pool `SWEEP_SESSIONS` (zh and en, 3, 5 and 8 candidates); those seeds are never
 used to choose a threshold: `--tune` runs the same rows on `TUNE_SESSIONS` for that.
@@ -105,6 +107,49 @@ def identity_table(sessions: list[tuple[int, str, int]], only: list[str] | None 
             print(f"{name:<28}" + _row(what, p), flush=True)
 
 
+def with_tdoa(on: bool, veto: bool = False):
+    return replace(NO_ASR, activity=replace(NO_ASR.activity, tdoa=on, tdoa_veto=veto))
+
+
+#: level coupling alone; with arrival labels for the couplings; and also vetoing decisions
+TDOA_VARIANTS = (("tdoa off", False, False), ("tdoa on", True, False), ("tdoa + veto", True, True))
+
+
+#: stress rows of the arrival cue: bleed mixed with no delay, and mics 1-3 ms apart
+#: (the cue must abstain, or be right, not harm)
+TDOA_STRESS = {
+    "bleed without delay": replace(HARD, bleed_delay_ms=(0.0, 0.0)),
+    "bleed 1-3 ms late": replace(HARD, bleed_delay_ms=(1.0, 3.0)),
+}
+
+
+def tdoa_table(sessions: list[tuple[int, str, int]], only: list[str] | None = None) -> None:
+    """Every sweep row (plus the issue's hard case and the stress rows) with level coupling
+    alone, then with the arrival-time cue beside it; real speech on pyannote's sample."""
+    print(f"arrival-time cue off / on, sessions (n, lang, seed) {sessions}")
+    print(f"{'':<28}" + HEAD)
+    rows: list[tuple[str, object]] = [
+        ("clean per-mic (-26 dB)", CLEAN), ("issue hard", ISSUE_HARD), ("hard room only", HARD),
+        *CONDITIONS.items(), *TDOA_STRESS.items(),
+    ]
+    for name, room in rows:
+        if only and not any(o in name for o in only):
+            continue
+        made = [make(n, lang, seed, room) for n, lang, seed in sessions]  # type: ignore[arg-type]
+        for what, on, veto in TDOA_VARIANTS:
+            p = pooled([score_session(run_offline(s, with_tdoa(on, veto)), s.truth) for s in made])
+            print(f"{name:<28}" + _row(what, p), flush=True)
+    real_rows = (("real speech, hard", HARD), ("real speech, all", CONDITIONS["all combined"]),
+                 ("real speech, no delay", TDOA_STRESS["bleed without delay"]))
+    for name, room in real_rows:
+        if only and not any(o in name for o in only):
+            continue
+        reals = [realspeech_session(seed, room) for seed in (1, 2)]
+        for what, on, veto in TDOA_VARIANTS:
+            p = pooled([score_session(run_offline(r, with_tdoa(on, veto)), r.truth) for r in reals])
+            print(f"{name:<28}" + _row(what, p) + "  (pyannote sample, seeds 1-2)", flush=True)
+
+
 def hard() -> None:
     scores: list[SessionScore] = []
     print(f"{'session':<14}{'speech err':>11}{'share err pp':>13}{'int F1':>8}{'bc F1':>7}")
@@ -138,6 +183,7 @@ def main() -> None:
     ap.add_argument("--heldout", action="store_true",
                     help="with --identity: the held-out seeds (301-303), never tuned on")
     ap.add_argument("--identity", action="store_true", help="voice identity off vs on")
+    ap.add_argument("--tdoa", action="store_true", help="arrival-time cue off vs on")
     ap.add_argument("--device-check", action="store_true",
                     help="with --identity: also enrol each voice from a clip before the session")
     args = ap.parse_args()
@@ -145,6 +191,10 @@ def main() -> None:
         sessions = (TUNE_IDENTITY if args.tune else HELDOUT_SESSIONS if args.heldout
                     else SWEEP_SESSIONS)
         identity_table(sessions, [] if args.all else args.only, args.device_check)
+        return
+    if args.tdoa:
+        tdoa_table(TUNE_IDENTITY if args.tune else HELDOUT_SESSIONS if args.heldout
+                   else SWEEP_SESSIONS, args.only)
         return
     if args.tune:
         sweep(TUNE_SESSIONS, args.only)

@@ -1,12 +1,13 @@
 """Real-time factor and peak memory of the speech-activity core for 4, 6 and 8 tracks.
 
-    .venv/bin/python benchmarks/speed.py [--tracks 8]
+    .venv/bin/python benchmarks/speed.py [--tracks 8] [--tdoa]
 
 Each size runs in its own process (numba caches warm) on a 120 s scripted session:
 RTF = processing time / audio time for the whole stage (VAD + crosstalk + segmentation +
 turn-taking), fed 20 ms frames as live rooms do and 1 s blocks as `lgd analyze` does;
-each with the voice-identity cue off and on (`id` column; `embed RTF`: the speaker model's
-share of the CPU time).
+each with the voice-identity cue off and on (`cue` column; `embed RTF`: the speaker model's
+share of the CPU time), or with `--tdoa` the arrival-time cue off, on, and on with its
+decision veto (`tdoa RTF`: its share).
 """
 
 from __future__ import annotations
@@ -50,15 +51,24 @@ def child(path: str, block: int) -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     identity = analysis.activity.identity
     embed = identity.cpu_s / audio if identity is not None else 0.0
+    act = analysis.activity
+    tdoa = sum(c.cpu_s for c in (act.arrival, act.arrival_now) if c is not None) / audio
     print(json.dumps({"rtf": wall / audio, "cpu_rtf": cpu / audio, "peak_rss_mb": rss / 1024,
-                      "stage_mb": (rss - rss0) / 1024, "embed_rtf": embed}))
+                      "stage_mb": (rss - rss0) / 1024, "embed_rtf": embed,
+                      "tdoa_rtf": tdoa}))
 
 
-def main(sizes: tuple[int, ...] = (4, 6, 8)) -> None:
+#: cue columns: level coupling alone, voice identity, the arrival-time cue (and its veto)
+CUES = {"off": {}, "on": {"LGD_ACTIVITY_IDENTITY": "1"}}
+TDOA_CUES = {"off": {}, "tdoa": {"LGD_ACTIVITY_TDOA": "1"},
+             "veto": {"LGD_ACTIVITY_TDOA": "1", "LGD_ACTIVITY_TDOA_VETO": "1"}}
+
+
+def main(sizes: tuple[int, ...] = (4, 6, 8), cues: dict[str, dict[str, str]] = CUES) -> None:
     from testkit.synth import synthesize_session
 
-    print(f"{'tracks':>6}{'block':>8}{'id':>5}{'RTF (wall)':>12}{'RTF (cpu)':>11}"
-          f"{'embed RTF':>11}{'peak RSS MB':>13}{'stage MB':>10}")
+    print(f"{'tracks':>6}{'block':>8}{'cue':>5}{'RTF (wall)':>12}{'RTF (cpu)':>11}"
+          f"{'embed RTF':>11}{'tdoa RTF':>10}{'peak RSS MB':>13}{'stage MB':>10}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             s = synthesize_session(n, "zh", 100 + n, duration_s=120.0)
@@ -66,8 +76,8 @@ def main(sizes: tuple[int, ...] = (4, 6, 8)) -> None:
             path = str(Path(tmp) / f"{n}.npy")
             np.save(path, x)
             for block in (320, 16000):
-                for identity in ("off", "on"):
-                    env = {**os.environ, "LGD_ACTIVITY_IDENTITY": identity}
+                for identity, extra in cues.items():
+                    env = {**os.environ, **extra}
                     out = subprocess.run(
                         [sys.executable, __file__, "--child", path, str(block)],
                         capture_output=True, text=True, check=True, env=env,
@@ -75,7 +85,7 @@ def main(sizes: tuple[int, ...] = (4, 6, 8)) -> None:
                     r = json.loads(out.stdout.strip().splitlines()[-1])
                     label = "20 ms" if block == 320 else "1 s"
                     print(f"{n:>6}{label:>8}{identity:>5}{r['rtf']:>12.4f}{r['cpu_rtf']:>11.4f}"
-                          f"{r['embed_rtf']:>11.4f}{r['peak_rss_mb']:>13.0f}"
+                          f"{r['embed_rtf']:>11.4f}{r['tdoa_rtf']:>10.4f}{r['peak_rss_mb']:>13.0f}"
                           f"{r['stage_mb']:>10.0f}", flush=True)
 
 
@@ -83,6 +93,7 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) > 2 and sys.argv[1] == "--tracks":
-        main(tuple(int(a) for a in sys.argv[2:]))
+        tdoa = "--tdoa" in sys.argv
+        main(tuple(int(a) for a in sys.argv[2:] if a != "--tdoa"), TDOA_CUES if tdoa else CUES)
     else:
         main()

@@ -24,6 +24,7 @@ from diarize.config import ActivityConfig
 from diarize.crosstalk import CouplingModel
 from diarize.identity import UNKNOWN, VoiceIdentity
 from diarize.kernels import hop_power, hysteresis, predicted_bleed, to_db
+from diarize.tdoa import ArrivalCue
 from diarize.vad import CHUNK, SileroVad
 from diarize.voiceprint import WINDOW_FRAMES
 
@@ -128,6 +129,15 @@ class SpeechActivity:
         # 0 not known (no window scored there)
         self._voice = _History(n, np.int8)
         self._voice_of = np.full(n, UNKNOWN, np.int64)  # label of each mic's latest window
+        # Arrival-time direction (tdoa.py): (n, frames) int8, +1 the block's dominant voice
+        # reached this mic first, -1 this mic carries another's dominant voice, 0 unknown.
+        self.arrival = ArrivalCue(n, cfg, HOP) if cfg.tdoa else None
+        self._arrival = _History(n, np.int8)
+        # The same at decision time (`tdoa_veto`): blocks ending every lookahead, so a
+        # frame's label needs no data past its decision delay (identical for any block size).
+        self.arrival_now = (ArrivalCue(n, cfg, HOP, step=self._lookahead)
+                            if cfg.tdoa and cfg.tdoa_veto else None)
+        self._arrival_now = _History(n, np.int8)
         # Settling (identity on): decisions wait at the session start until every mic's
         # voiceprint exists (at most `identity_settle_s`), then the held seconds are decided
         # with the settled prints and couplings. `_held`: still waiting; `_hold_at`: the next
@@ -157,6 +167,12 @@ class SpeechActivity:
         k = buf.shape[1] // HOP
         self._power.append(hop_power(buf[:, : k * HOP], HOP))
         self._voice.append(np.zeros((len(self.ids), k), np.int8))
+        self._arrival.append(np.zeros((len(self.ids), k), np.int8))
+        self._arrival_now.append(np.zeros((len(self.ids), k), np.int8))
+        if self.arrival is not None:
+            self.arrival.push(block)
+        if self.arrival_now is not None:
+            self.arrival_now.push(block)
         if self.identity is not None:
             self.identity.push(block)
         self._rest = buf[:, k * HOP :].copy()
@@ -242,12 +258,14 @@ class SpeechActivity:
         end = self._next + self._lookahead
         if self.identity is not None:
             self._identify(end)
+        self._arrive(end)
         self._estimate(end)
         self._last_update = self._next
         self._delay = self.model.lead
         # History older than the estimation window plus the longest lag is not needed.
         keep = self._next - self._history - self.model.lag_max - 2
-        for h in (self._power, self._prob, self.active_frames, self._voice):
+        for h in (self._power, self._prob, self.active_frames, self._voice, self._arrival,
+                  self._arrival_now):
             h.keep_from(max(keep, h.base))
 
     def _estimate(self, end: int) -> None:
@@ -255,8 +273,21 @@ class SpeechActivity:
         if end - start > 0:
             voice = self._voice.view(start, end) if self.identity is not None else None
             own_db = self.identity.top_db if self.identity is not None else None
+            arrival = self._arrival.view(start, end) if self.arrival is not None else None
             self.model.estimate(to_db(self._smoothed(start, end)), self._prob.view(start, end),
-                                voice=voice, own_db=own_db)
+                                voice=voice, own_db=own_db, arrival=arrival)
+
+    def _arrive(self, end: int) -> None:
+        """Arrival-order labels of the whole blocks up to `end` (= next + lookahead)."""
+        if self.arrival is None:
+            return
+        self._label(self.arrival, self._arrival, end)
+
+    def _label(self, cue: ArrivalCue, into: _History, end: int) -> None:
+        cue.done = max(cue.done, into.base)
+        a = max(cue.done + cue.step - cue.block, self._prob.base)
+        start, labels = cue.label(end, self._prob.view(a, end), a)
+        into.view(start, start + labels.shape[1])[:] = labels
 
     # -- settling: the session's start decided once the voiceprints exist ---------------
     def _hold_step(self, u: int) -> None:
@@ -264,6 +295,7 @@ class SpeechActivity:
         and kept, so it can be labelled again once the prints have settled."""
         assert self.identity is not None
         self._identify(u + self._lookahead, everyone=True)
+        self._arrive(u + self._lookahead)
         self._estimate(u + self._lookahead)
         self._delay = self.model.lead
         if self._flushing or (u > 0 and (self.identity.enrolled.all() or u >= self._settle)):
@@ -340,6 +372,22 @@ class SpeechActivity:
         )
         gate = hysteresis(self._prob.view(a, b), cfg.vad_on, cfg.vad_off, self._gate)
         active = own & gate  # (n, b - a) bool
+        if self.arrival_now is not None:
+            # A mic whose block another mic's voice reached first (clearly, against every
+            # mic) carries that voice: not its owner's speech, whatever the levels say.
+            # Labels up to b need samples up to the next step boundary, within the delay.
+            step = self.arrival_now.step
+            self._label(self.arrival_now, self._arrival_now, -(-b // step) * step)
+            # ... unless its level stands far above the bleed the couplings predict there
+            # (its owner talking over that voice: an overlap, an interruption's onset).
+            led = (self._arrival_now.view(a, b) == -1) & (
+                p < 10.0 ** (cfg.tdoa_veto_rise_db / 10.0) * bleed)
+            if cfg.tdoa_veto_claimed:
+                # only where the leading mic itself claims the voice
+                lead = self._arrival_now.view(a, b) == 1
+                claimed = (active & lead).any(axis=0)
+                led &= claimed[None, :]
+            active &= ~led
         if self.identity is not None and cfg.identity_veto:
             # A mic last heard carrying voice j is j's bleed while j's own mic has j's
             # own speech (j's mic VAD alone would also fire on this mic owner's bleed) and

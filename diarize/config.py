@@ -84,6 +84,30 @@ class ActivityConfig:
     #: before them the loudest mic takes the first talker's speech. Live, the first events
     #: wait this long at most; after that the usual decision delay holds. 0: no wait.
     identity_settle_s: float = 30.0
+    #: arrival-time direction cue (diarize/tdoa.py, `LGD_ACTIVITY_TDOA`): GCC-PHAT between
+    #: mics' samples in short blocks; a block whose dominant voice reaches mic m first is
+    #: "voice m alone" for the couplings, whatever the gains say.
+    tdoa: bool = False
+    #: block length, largest lag searched (room bleed 3-15 ms), smallest lead believed
+    #: (below it: mics at equal distance, bleed without delay), and how far a peak must
+    #: stand above the best other lag (ratio of GCC values) to count.
+    tdoa_block_s: float = 0.1
+    tdoa_max_lag_ms: float = 30.0
+    tdoa_min_sep_ms: float = 1.0
+    tdoa_min_peak: float = 1.5
+    #: a pair whose strong lags are centred this far off zero has a capture offset: abstain.
+    tdoa_max_centre_ms: float = 2.0
+    #: once a voice has this many arrival-labelled frames, its couplings are measured on
+    #: those alone (level-picked solo frames rest on the gains being right).
+    tdoa_only: bool = True
+    tdoa_min_frames: int = 100
+    #: decisions: a mic whose block another mic's voice reached first is not own speech
+    #: (`tdoa_veto_claimed`: only while that mic claims its own speech). Off by default:
+    #: on tuning seeds it cut AGC and echo false alarms but cost true speech in overlaps.
+    tdoa_veto: bool = False
+    tdoa_veto_claimed: bool = False
+    #: ... and only where the mic is less than this far above the predicted bleed.
+    tdoa_veto_rise_db: float = 9.0
 
 
 @dataclass(frozen=True, slots=True)

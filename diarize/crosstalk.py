@@ -144,11 +144,14 @@ class CouplingModel:
         return c
 
     def estimate(self, db: np.ndarray, vad: np.ndarray, max_solo: int = 1500,
-                 voice: np.ndarray | None = None, own_db: np.ndarray | None = None) -> None:
+                 voice: np.ndarray | None = None, own_db: np.ndarray | None = None,
+                 arrival: np.ndarray | None = None) -> None:
         """Re-estimate from history. db: (n, F) smoothed frame power in dB; vad: (n, F)
         speech probability. Frames are consecutive; lags are searched within them.
         voice: (n, F) int8 identity labels (+1 the mic owner's voice, -1 another's, 0 not
-        known); own_db: (n,) level of each owner's voice in their own mic (dB, -inf unknown)."""
+        known); own_db: (n,) level of each owner's voice in their own mic (dB, -inf unknown).
+        arrival: (n, F) int8 arrival-order labels (tdoa.py: +1 the dominant voice reached
+        this mic first, -1 this mic carries another's, 0 not known)."""
         if db.shape[1] < 50:
             return
         present = db > ABSENT_DB  # (n, F): the mic delivered signal
@@ -184,6 +187,16 @@ class CouplingModel:
                 loud = db[j] >= own_db[j] - OWN_LEVEL_DB
                 solo = (solo & (voice[j] >= 0)) | (
                     (vad[j] >= 0.5) & (q[j] >= 12.0) & mine & loud)
+            if arrival is not None:
+                # Arrival order decides direction without gains: a block led by another
+                # mic is not j alone; a block j's mic leads is j alone. Once there is
+                # enough of the latter, level-picked frames (which rest on the gains being
+                # right) are dropped altogether.
+                first = (vad[j] >= 0.5) & (q[j] >= 12.0) & (arrival[j] == 1)
+                if self.config.tdoa_only and first.sum() >= self.config.tdoa_min_frames:
+                    solo = first
+                else:
+                    solo = (solo & (arrival[j] >= 0)) | first
             frames = np.flatnonzero(solo)
             # Keep away from the edges so every searched lag has data.
             frames = frames[(frames + self.lag_min >= 0) & (frames + self.lag_max < db.shape[1])]
