@@ -84,15 +84,7 @@ class _Unwrapper:
         self._value = 0
 
     def map(self, timestamp: int) -> int:
-        if self._last is None:
-            self._last = timestamp
-            self._value = timestamp
-            return timestamp
-        delta = (timestamp - self._last) & 0xFFFFFFFF
-        if delta >= 1 << 31:
-            delta -= 1 << 32
-        self._value += delta
-        self._last = timestamp
+        self._value, self._last = self.nearest(timestamp), timestamp
         return self._value
 
     def nearest(self, timestamp: int) -> int:

@@ -159,3 +159,20 @@ async def test_live_video_tap_feeds_the_face_stage_and_camera_off_breaks_nothing
     assert report["nonverbal"]["b"]["face"]["status"].get("camera_off", 0) > 0
     for dim in ("stress_resilience", "emotional_stability", "rapport"):
         assert report["portraits"]["a"]["dimensions"][dim]["score"] is None  # observe: no score
+
+
+def test_rtp_timestamps_unwrap_across_the_32_bit_wrap_and_reports_map_alike():
+    """Frames' RTP timestamps become one increasing count across the 2^32 wrap, a
+    reordered frame steps back instead of wrapping, and an RTCP report's timestamp is
+    unwrapped the same way without moving the count on."""
+    from media.passthrough import _Unwrapper
+
+    u = _Unwrapper()
+    start = 2**32 - 1920
+    assert [u.map((start + k * 960) % 2**32) for k in range(4)] == [
+        start + k * 960 for k in range(4)]
+    assert u.map((start + 960) % 2**32) == start + 960  # reordered: back, not a wrap
+    assert u.map((start + 3 * 960) % 2**32) == start + 3 * 960
+    assert u.nearest((start + 2 * 960 + 100) % 2**32) == start + 2 * 960 + 100  # a report
+    assert u.nearest((start + 5 * 960) % 2**32) == start + 5 * 960
+    assert u.map((start + 4 * 960) % 2**32) == start + 4 * 960  # `nearest` moved nothing
