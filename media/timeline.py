@@ -44,6 +44,11 @@ DECIMATION = RTP_RATE // SAMPLE_RATE  # 3
 CLOCK_AHEAD_S = 0.02
 CLOCK_BEHIND_S = 0.3
 CLOCK_REPORTS = 5  #: the reports whose least delay judges a sender's clock
+#: ...and is refused when that delay is this far from the other senders' median (a clock
+#: wrong by more, or a path that much slower: its audio stays placed by arrival)
+CLOCK_SPREAD_S = 0.1
+#: a sender's reports wait this long at most for every other sender's first report
+CLOCK_WAIT_S = 10.0
 #: the reports (of the last this many seconds of capture) whose earliest placement is used
 CLOCK_WINDOW_S = 15.0
 #: smaller corrections are left alone (3 ms: a sender drifting 200 ppm gets one in 15 s)
@@ -68,6 +73,7 @@ class _Source:
     lags: deque[int] = field(default_factory=lambda: deque(maxlen=RESYNC_PACKETS))
     #: one-way delays (s) the latest sender reports imply
     report_delays: deque[float] = field(default_factory=lambda: deque(maxlen=CLOCK_REPORTS))
+    first_report_at: float | None = None  #: arrival (session s) of its first sender report
     #: where the recent sender reports would put its anchor: (capture session s, sample)
     report_anchors: deque[tuple[float, int]] = field(default_factory=deque)
 
@@ -192,8 +198,22 @@ class LiveTimeline:
         if src is None or src.generation != generation or self._plan is not None:
             return  # before its first packet (or an old connection's): the next one will do
         self.clock_reports[who] += 1
+        if src.first_report_at is None:
+            src.first_report_at = at_s
         src.report_delays.append(at_s - captured_s)
-        if not -CLOCK_AHEAD_S <= min(src.report_delays) <= CLOCK_BEHIND_S:
+        delay = min(src.report_delays)
+        if not -CLOCK_AHEAD_S <= delay <= CLOCK_BEHIND_S:
+            self.clock_refused[who] += 1
+            return
+        # A clock behind ours by a few hundred ms passes the window (it looks like a slow
+        # network): judge it against the other senders' (one room: similar paths). Wait
+        # for theirs first, so no track moves on a clock that is then found off.
+        sending = [o for o in self._sources.values() if o is not src and at_s - o.last_at < 1.0]
+        if (any(not o.report_delays for o in sending)
+                and at_s - src.first_report_at < CLOCK_WAIT_S):
+            return
+        others = [min(o.report_delays) for o in sending if o.report_delays]
+        if others and abs(delay - float(np.median(others))) > CLOCK_SPREAD_S:
             self.clock_refused[who] += 1
             return
         # A report stamps a timestamp with the moment it was made, never before its
