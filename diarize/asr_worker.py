@@ -337,11 +337,7 @@ class AsrWorker:
             self._jobs = self._results = None  # type: ignore[assignment]
             self._proc = None  # type: ignore[assignment]
             return
-        self._start()
-        for job in self._unanswered.values():  # in submission order
-            self._jobs.put(job)
-        if self._flushing:
-            self._jobs.put(FLUSH)
+        self._start_again()
 
     def submit(self, job: AsrJob) -> None:
         self._order.append(job.id)
@@ -392,6 +388,11 @@ class AsrWorker:
             "ASR worker died (exit code %s); restarting it with %d unanswered job(s)",
             code, len(self._unanswered),
         )
+        self._start_again()
+
+    def _start_again(self) -> None:
+        """A new worker process, given every job the old one (dead, or left out of a
+        snapshot) had not answered."""
         self._start()
         for job in self._unanswered.values():  # in submission order (dicts keep it)
             self._jobs.put(job)
