@@ -148,6 +148,9 @@ class RedisWorker:
         self.stop = threading.Event()  #: let go of every session now
         self.draining = threading.Event()  #: take no new sessions; stop once ours end
         self._drain_until = 0.0
+        # what was already said about a session it cannot resume: such a job stays pending,
+        # so it is claimed again every claim_idle_s; saying it again each time is noise
+        self._said: set[tuple[str, ...]] = set()
 
     def drain(self) -> None:
         if not self.draining.is_set():
@@ -197,8 +200,9 @@ class RedisWorker:
                                            self.claim_idle_ms, "0-0", count=free)
         for jid, fields in claimed:
             if fields and jid not in self.jobs:
-                logger.info("worker %s: taking over session %s", self.name,
-                            fields[b"sid"].decode())
+                self._say(logging.INFO, ("taking over", jid.decode()),
+                          "worker %s: taking over session %s", self.name,
+                          fields[b"sid"].decode())
                 self._host(jid, fields)
         free = self.capacity - len(self.jobs)
         if free <= 0:
@@ -317,12 +321,14 @@ class RedisWorker:
             try:
                 snap = snapshot.load(blob)
             except snapshot.SnapshotError as exc:
-                logger.warning("worker %s: session %s: its %s is unusable: %s", self.name, sid,
-                               how, exc)
+                self._say(logging.WARNING, (sid, how, str(exc)),
+                          "worker %s: session %s: its %s is unusable: %s", self.name, sid,
+                          how, exc)
                 continue
-            except Exception:  # unpickling other damage, a stage that cannot be restored
-                logger.exception("worker %s: session %s: its %s does not load", self.name,
-                                 sid, how)
+            except Exception as exc:  # unpickling other damage, a stage that cannot be restored
+                self._say(logging.ERROR, (sid, how, repr(exc)),
+                          "worker %s: session %s: its %s does not load", self.name, sid, how,
+                          exc_info=True)
                 continue
             logger.info("worker %s: session %s resumes from its %s after frame %s (%.1f s of "
                         "audio, %d events; %d bytes, loaded in %.3f s)", self.name, sid, how,
@@ -333,9 +339,10 @@ class RedisWorker:
                                                       keys.snapshot(sid), replace=True))
             return snap, how
         if trimmed:
-            logger.error("worker %s: session %s: no snapshot loads and its frames before %s "
-                         "were trimmed: it cannot be resumed exactly here; letting it go",
-                         self.name, sid, trimmed.decode())
+            self._say(logging.ERROR, (sid, "stuck", trimmed.decode()),
+                      "worker %s: session %s: no snapshot loads and its frames before %s were "
+                      "trimmed: it cannot be resumed exactly here; letting it go", self.name,
+                      sid, trimmed.decode())
             return None, "stuck"
         if latest is not None or prev is not None:
             logger.warning("worker %s: session %s: no snapshot loads: replaying its frames "
@@ -345,6 +352,15 @@ class RedisWorker:
             logger.info("worker %s: session %s has no snapshot: its frames from the start",
                         self.name, sid)
         return None, "replay"
+
+    def _say(self, level: int, key: tuple[str, ...], msg: str, *args: Any,
+             exc_info: bool = False) -> None:
+        """Log once per worker and `key` at `level`, then at DEBUG (the same job, claimed
+        again, fails the same way)."""
+        first = key not in self._said
+        self._said.add(key)
+        logger.log(level if first else logging.DEBUG, msg + ("" if first else " (again)"),
+                   *args, exc_info=exc_info)
 
     def _publish(self, sid: str, res: Result, lost: threading.Event) -> None:
         self._retry(lost, lambda: self.r.xadd(self.keys.results(sid), {b"r": encode_result(res)}))

@@ -135,6 +135,18 @@ def _failover(tmp_path: Path, wav_set, damage: str | None = None, stuck: bool = 
                 assert time.monotonic() < deadline, "the survivor never said why it stopped"
                 time.sleep(0.1)
             assert r.xpending(keys.jobs, "analysis-workers")["pending"] == 1  # not acked
+            # pending, it is claimed again every claim_idle_s: said once, not each time
+            def deliveries() -> int:
+                return r.xpending_range(keys.jobs, "analysis-workers", "-", "+", 1)[0][
+                    "times_delivered"]
+            seen, deadline = deliveries(), time.monotonic() + 8 * CLAIM_IDLE_S
+            while deliveries() < seen + 2:
+                assert time.monotonic() < deadline, "the stuck job was not claimed again"
+                time.sleep(0.2)
+            time.sleep(1.0)  # the last claim's thread has loaded and judged the snapshots
+            log = (tmp_path / f"{other}.log").read_bytes()
+            assert log.count(b"cannot be resumed exactly") == 1, log.decode()[-2000:]
+            assert log.count(b"taking over") == 1, log.decode()[-2000:]
             assert not done.is_set()
             return info, r.hgetall(keys.checkpoint(info.id)), reference, results, want
         assert done.wait(50.0), "the session was never finished"
