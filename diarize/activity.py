@@ -284,10 +284,13 @@ class SpeechActivity:
         self._label(self.arrival, self._arrival, end)
 
     def _label(self, cue: ArrivalCue, into: _History, end: int) -> None:
-        cue.done = max(cue.done, into.base)
-        a = max(cue.done + cue.step - cue.block, self._prob.base)
+        cue.done = max(cue.done, into.base + cue.shift_frames)
+        a = max(cue.done + cue.step - cue.block - cue.shift_frames, self._prob.base)
         start, labels = cue.label(end, self._prob.view(a, end), a)
-        into.view(start, start + labels.shape[1])[:] = labels
+        # each mic's labels on its own frames (a mic read before the others is labelled
+        # before `done`): what this call says, over what earlier calls said
+        rows = into.view(start, start + labels.shape[1])
+        rows[labels != 0] = labels[labels != 0]
 
     # -- settling: the session's start decided once the voiceprints exist ---------------
     def _hold_step(self, u: int) -> None:

@@ -95,8 +95,12 @@ class ActivityConfig:
     tdoa_max_lag_ms: float = 30.0
     tdoa_min_sep_ms: float = 1.0
     tdoa_min_peak: float = 1.5
-    #: a pair whose strong lags are centred this far off zero has a capture offset: abstain.
+    #: a pair whose strong lags are centred further off zero than this has a capture offset
+    #: (browsers, separate recorders): each mic is read shifted by its offset. Until a
+    #: pair's offset is known it is looked for over ±`tdoa_max_offset_ms` (lags beyond
+    #: `tdoa_max_lag_ms` are evidence only, never a direction).
     tdoa_max_centre_ms: float = 2.0
+    tdoa_max_offset_ms: float = 200.0
     #: once a voice has this many arrival-labelled frames, its couplings are measured on
     #: those alone (level-picked solo frames rest on the gains being right).
     tdoa_only: bool = True
@@ -108,6 +112,14 @@ class ActivityConfig:
     tdoa_veto_claimed: bool = False
     #: ... and only where the mic is less than this far above the predicted bleed.
     tdoa_veto_rise_db: float = 9.0
+
+    def __post_init__(self) -> None:
+        # The veto labels in steps of the lookahead, within the decision delay: with none,
+        # a 20 ms live frame would find its step's samples missing where a 1 s file block
+        # has them, and live and offline would decide differently.
+        if self.tdoa and self.tdoa_veto and self.lookahead_s < 0.01:
+            raise ValueError("LGD_ACTIVITY_TDOA_VETO needs LGD_ACTIVITY_LOOKAHEAD_S >= 0.01 "
+                             f"(got {self.lookahead_s})")
 
 
 @dataclass(frozen=True, slots=True)
