@@ -364,10 +364,10 @@ class SpeechActivity:
         lo = max(self._power.base, a - self.model.reach)
         hi = b + self._delay
         sm = self._smoothed(lo, hi)  # (n, hi - lo) linear
-        bleed = predicted_bleed(sm, self.model.coupling, self.model.lags, a - lo, b - lo)
-        if self.model.has_echo:  # the others' voices back through this mic's speakers
-            bleed += predicted_bleed(sm, self.model.echo_coupling, self.model.echo_lags,
-                                     a - lo, b - lo)
+        if self.model.has_echo:  # the others' voices also back through the mics' speakers
+            bleed = self.model.relay_power(sm, a - lo, b - lo)
+        else:
+            bleed = predicted_bleed(sm, self.model.coupling, self.model.lags, a - lo, b - lo)
         p = sm[:, a - lo : b - lo]
         noise = 10.0 ** (self.model.noise_db[:, None] / 10.0)
         own = (p >= (1.0 + 10.0 ** (cfg.own_margin_db / 10.0)) * bleed) & (

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d
 
 from diarize.config import ActivityConfig
-from diarize.kernels import lag_spread, predicted_bleed, to_db
+from diarize.kernels import lag_spread, predicted_relay, to_db
 
 #: Frame power below this is digital silence, not a microphone: a real mic's noise (even
 #: 16-bit quantisation of a quiet one) stays above about −96 dB.
@@ -47,7 +47,7 @@ LEAD_SPREAD_RATIO = 0.7
 OWN_LEVEL_DB = 8.0
 #: relayed echo (`_estimate_echo`): frames a voice's echo explains to within this many dB
 #: are not its mic owner's solo frames
-ECHO_SOLO_DB = 6.0
+ECHO_SOLO_DB = 10.0
 #: frames per pair the echo's delay is searched on (thinned evenly), and fitted on
 ECHO_SEARCH_FRAMES = 500
 ECHO_FIT_FRAMES = 1500
@@ -297,20 +297,24 @@ class CouplingModel:
 
     @property
     def reach(self) -> int:
-        """Frames of history a decision looks back: the longest lag searched, or an echo's."""
-        return max(self.lag_max, int(self.echo_lags.max()) if self.has_echo else 0)
+        """Frames of history a decision looks back: the longest lag searched, or with an
+        echo twice the longest path (mic i's own voice is taken out of mic k's past)."""
+        if not self.has_echo:
+            return self.lag_max
+        return 2 * max(self.lag_max, int(self.echo_lags.max()), int(self.lags.max()))
+
+    def relay_power(self, p: np.ndarray, f0: int, f1: int, echo_only: bool = False) -> np.ndarray:
+        """(n, f1 - f0) linear power each mic receives from the others' voices by both
+        paths (or the echo path alone), frames [f0, f1) of p (n, F linear power); the one
+        place decisions and solo frames take it from, once a mic has an echo."""
+        return predicted_relay(p, self.coupling, self.lags, self.echo_coupling, self.echo_lags,
+                               f0, f1, not echo_only)
 
     def _echo_level(self, db: np.ndarray) -> np.ndarray | None:
         """(n, F) dB each mic receives by the echo paths modelled so far (None: no echo)."""
         if not self.has_echo:
             return None
-        p = 10.0 ** (db / 10.0)
-        return to_db(predicted_bleed(p, self.echo_coupling, self.echo_lags, 0, db.shape[1]))
-
-    def _clear_echo(self, i: int) -> None:
-        self.echo_gap[i] = 0
-        self.echo_db[i] = -90.0
-        self.echo_lags[i] = 0
+        return to_db(self.relay_power(10.0 ** (db / 10.0), 0, db.shape[1], echo_only=True))
 
     def _estimate_echo(self, db: np.ndarray, present: np.ndarray,
                        solo_of: list[np.ndarray], frames_of: list[np.ndarray],
@@ -352,7 +356,9 @@ class CouplingModel:
             pooled = sum(weight[j] * np.minimum(*curves[j]) for j in curves) / sum(weight.values())
             k = int(np.argmin(pooled))
             fitted = np.zeros(self.n, bool)
-            if pooled[k] <= cfg.echo_dip * float(np.median(pooled)):
+            # a minimum at either end of the range is no dip (at the short end: still the
+            # direct path's own slope, a reverb tail, a lag a frame off)
+            if 0 < k < pooled.size - 1 and pooled[k] <= cfg.echo_dip * float(np.median(pooled)):
                 self.echo_gap[i] = lo + k
                 for j, (later, earlier) in curves.items():
                     a, b = max(0, k - ECHO_REFINE), min(later.size, k + ECHO_REFINE + 1)
