@@ -84,13 +84,27 @@ def test_no_echo_no_second_path():
     assert on == off
 
 
-@pytest.mark.slow
-def test_echo_row_improves_on_a_reported_session():
-    """Sweep row "relayed echo", reported session (3 zh, seed 101): one path per pair
-    against the echo path. Bound set from the tuning seeds before this session was run:
-    at most half the one-path error and at most 25 %."""
+@pytest.fixture(scope="module")
+def reported_101():
+    """Sweep row "relayed echo", reported session (3 zh, seed 101): speech error with one
+    path per pair, then with the echo path."""
     s = make(3, "zh", 101, ECHO)
     one_path = replace(NO_ASR, activity=replace(NO_ASR.activity, echo=False))
     before = score_session(run_offline(s, one_path), s.truth).speech.error
     after = score_session(run_offline(s, Settings(asr=NO_ASR.asr)), s.truth).speech.error
-    assert after <= 0.5 * before and after <= 0.25, (before, after)
+    return before, after
+
+
+# Bounds set from the tuning seeds before this session was run (70.7 -> 14.9 % there): at
+# most half the one-path error, and at most 25 %.
+@pytest.mark.slow
+def test_echo_row_halves_the_error_on_a_reported_session(reported_101):
+    before, after = reported_101
+    assert after <= 0.5 * before, (before, after)
+
+
+@pytest.mark.slow
+def test_echo_row_under_a_quarter_on_a_reported_session(reported_101):
+    # first run (commit 3316054): 74.9 -> 25.6 %, missed by 0.6 point; not loosened
+    before, after = reported_101
+    assert after <= 0.25, (before, after)
