@@ -1,13 +1,14 @@
 """Real-time factor and peak memory of the speech-activity core for 4, 6 and 8 tracks.
 
-    .venv/bin/python benchmarks/speed.py [--tracks 8] [--tdoa]
+    .venv/bin/python benchmarks/speed.py [--tracks 8] [--tdoa | --echo]
 
 Each size runs in its own process (numba caches warm) on a 120 s scripted session:
 RTF = processing time / audio time for the whole stage (VAD + crosstalk + segmentation +
 turn-taking), fed 20 ms frames as live rooms do and 1 s blocks as `lgd analyze` does;
 each with the voice-identity cue off and on (`cue` column; `embed RTF`: the speaker model's
 share of the CPU time), or with `--tdoa` the arrival-time cue off, on, and on with its
-decision veto (`tdoa RTF`: its share).
+decision veto (`tdoa RTF`: its share); or with `--echo` the relayed-echo path off and on,
+on a session whose speakers relay the others' voices (the sweep's echo row), so its fits run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -62,16 +64,23 @@ def child(path: str, block: int) -> None:
 CUES = {"off": {}, "on": {"LGD_ACTIVITY_IDENTITY": "1"}}
 TDOA_CUES = {"off": {}, "tdoa": {"LGD_ACTIVITY_TDOA": "1"},
              "veto": {"LGD_ACTIVITY_TDOA": "1", "LGD_ACTIVITY_TDOA_VETO": "1"}}
+ECHO_CUES = {"off": {"LGD_ACTIVITY_ECHO": "0"}, "echo": {}}
 
 
-def main(sizes: tuple[int, ...] = (4, 6, 8), cues: dict[str, dict[str, str]] = CUES) -> None:
+def main(sizes: tuple[int, ...] = (4, 6, 8), cues: dict[str, dict[str, str]] = CUES,
+         echo: bool = False) -> None:
     from testkit.synth import synthesize_session
+    from testkit.synth.room import DEFAULT_ROOM
+
+    room = DEFAULT_ROOM
+    if echo:  # the sweep's relayed echo (benchmarks/sessions.py CONDITIONS)
+        room = replace(room, echo_db=-12.0, echo_delay_ms=(100.0, 500.0))
 
     print(f"{'tracks':>6}{'block':>8}{'cue':>5}{'RTF (wall)':>12}{'RTF (cpu)':>11}"
           f"{'embed RTF':>11}{'tdoa RTF':>10}{'peak RSS MB':>13}{'stage MB':>10}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
-            s = synthesize_session(n, "zh", 100 + n, duration_s=120.0)
+            s = synthesize_session(n, "zh", 100 + n, room, duration_s=120.0)
             x = np.stack([s.tracks[p] for p, _ in s.participants]).astype(np.float32)
             path = str(Path(tmp) / f"{n}.npy")
             np.save(path, x)
@@ -93,7 +102,8 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) > 2 and sys.argv[1] == "--tracks":
-        tdoa = "--tdoa" in sys.argv
-        main(tuple(int(a) for a in sys.argv[2:] if a != "--tdoa"), TDOA_CUES if tdoa else CUES)
+        tdoa, echo = "--tdoa" in sys.argv, "--echo" in sys.argv
+        main(tuple(int(a) for a in sys.argv[2:] if not a.startswith("--")),
+             TDOA_CUES if tdoa else ECHO_CUES if echo else CUES, echo)
     else:
         main()

@@ -263,7 +263,7 @@ class SpeechActivity:
         self._last_update = self._next
         self._delay = self.model.lead
         # History older than the estimation window plus the longest lag is not needed.
-        keep = self._next - self._history - self.model.lag_max - 2
+        keep = self._next - self._history - self.model.reach - 2
         for h in (self._power, self._prob, self.active_frames, self._voice, self._arrival,
                   self._arrival_now):
             h.keep_from(max(keep, h.base))
@@ -364,10 +364,13 @@ class SpeechActivity:
 
     def _decide(self, a: int, b: int) -> list[Event]:
         cfg = self.config
-        lo = max(self._power.base, a - self.model.lag_max)
+        lo = max(self._power.base, a - self.model.reach)
         hi = b + self._delay
         sm = self._smoothed(lo, hi)  # (n, hi - lo) linear
-        bleed = predicted_bleed(sm, self.model.coupling, self.model.lags, a - lo, b - lo)
+        if self.model.has_echo:  # the others' voices also back through the mics' speakers
+            bleed = self.model.relay_power(sm, a - lo, b - lo)
+        else:
+            bleed = predicted_bleed(sm, self.model.coupling, self.model.lags, a - lo, b - lo)
         p = sm[:, a - lo : b - lo]
         noise = 10.0 ** (self.model.noise_db[:, None] / 10.0)
         own = (p >= (1.0 + 10.0 ** (cfg.own_margin_db / 10.0)) * bleed) & (

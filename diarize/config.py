@@ -48,6 +48,15 @@ class ActivityConfig:
     #: couplings, lags and noise floors are re-estimated this often, from this much history.
     update_every_s: float = 1.0
     history_s: float = 60.0
+    #: relayed echo (diarize/crosstalk.py `_estimate_echo`): a second path per mic, the
+    #: others' voices played by its owner's speakers and picked up again this long after
+    #: the direct path (browser playout: 100-500 ms). Off: one path per pair.
+    echo: bool = True
+    echo_min_s: float = 0.08
+    echo_max_s: float = 0.6
+    #: a mic has an echo when its pooled level-ratio spread at the best gap is at most this
+    #: share of its median over the gaps searched
+    echo_dip: float = 0.5
     #: quantile (%) of a voice's level ratio between two mics taken as their coupling.
     coupling_quantile: float = 50.0
     #: frames of a talker alone needed before a pair's measured coupling replaces the prior.

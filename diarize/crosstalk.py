@@ -24,7 +24,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d
 
 from diarize.config import ActivityConfig
-from diarize.kernels import lag_spread
+from diarize.kernels import lag_spread, predicted_relay, to_db
 
 #: Frame power below this is digital silence, not a microphone: a real mic's noise (even
 #: 16-bit quantisation of a quiet one) stays above about −96 dB.
@@ -45,6 +45,25 @@ LEAD_SPREAD_RATIO = 0.7
 #: frames identity calls a mic owner's voice count as their solo frames only within this
 #: many dB of that voice's level in its own mic (a window also spans others' short turns)
 OWN_LEVEL_DB = 8.0
+#: relayed echo (`_estimate_echo`): frames a voice's echo explains to within this many dB
+#: are not its mic owner's solo frames
+ECHO_SOLO_DB = 10.0
+#: frames per pair the echo's delay is searched on (thinned evenly), and fitted on
+ECHO_SEARCH_FRAMES = 500
+ECHO_FIT_FRAMES = 1500
+#: a pair's own echo delay is looked for this many frames each side of the mic's pooled one
+#: (room paths differ by a few ms)
+ECHO_REFINE = 2
+#: share of a voice's power in a mic that comes by the echo path, tried when fitting the
+#: two paths' levels (0: no echo; at most 0.9, i.e. the direct path 10 dB under the echo)
+ECHO_MIX = (0.0, 0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9)
+#: ... an echo is kept only if it makes the level ratio's spread (median absolute
+#: deviation) this much smaller
+ECHO_FIT_GAIN = 0.55
+#: ... and only if it is at least this loud (gain-free dB: relative to the voice in its own mic)
+ECHO_MIN_DB = -30.0
+#: frames needed to fit a pair's two paths (2 s: a reverb tail on a few frames is no echo)
+ECHO_MIN_FRAMES = 30
 
 
 class CouplingModel:
@@ -64,6 +83,7 @@ class CouplingModel:
         self.lags = np.zeros((n_tracks, n_tracks), np.int64)  # frames voice j is late in mic i
         self.measured = np.zeros((n_tracks, n_tracks), bool)
         self.solo_frames = np.zeros(n_tracks, np.int64)  # per voice, in the last estimate
+        self._init_echo(hop_s)
         self._set_prior()
 
     def _set_prior(self) -> None:
@@ -172,6 +192,10 @@ class CouplingModel:
         # solo frames and accuracy on real two-talker speech, and even a 40 ms guard
         # delayed a new talker's coupling into a phantom backchannel (portrait fairness).
         guard = self.lead if self.lead > self.base_lead else 0
+        echo_db = self._echo_level(db)  # (n, F) dB or None: the echo modelled so far
+        solo_of: list[np.ndarray] = []  # per voice: (F,) bool, its solo frames
+        frames_of: list[np.ndarray] = []  # ... the ones used (edges trimmed, latest kept)
+        updated = np.zeros((self.n, self.n), bool)  # pairs measured again just now
         for j in range(self.n):
             others = np.delete(r, j, axis=0).max(axis=0)
             if guard > 0:
@@ -197,10 +221,15 @@ class CouplingModel:
                     solo = first
                 else:
                     solo = (solo & (arrival[j] >= 0)) | first
+            if echo_db is not None:
+                # a voice's echo through this mic's speakers is not this mic's owner
+                solo &= db[j] >= echo_db[j] + ECHO_SOLO_DB
             frames = np.flatnonzero(solo)
             # Keep away from the edges so every searched lag has data.
             frames = frames[(frames + self.lag_min >= 0) & (frames + self.lag_max < db.shape[1])]
             frames = frames[-max_solo:].astype(np.int64)
+            solo_of.append(solo)
+            frames_of.append(frames)
             self.solo_frames[j] = frames.size
             if frames.size < self.config.min_solo_frames:
                 continue
@@ -232,4 +261,151 @@ class CouplingModel:
                 self.coupling_db[i, j] = float(np.percentile(ratio, self.config.coupling_quantile))
                 self.lags[i, j] = lag
                 self.measured[i, j] = True
+                updated[i, j] = True
+        if self.config.echo:
+            self._estimate_echo(db, present, solo_of, frames_of, updated)
         self._set_prior()
+
+    # -- relayed echo: a second, later path per mic --------------------------------------
+    # A candidate's speakers play the other candidates' voices and their mic picks them up
+    # again, 100-500 ms after the direct (room) path. The browser's playout delay belongs to
+    # the receiving mic, so the echo trails the direct path by about one gap per mic, shared
+    # by every voice: the gap is found by pooling the mic's pairs, then each pair's two
+    # levels are fitted. A mic without an echo keeps gap 0 and the one-path model exactly.
+
+    def _init_echo(self, hop_s: float) -> None:
+        n = self.n
+        self.hop_s = hop_s
+        self.echo_gap = np.zeros(n, np.int64)  # frames mic i's echo trails the direct path
+        self.echo_db = np.full((n, n), -90.0)  # [i, j]: voice j's echo in mic i (as coupling_db)
+        self.echo_lags = np.zeros((n, n), np.int64)  # frames voice j's echo is late in mic i
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if "echo_gap" not in state:  # a snapshot from before the echo path
+            self._init_echo(0.01)
+
+    @property
+    def has_echo(self) -> bool:
+        return bool((self.echo_db > -90.0).any())
+
+    @property
+    def echo_coupling(self) -> np.ndarray:
+        c = np.where(self.echo_db > -90.0, 10.0 ** (self.echo_db / 10.0), 0.0)
+        np.fill_diagonal(c, 0.0)
+        return c
+
+    @property
+    def reach(self) -> int:
+        """Frames of history a decision looks back: the longest lag searched, or with an
+        echo twice the longest path (mic i's own voice is taken out of mic k's past)."""
+        if not self.has_echo:
+            return self.lag_max
+        return 2 * max(self.lag_max, int(self.echo_lags.max()), int(self.lags.max()))
+
+    def relay_power(self, p: np.ndarray, f0: int, f1: int, echo_only: bool = False) -> np.ndarray:
+        """(n, f1 - f0) linear power each mic receives from the others' voices by both
+        paths (or the echo path alone), frames [f0, f1) of p (n, F linear power); the one
+        place decisions and solo frames take it from, once a mic has an echo."""
+        return predicted_relay(p, self.coupling, self.lags, self.echo_coupling, self.echo_lags,
+                               f0, f1, not echo_only)
+
+    def _echo_level(self, db: np.ndarray) -> np.ndarray | None:
+        """(n, F) dB each mic receives by the echo paths modelled so far (None: no echo)."""
+        if not self.has_echo:
+            return None
+        return to_db(self.relay_power(10.0 ** (db / 10.0), 0, db.shape[1], echo_only=True))
+
+    def _estimate_echo(self, db: np.ndarray, present: np.ndarray,
+                       solo_of: list[np.ndarray], frames_of: list[np.ndarray],
+                       updated: np.ndarray) -> None:
+        """Each mic's echo gap, pooled over the voices it hears, then each pair's levels.
+
+        Where voice j talks alone, mic i's level minus j's own is steadiest at the direct
+        lag; an echo makes it steady again one gap later (or, if the echo is the stronger
+        path and was taken for the direct one, one gap earlier). Divided by j's own level
+        against itself that far apart (speech has its own rhythm), and averaged over j, the
+        curve dips at the mic's gap only if there is an echo.
+        """
+        cfg, n_frames = self.config, db.shape[1]
+        lo = int(round(cfg.echo_min_s / self.hop_s))
+        hi = int(round(cfg.echo_max_s / self.hop_s))
+        solos = np.array(solo_of)  # (n, F) each voice's solo frames
+        n_solo = solos.sum(axis=0)
+        p = 10.0 ** (db / 10.0)
+        for i in range(self.n):
+            curves: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+            weight: dict[int, float] = {}
+            for j in range(self.n):
+                if j == i or not updated[i, j]:
+                    continue
+                lag, f = int(self.lags[i, j]), frames_of[j]
+                f = f[(f - hi >= 0) & (f + lag - hi >= 0) & (f + max(lag, 0) + hi < n_frames)]
+                f = f[present[i, f + lag - hi] & present[i, f + lag + hi]]
+                if f.size > ECHO_SEARCH_FRAMES:
+                    f = f[:: -(-f.size // ECHO_SEARCH_FRAMES)]
+                if f.size < cfg.min_solo_frames:
+                    continue
+                own = np.maximum(lag_spread(db, f, j, j, lo, hi), 1e-6)
+                later = lag_spread(db, f, i, j, lag + lo, lag + hi) / own
+                earlier = lag_spread(db, f, i, j, lag - hi, lag - lo)[::-1] / own
+                curves[j] = (later, earlier)
+                weight[j] = float(np.sqrt(f.size))
+            if not curves:
+                continue  # nothing new about this mic: keep what was found
+            pooled = sum(weight[j] * np.minimum(*curves[j]) for j in curves) / sum(weight.values())
+            k = int(np.argmin(pooled))
+            fitted = np.zeros(self.n, bool)
+            # a minimum at either end of the range is no dip (at the short end: still the
+            # direct path's own slope, a reverb tail, a lag a frame off)
+            if 0 < k < pooled.size - 1 and pooled[k] <= cfg.echo_dip * float(np.median(pooled)):
+                self.echo_gap[i] = lo + k
+                for j, (later, earlier) in curves.items():
+                    a, b = max(0, k - ECHO_REFINE), min(later.size, k + ECHO_REFINE + 1)
+                    late = later[a:b].min() <= earlier[a:b].min()
+                    gap = lo + a + int(np.argmin((later if late else earlier)[a:b]))
+                    direct = int(self.lags[i, j]) - (0 if late else gap)
+                    if direct < -self.base_lead:
+                        continue  # no new lead from the echo's side
+                    fitted[j] = self._fit_two_paths(i, j, direct, gap, db, p, solos, n_solo)
+            else:
+                self.echo_gap[i] = 0
+            # a pair measured again with one path and no two-path fit: one path only
+            stale = updated[i] & ~fitted
+            self.echo_db[i, stale] = -90.0
+            self.echo_lags[i, stale] = 0
+
+    def _fit_two_paths(self, i: int, j: int, direct: int, gap: int, db: np.ndarray,
+                       p: np.ndarray, solos: np.ndarray, n_solo: np.ndarray) -> bool:
+        """Levels of voice j's direct and echo paths in mic i: mic i at frame g + direct
+        holds c·P_j(g) + e·P_j(g − gap). Fitted where voice j talks alone at g or at
+        g − gap, no other voice talks alone at either, and mic i's owner is not talking
+        alone (the echo-only frames after j stops are in), by the share of the echo that
+        makes the level ratio steadiest. False: no echo found for this pair."""
+        n_frames = db.shape[1]
+        solo = solos[j]
+        other = (n_solo - solos[i] - solo) > 0  # another voice (not i's, not j's) alone
+        g = np.arange(max(gap, -direct), n_frames - max(direct, 0))
+        g = g[(solo[g] | solo[g - gap]) & ~other[g] & ~other[g - gap] & ~solos[i, g + direct]]
+        g = g[-ECHO_FIT_FRAMES:]
+        if g.size < ECHO_MIN_FRAMES:
+            return False
+        y = db[i, g + direct]
+        now, then = p[j, g], p[j, g - gap]
+        ratios = [y - 10.0 * np.log10(np.maximum((1 - a) * now + a * then, 1e-12))
+                  for a in ECHO_MIX]
+        # median absolute deviation: a few frames at a gated or noise-level source (huge
+        # ratios) must not decide it, the echo has to steady the bulk of the frames
+        spread = np.array([np.median(np.abs(r - np.median(r))) for r in ratios])
+        best = int(np.argmin(spread))
+        if ECHO_MIX[best] == 0.0 or spread[best] > ECHO_FIT_GAIN * spread[0]:
+            return False
+        level = float(np.percentile(ratios[best], self.config.coupling_quantile))
+        mix = ECHO_MIX[best]
+        if level + 10.0 * np.log10(mix) - (self.gain_db[i] - self.gain_db[j]) < ECHO_MIN_DB:
+            return False  # too weak to matter (a gated mic's floor, not an echo)
+        self.coupling_db[i, j] = level + 10.0 * np.log10(1 - mix)
+        self.lags[i, j] = direct
+        self.echo_db[i, j] = level + 10.0 * np.log10(mix)
+        self.echo_lags[i, j] = direct + gap
+        return True

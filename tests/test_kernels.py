@@ -65,3 +65,39 @@ def test_hysteresis_holds_between_thresholds():
     state = np.zeros(1, bool)
     out = k.hysteresis(prob, 0.5, 0.35, state)
     assert out.tolist() == [[False, True, True, True, False, False, True]]
+
+
+def test_predicted_relay_matches_numpy(rng):
+    p = rng.random((4, 300))
+    c = rng.random((4, 4)) * 0.1
+    lags = rng.integers(-5, 10, (4, 4)).astype(np.int64)
+    e = rng.random((4, 4)) * 0.1
+    e[1] = 0.0  # a mic without an echo
+    e_lags = rng.integers(10, 60, (4, 4)).astype(np.int64)
+    for direct in (True, False):
+        np.testing.assert_allclose(
+            k.predicted_relay(p, c, lags, e, e_lags, 20, 250, direct),
+            k.predicted_relay_ref(p, c, lags, e, e_lags, 20, 250, direct),
+        )
+    # without echoes it is the one-path prediction, but for the mic's own voice taken out
+    no_echo = k.predicted_relay(p, c, lags, np.zeros((4, 4)), e_lags, 20, 250)
+    assert np.all(no_echo <= k.predicted_bleed(p, c, lags, 20, 250) + 1e-12)
+
+
+def test_predicted_relay_leaves_out_the_mics_own_voice():
+    # mic 1 hears voice 0 at -12 dB 2 frames late and, through its speakers, 32 frames
+    # late; mic 0 also holds voice 1's bleed: that part of mic 0 explains nothing in mic 1
+    rng = np.random.default_rng(1)
+    v0, v1 = rng.random(300), rng.random(300)
+    c = np.array([[0.0, 0.06], [0.06, 0.0]])
+    lags = np.array([[0, 2], [2, 0]], np.int64)
+    e = np.array([[0.0, 0.0], [0.06, 0.0]])
+    e_lags = np.array([[0, 0], [32, 0]], np.int64)
+    p = np.zeros((2, 300))
+    p[0], p[1] = v0, v1
+    p[0, 2:] += 0.06 * v1[:-2]
+    echo = k.predicted_relay(p, c, lags, e, e_lags, 50, 300, False)
+    np.testing.assert_allclose(echo[1], 0.06 * v0[50 - 32 : 300 - 32])
+    assert np.all(echo[0] == 0)
+    both = k.predicted_relay(p, c, lags, e, e_lags, 50, 300)
+    np.testing.assert_allclose(both[1], 0.06 * v0[48:298] + 0.06 * v0[18:268])
