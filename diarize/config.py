@@ -48,6 +48,17 @@ class ActivityConfig:
     #: couplings, lags and noise floors are re-estimated this often, from this much history.
     update_every_s: float = 1.0
     history_s: float = 60.0
+    #: per-mic gain track (issue 12, browser AGC): a coupling is the slow room part (the
+    #: medians above, over `history_s`) plus gain_i(t) - gain_j(t), each mic's gain drift
+    #: read from the level differences of a voice heard alone in several mics, pooled over
+    #: a Gaussian window of this sigma (s) in bins of `gain_track_bin_s`. The weight holds
+    #: a bin without such frames at no drift (constant gains: today's model); `_robust_db`
+    #: is the residual scale past which a frame counts less (overlaps, reverb tails).
+    gain_track: bool = True
+    gain_track_s: float = 0.5
+    gain_track_bin_s: float = 0.5
+    gain_track_prior: float = 5.0
+    gain_track_robust_db: float = 4.0
     #: quantile (%) of a voice's level ratio between two mics taken as their coupling.
     coupling_quantile: float = 50.0
     #: frames of a talker alone needed before a pair's measured coupling replaces the prior.
