@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/accuracy.py            # everything (reported seeds)
     .venv/bin/python benchmarks/accuracy.py --sweep    # the sweep only
     .venv/bin/python benchmarks/accuracy.py --tune     # the sweep on the tuning seeds
+    .venv/bin/python benchmarks/accuracy.py --heldout  # the sweep on the held-out seeds (once)
     .venv/bin/python benchmarks/accuracy.py --identity [--tune | --heldout] [--all]
                                                       # voice identity off vs on
     .venv/bin/python benchmarks/accuracy.py --tdoa [--tune | --heldout] [--only ...]
@@ -181,7 +182,8 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", help="rows whose name contains one of these")
     ap.add_argument("--all", action="store_true", help="with --identity: every row")
     ap.add_argument("--heldout", action="store_true",
-                    help="with --identity: the held-out seeds (301-303), never tuned on")
+                    help="the held-out seeds (301-303), never tuned on: the sweep, or with "
+                         "--identity / --tdoa their tables")
     ap.add_argument("--identity", action="store_true", help="voice identity off vs on")
     ap.add_argument("--tdoa", action="store_true", help="arrival-time cue off vs on")
     ap.add_argument("--device-check", action="store_true",
@@ -198,6 +200,9 @@ def main() -> None:
         return
     if args.tune:
         sweep(TUNE_SESSIONS, args.only)
+        return
+    if args.heldout:  # the sweep on the held-out seeds: run once, after every choice
+        sweep(HELDOUT_SESSIONS, args.only)
         return
     if not args.sweep:
         hard()
