@@ -366,7 +366,7 @@ class SpeechActivity:
         sm = self._smoothed(lo, hi)  # (n, hi - lo) linear
         if cfg.gain_track:
             # read at each mic's usual gain, as the couplings and noise floors are
-            sm = sm * 10.0 ** (-self.model.gain_drift(lo, hi) / 10.0)
+            sm = sm * self.model.gain_factor(lo, hi)
         bleed = predicted_bleed(sm, self.model.coupling, self.model.lags, a - lo, b - lo)
         p = sm[:, a - lo : b - lo]
         noise = 10.0 ** (self.model.noise_db[:, None] / 10.0)

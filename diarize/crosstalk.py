@@ -72,6 +72,7 @@ class CouplingModel:
         # Gain drift of each mic (dB, per frame) over the last estimate's window, which
         # starts at absolute frame `drift_origin`; past its ends the end values hold.
         self.drift = np.zeros((n_tracks, 0))
+        self._factor = np.ones((n_tracks, 0))  # 10^(-drift/10)
         self.drift_origin = 0
         self._set_prior()
 
@@ -138,6 +139,18 @@ class CouplingModel:
         a = np.vstack([np.array(rows), reg])
         b = np.concatenate([np.array(rhs), GAIN_PRIOR_WEIGHT * self.noise_db])
         self.gain_db = np.linalg.lstsq(a, b, rcond=None)[0]
+
+    def gain_factor(self, a: int, b: int) -> np.ndarray:
+        """(n, b - a) linear power factors that take each mic's drift out of frames [a, b)
+        (`gain_drift` as 10^(-drift/10), computed once per estimate: decisions run every
+        20 ms live)."""
+        f = self._factor
+        if f.shape[1] == 0:
+            return np.ones((self.n, b - a))
+        lo, hi = a - self.drift_origin, b - self.drift_origin
+        if 0 <= lo and hi <= f.shape[1]:
+            return f[:, lo:hi]
+        return f[:, np.clip(np.arange(lo, hi), 0, f.shape[1] - 1)]
 
     def gain_drift(self, a: int, b: int) -> np.ndarray:
         """(n, b - a) gain drift in dB of absolute frames [a, b): what each mic's level is
@@ -323,5 +336,6 @@ class CouplingModel:
         if track:
             assert origin is not None
             self.drift = self._track_gains(raw, db, present, solos, prev)
+            self._factor = 10.0 ** (-self.drift / 10.0)
             self.drift_origin = origin
         self._set_prior()
