@@ -170,3 +170,23 @@ def test_gain_track_keeps_live_and_file_blocks_identical():
     _, offline = _run(x, ids, 16000, TRACKED)
     assert np.abs(live_act.model.drift).max() > 0.5  # the track moved
     assert live and live == offline
+
+
+def test_gain_track_survives_a_snapshot():
+    # the driver's state is pickled (analysis/snapshot.py): the track must come back whole
+    import pickle
+
+    s = synthesize_session(3, "en", 42, replace(HARD, agc_db=6.0), 30.0)
+    ids = [p for p, _ in s.participants]
+    x = np.stack([s.tracks[p] for p in ids]).astype(np.float32)
+    _, whole = _run(x, ids, 16000, TRACKED)
+    act = SpeechActivity(ids, TRACKED)
+    events = []
+    half = 15 * 16000
+    for k in range(0, half, 16000):
+        events += act.push(x[:, k : k + 16000])
+    act = pickle.loads(pickle.dumps(act))
+    for k in range(half, x.shape[1], 16000):
+        events += act.push(x[:, k : k + 16000])
+    events += act.flush()
+    assert [e for e in events if isinstance(e, (SpeechStarted, SpeechEnded))] == whole
