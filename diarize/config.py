@@ -62,6 +62,9 @@ class ActivityConfig:
     gain_track_bin_s: float = 0.5
     gain_track_prior: float = 5.0
     gain_track_robust_db: float = 4.0
+    #: ... and a mic's track is used only if its RMS over the window reaches this (dB);
+    #: below it the mic's drift is read as none.
+    gain_track_min_rms_db: float = 1.0
     #: quantile (%) of a voice's level ratio between two mics taken as their coupling.
     coupling_quantile: float = 50.0
     #: frames of a talker alone needed before a pair's measured coupling replaces the prior.

@@ -336,6 +336,10 @@ class CouplingModel:
         if track:
             assert origin is not None
             self.drift = self._track_gains(raw, db, present, solos, prev)
+            # A mic's track is used only where it moved more than the track's own wobble
+            # with constant gains (0.2-0.5 dB): such mics keep exactly today's model.
+            rms = np.sqrt(np.mean(self.drift**2, axis=1))
+            self.drift[rms < self.config.gain_track_min_rms_db] = 0.0
             self._factor = 10.0 ** (-self.drift / 10.0)
             self.drift_origin = origin
         self._set_prior()
