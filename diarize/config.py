@@ -55,8 +55,8 @@ class ActivityConfig:
     #: a bin without such frames at no drift (constant gains: today's model); `_robust_db`
     #: is the residual scale past which a frame counts less (overlaps, reverb tails).
     #: Off by default (`LGD_ACTIVITY_GAIN_TRACK=1`): under AGC it takes the sweep's row
-    #: from 24.3 to 8.2 % speech error, but the track's wobble (0.2-0.5 dB with constant
-    #: gains) costs 0.4-1.5 points on the constant-gain rows (docs/design.md).
+    #: from 24.3 to 11.8 % speech error, but on tuning seeds relayed echo and capture
+    #: offsets get a little worse (docs/design.md).
     gain_track: bool = False
     gain_track_s: float = 0.5
     gain_track_bin_s: float = 0.5
