@@ -4,7 +4,9 @@
     .venv/bin/python benchmarks/accuracy.py            # everything (reported seeds)
     .venv/bin/python benchmarks/accuracy.py --sweep    # the sweep only
     .venv/bin/python benchmarks/accuracy.py --tune     # the sweep on the tuning seeds
-    .venv/bin/python benchmarks/accuracy.py --heldout  # the sweep on the held-out seeds
+    .venv/bin/python benchmarks/accuracy.py --heldout  # the sweep on the held-out seeds (once)
+    .venv/bin/python benchmarks/accuracy.py --sweep --gain-track [--tune | --heldout]
+                                                      # ... with the per-mic gain track on
     .venv/bin/python benchmarks/accuracy.py --identity [--tune | --heldout] [--all]
                                                       # voice identity off vs on
     .venv/bin/python benchmarks/accuracy.py --tdoa [--tune | --heldout] [--only ...]
@@ -23,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from analysis.settings import Settings  # noqa: E402
 from benchmarks.sessions import (  # noqa: E402
     CLEAN,
     CONDITIONS,
@@ -151,12 +154,16 @@ def tdoa_table(sessions: list[tuple[int, str, int]], only: list[str] | None = No
             print(f"{name:<28}" + _row(what, p) + "  (pyannote sample, seeds 1-2)", flush=True)
 
 
+#: the old benchmark's settings: the defaults (None), or with `--gain-track` that on
+HARD_SETTINGS: Settings | None = None
+
+
 def hard() -> None:
     scores: list[SessionScore] = []
     print(f"{'session':<14}{'speech err':>11}{'share err pp':>13}{'int F1':>8}{'bc F1':>7}")
     for n, lang, seed in HARD_SESSIONS:
         session = make(n, lang, seed)
-        s = score_session(run_offline(session), session.truth)
+        s = score_session(run_offline(session, HARD_SETTINGS), session.truth)
         scores.append(s)
         print(f"{n} {lang} seed {seed:<5}{s.speech.error:>11.1%}{s.share_error_pp:>13.2f}"
               f"{s.interruptions.f1:>8.2f}{s.backchannels.f1:>7.2f}")
@@ -170,7 +177,7 @@ def hard() -> None:
     )
     for seed in (1, 2):
         real = realspeech_session(seed)
-        s = score_session(run_offline(real), real.truth)
+        s = score_session(run_offline(real, HARD_SETTINGS), real.truth)
         print(f"real speech (pyannote sample laid out per mic, seed {seed}): speech error "
               f"{s.speech.error:.1%}, share error {s.share_error_pp:.2f} pp")
 
@@ -182,12 +189,20 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", help="rows whose name contains one of these")
     ap.add_argument("--all", action="store_true", help="with --identity: every row")
     ap.add_argument("--heldout", action="store_true",
-                    help="the held-out seeds (301-303), never tuned on (sweep, --identity, --tdoa)")
+                    help="the held-out seeds (301-303), never tuned on: the sweep, or with "
+                         "--identity / --tdoa their tables")
     ap.add_argument("--identity", action="store_true", help="voice identity off vs on")
     ap.add_argument("--tdoa", action="store_true", help="arrival-time cue off vs on")
     ap.add_argument("--device-check", action="store_true",
                     help="with --identity: also enrol each voice from a clip before the session")
+    ap.add_argument("--gain-track", action="store_true",
+                    help="the sweep with the per-mic gain track on (LGD_ACTIVITY_GAIN_TRACK)")
     args = ap.parse_args()
+    if args.gain_track:
+        global NO_ASR, HARD_SETTINGS
+        NO_ASR = replace(NO_ASR, activity=replace(NO_ASR.activity, gain_track=True))
+        default = Settings()
+        HARD_SETTINGS = replace(default, activity=replace(default.activity, gain_track=True))
     if args.identity:
         sessions = (TUNE_IDENTITY if args.tune else HELDOUT_SESSIONS if args.heldout
                     else SWEEP_SESSIONS)
@@ -200,7 +215,7 @@ def main() -> None:
     if args.tune:
         sweep(TUNE_SESSIONS, args.only)
         return
-    if args.heldout:
+    if args.heldout:  # the sweep on the held-out seeds: run once, after every choice
         sweep(HELDOUT_SESSIONS, args.only)
         return
     if not args.sweep:

@@ -275,7 +275,7 @@ class SpeechActivity:
             own_db = self.identity.top_db if self.identity is not None else None
             arrival = self._arrival.view(start, end) if self.arrival is not None else None
             self.model.estimate(to_db(self._smoothed(start, end)), self._prob.view(start, end),
-                                voice=voice, own_db=own_db, arrival=arrival)
+                                voice=voice, own_db=own_db, arrival=arrival, origin=start)
 
     def _arrive(self, end: int) -> None:
         """Arrival-order labels of the whole blocks up to `end` (= next + lookahead)."""
@@ -367,6 +367,9 @@ class SpeechActivity:
         lo = max(self._power.base, a - self.model.reach)
         hi = b + self._delay
         sm = self._smoothed(lo, hi)  # (n, hi - lo) linear
+        if cfg.gain_track:
+            # read at each mic's usual gain, as the couplings and noise floors are
+            sm = sm * self.model.gain_factor(lo, hi)
         if self.model.has_echo:  # the others' voices also back through the mics' speakers
             bleed = self.model.relay_power(sm, a - lo, b - lo)
         else:

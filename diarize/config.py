@@ -57,6 +57,23 @@ class ActivityConfig:
     #: a mic has an echo when its pooled level-ratio spread at the best gap is at most this
     #: share of its median over the gaps searched
     echo_dip: float = 0.5
+    #: per-mic gain track (issue 12, browser AGC): a coupling is the slow room part (the
+    #: medians above, over `history_s`) plus gain_i(t) - gain_j(t), each mic's gain drift
+    #: read from the level differences of a voice heard alone in several mics, pooled over
+    #: a Gaussian window of this sigma (s) in bins of `gain_track_bin_s`. The weight holds
+    #: a bin without such frames at no drift (constant gains: today's model); `_robust_db`
+    #: is the residual scale past which a frame counts less (overlaps, reverb tails).
+    #: Off by default (`LGD_ACTIVITY_GAIN_TRACK=1`): under AGC it takes the sweep's row
+    #: from 24.3 to 11.8 % speech error, but on tuning seeds relayed echo and capture
+    #: offsets get a little worse (docs/design.md).
+    gain_track: bool = False
+    gain_track_s: float = 0.5
+    gain_track_bin_s: float = 0.5
+    gain_track_prior: float = 5.0
+    gain_track_robust_db: float = 4.0
+    #: ... and a mic's track is used only if its RMS over the window reaches this (dB);
+    #: below it the mic's drift is read as none.
+    gain_track_min_rms_db: float = 1.0
     #: quantile (%) of a voice's level ratio between two mics taken as their coupling.
     coupling_quantile: float = 50.0
     #: frames of a talker alone needed before a pair's measured coupling replaces the prior.

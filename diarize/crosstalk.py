@@ -21,7 +21,7 @@ ordinary room noise as a voice loud enough to explain away everyone else's speec
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from diarize.config import ActivityConfig
 from diarize.kernels import lag_spread, predicted_relay, to_db
@@ -64,6 +64,10 @@ ECHO_FIT_GAIN = 0.55
 ECHO_MIN_DB = -30.0
 #: frames needed to fit a pair's two paths (2 s: a reverb tail on a few frames is no echo)
 ECHO_MIN_FRAMES = 30
+#: bleed used to read a mic's gain must stand this far above its noise floor (dB)
+TRACK_MIN_DB = 6.0
+#: robust re-weighting passes of the gain track (each one weighted least-squares solve)
+TRACK_PASSES = 3
 
 
 class CouplingModel:
@@ -72,6 +76,7 @@ class CouplingModel:
     def __init__(self, n_tracks: int, config: ActivityConfig, hop_s: float = 0.01) -> None:
         self.n = n_tracks
         self.config = config
+        self.hop_s = hop_s
         # Symmetric search: bleed may lead the owner's track (capture offsets, drift).
         self.lag_min = -int(round(config.max_lead_s / hop_s))
         self.lag_max = int(round(config.max_lag_s / hop_s))
@@ -84,6 +89,11 @@ class CouplingModel:
         self.measured = np.zeros((n_tracks, n_tracks), bool)
         self.solo_frames = np.zeros(n_tracks, np.int64)  # per voice, in the last estimate
         self._init_echo(hop_s)
+        # Gain drift of each mic (dB, per frame) over the last estimate's window, which
+        # starts at absolute frame `drift_origin`; past its ends the end values hold.
+        self.drift = np.zeros((n_tracks, 0))
+        self._factor = np.ones((n_tracks, 0))  # 10^(-drift/10)
+        self.drift_origin = 0
         self._set_prior()
 
     def _set_prior(self) -> None:
@@ -150,6 +160,87 @@ class CouplingModel:
         b = np.concatenate([np.array(rhs), GAIN_PRIOR_WEIGHT * self.noise_db])
         self.gain_db = np.linalg.lstsq(a, b, rcond=None)[0]
 
+    def gain_factor(self, a: int, b: int) -> np.ndarray:
+        """(n, b - a) linear power factors that take each mic's drift out of frames [a, b)
+        (`gain_drift` as 10^(-drift/10), computed once per estimate: decisions run every
+        20 ms live)."""
+        f = self._factor
+        if f.shape[1] == 0:
+            return np.ones((self.n, b - a))
+        lo, hi = a - self.drift_origin, b - self.drift_origin
+        if 0 <= lo and hi <= f.shape[1]:
+            return f[:, lo:hi]
+        return f[:, np.clip(np.arange(lo, hi), 0, f.shape[1] - 1)]
+
+    def gain_drift(self, a: int, b: int) -> np.ndarray:
+        """(n, b - a) gain drift in dB of absolute frames [a, b): what each mic's level is
+        above its usual gain there (`gain_track`); zeros before any estimate, and past the
+        last estimate's window its last value (decisions run up to 1 s past it)."""
+        d = self.drift
+        if d.shape[1] == 0:
+            return np.zeros((self.n, b - a))
+        idx = np.clip(np.arange(a, b) - self.drift_origin, 0, d.shape[1] - 1)
+        return d[:, idx]
+
+    def _track_gains(self, raw: np.ndarray, db: np.ndarray, present: np.ndarray,
+                     solos: list[np.ndarray], prev: np.ndarray) -> np.ndarray:
+        """Per-mic gain drift over the window from the frames where one voice is heard alone.
+
+        Voice j alone at frame f, heard in mic i at f + lag: raw_i - raw_j - coupling(i, j)
+        is gain_i(t) - gain_j(t) (the room part is the coupling, a median over the whole
+        window). Every such pair, pooled over a few seconds, is one weighted least-squares
+        problem per time bin; a voice heard in every mic gives every gain difference at
+        once. Frames far off the previous track (another voice overlapping, a reverb
+        tail) weigh less. raw: (n, F) dB as delivered; db: the same less the previous
+        drift `prev`; solos: per voice, its solo frames. → (n, F) drift in dB.
+        """
+        cfg, n, F = self.config, self.n, raw.shape[1]
+        step = max(1, int(round(cfg.gain_track_bin_s / self.hop_s)))
+        bins = F // step + 1
+        # every (voice alone, other mic) frame: bin, the two mics, and e = gain_i - gain_j
+        obs_b, obs_i, obs_j, obs_e = [], [], [], []
+        for j, frames in enumerate(solos):
+            if frames.size == 0:
+                continue
+            for i in range(n):
+                if i == j or not self.measured[i, j]:
+                    continue
+                g = frames + self.lags[i, j]
+                ok = (g >= 0) & (g < F)
+                f, g = frames[ok], g[ok]
+                # the bleed must stand above mic i's noise to carry its gain
+                keep = present[i, g] & (db[i, g] >= self.noise_db[i] + TRACK_MIN_DB)
+                f, g = f[keep], g[keep]
+                obs_b.append(f // step)
+                obs_i.append(np.full(f.size, i))
+                obs_j.append(np.full(f.size, j))
+                obs_e.append(raw[i, g] - raw[j, f] - self.coupling_db[i, j])
+        if not obs_b or sum(b.size for b in obs_b) == 0:
+            return np.zeros((n, F))
+        b_, i_, j_, e = (np.concatenate(v) for v in (obs_b, obs_i, obs_j, obs_e))
+        centres = np.arange(bins) * step + (step - 1) / 2
+        sigma = cfg.gain_track_s / (step * self.hop_s)
+        cur = prev[:, np.minimum(np.arange(bins) * step + step // 2, F - 1)].T  # (bins, n)
+        diag_idx = np.arange(n)
+        for _ in range(TRACK_PASSES):
+            # frames far off the current track (an overlap, a reverb tail) count less
+            res = e - (cur[b_, i_] - cur[b_, j_])
+            w = 1.0 / (1.0 + (res / cfg.gain_track_robust_db) ** 2)
+            pair = i_ * n + j_
+            key = b_ * n * n + pair
+            ws = np.bincount(key, w, bins * n * n).reshape(bins, n, n)  # [b, i, j]
+            es = np.bincount(key, w * e, bins * n * n).reshape(bins, n, n)
+            ws = gaussian_filter1d(ws, sigma, axis=0, mode="constant")
+            es = gaussian_filter1d(es, sigma, axis=0, mode="constant")
+            # normal equations of gain_i - gain_j = e per bin, held to 0 by the prior
+            sym = ws + ws.transpose(0, 2, 1)
+            a = -sym
+            a[:, diag_idx, diag_idx] = sym.sum(axis=2) + cfg.gain_track_prior
+            rhs = es.sum(axis=2) - es.sum(axis=1)
+            cur = np.linalg.solve(a, rhs[:, :, None])[:, :, 0]
+        frames_all = np.arange(F)
+        return np.stack([np.interp(frames_all, centres, cur[:, i]) for i in range(n)])
+
     @property
     def lead(self) -> int:
         """Frames a decision must wait for: the largest measured lead of a voice in another
@@ -165,16 +256,25 @@ class CouplingModel:
 
     def estimate(self, db: np.ndarray, vad: np.ndarray, max_solo: int = 1500,
                  voice: np.ndarray | None = None, own_db: np.ndarray | None = None,
-                 arrival: np.ndarray | None = None) -> None:
+                 arrival: np.ndarray | None = None, origin: int | None = None) -> None:
         """Re-estimate from history. db: (n, F) smoothed frame power in dB; vad: (n, F)
         speech probability. Frames are consecutive; lags are searched within them.
         voice: (n, F) int8 identity labels (+1 the mic owner's voice, -1 another's, 0 not
         known); own_db: (n,) level of each owner's voice in their own mic (dB, -inf unknown).
         arrival: (n, F) int8 arrival-order labels (tdoa.py: +1 the dominant voice reached
-        this mic first, -1 this mic carries another's, 0 not known)."""
+        this mic first, -1 this mic carries another's, 0 not known).
+        origin: absolute frame of db[:, 0]; with it (and `gain_track`) each mic's gain
+        drift is tracked over the window and everything else is read without it."""
         if db.shape[1] < 50:
             return
         present = db > ABSENT_DB  # (n, F): the mic delivered signal
+        track = origin is not None and self.config.gain_track and self.n >= 2
+        raw = db
+        if track:
+            assert origin is not None
+            prev = self.gain_drift(origin, origin + db.shape[1])
+            db = np.where(present, db - prev, db)
+        solos: list[np.ndarray] = []
         for i in range(self.n):
             if present[i].sum() >= MIN_FLOOR_FRAMES:
                 self.noise_db[i] = np.percentile(db[i, present[i]], 5)
@@ -225,6 +325,7 @@ class CouplingModel:
                 # a voice's echo through this mic's speakers is not this mic's owner
                 solo &= db[j] >= echo_db[j] + ECHO_SOLO_DB
             frames = np.flatnonzero(solo)
+            solos.append(frames)
             # Keep away from the edges so every searched lag has data.
             frames = frames[(frames + self.lag_min >= 0) & (frames + self.lag_max < db.shape[1])]
             frames = frames[-max_solo:].astype(np.int64)
@@ -264,6 +365,15 @@ class CouplingModel:
                 updated[i, j] = True
         if self.config.echo:
             self._estimate_echo(db, present, solo_of, frames_of, updated)
+        if track:
+            assert origin is not None
+            self.drift = self._track_gains(raw, db, present, solos, prev)
+            # A mic's track is used only where it moved more than the track's own wobble
+            # with constant gains (0.2-0.5 dB): such mics keep exactly today's model.
+            rms = np.sqrt(np.mean(self.drift**2, axis=1))
+            self.drift[rms < self.config.gain_track_min_rms_db] = 0.0
+            self._factor = 10.0 ** (-self.drift / 10.0)
+            self.drift_origin = origin
         self._set_prior()
 
     # -- relayed echo: a second, later path per mic --------------------------------------

@@ -27,8 +27,8 @@ def misaligned():
     return s, ids, np.stack([s.tracks[p] for p in ids]).astype(np.float32)
 
 
-def _run(x: np.ndarray, ids: list[str], block: int):
-    act = SpeechActivity(ids)
+def _run(x: np.ndarray, ids: list[str], block: int, config: ActivityConfig | None = None):
+    act = SpeechActivity(ids, config)
     events = []
     for k in range(0, x.shape[1], block):
         events += act.push(x[:, k : k + block])
@@ -93,3 +93,100 @@ def test_never_worse_than_the_vad_alone_on_headset_speech(seed):
         run_offline(s, replace(no_asr, activity=VAD_ALONE)), s.truth
     ).speech.error
     assert ours <= alone + 0.01, (ours, alone)
+
+
+def _gain_curves(n: int, frames: int) -> np.ndarray:
+    """(n, frames) dB: a known gain drift per mic (±5 dB, periods 12-30 s), as AGC does."""
+    t = np.arange(frames) * 0.01
+    periods, phases = np.linspace(12.0, 30.0, n), np.linspace(0.0, 2 * np.pi, n, endpoint=False)
+    return 5.0 * np.sin(2 * np.pi * t[None, :] / periods[:, None] + phases[:, None])
+
+
+#: the per-mic gain track on (off by default: docs/design.md, "Gain track")
+TRACKED = ActivityConfig(gain_track=True)
+
+
+def _final_drift(x: np.ndarray, ids: list[str]) -> tuple[np.ndarray, int]:
+    act, _ = _run(x, ids, 16000, TRACKED)
+    return act.model.drift, act.model.drift_origin
+
+
+def _relative(d: np.ndarray) -> np.ndarray:
+    # only gain differences between mics are observable, and a constant per mic is part
+    # of the room coupling
+    d = d - d.mean(axis=0)
+    return d - np.median(d, axis=1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def steady():
+    s = synthesize_session(4, "en", 41, HARD, 60.0)
+    ids = [p for p, _ in s.participants]
+    return ids, np.stack([s.tracks[p] for p in ids]).astype(np.float64)
+
+
+def test_gain_track_follows_a_gain_that_wanders(steady):
+    ids, x = steady
+    true = _gain_curves(len(ids), x.shape[1] // 160 + 1)
+    gained = x * 10 ** (np.repeat(true, 160, axis=1)[:, : x.shape[1]] / 20)
+    peak = np.abs(gained).max()
+    drift, origin = _final_drift((gained * 0.9 / peak).astype(np.float32), ids)
+    # the last estimate's window, less its last 2 s (the tail, where no voice is heard
+    # alone past the end of the speech, is held at no drift)
+    est = drift[:, : true.shape[1] - origin - 200]
+    t = _relative(true[:, origin : origin + est.shape[1]])
+    err = _relative(est) - t
+    err -= np.median(err, axis=1, keepdims=True)
+    # the track takes out at least half of each mic's drift
+    assert (err.std(axis=1) <= 0.5 * t.std(axis=1)).all(), (err.std(axis=1), t.std(axis=1))
+
+
+def test_gain_track_stays_near_zero_when_gains_are_constant(steady):
+    ids, x = steady
+    drift, _ = _final_drift(x.astype(np.float32), ids)
+    # (the track before the 1 dB RMS gate wobbled 0.27-0.52 dB here and missed a first
+    # 0.5 dB bound; the wandering gains above are 2.3-3.1 dB std, the decision margin 3 dB)
+    assert drift.std(axis=1).max() <= 1.0, drift.std(axis=1)
+
+
+@pytest.mark.slow
+def test_agc_row_on_a_reported_session():
+    # Issue 12, the AGC row of the sweep with the gain track on, on reported session
+    # (5 en, 102): never tuned on; the bound is the issue's single-condition bound.
+    from benchmarks.sessions import CONDITIONS, NO_ASR, make
+
+    s = make(5, "en", 102, CONDITIONS["AGC ±6 dB"])
+    tracked = replace(NO_ASR, activity=replace(NO_ASR.activity, gain_track=True))
+    score = score_session(run_offline(s, tracked), s.truth)
+    assert score.speech.error <= 0.08, score.speech.error
+    assert score.share_error_pp <= 2.0, score.share_error_pp
+
+
+def test_gain_track_keeps_live_and_file_blocks_identical():
+    s = synthesize_session(3, "en", 42, replace(HARD, agc_db=6.0), 30.0)
+    ids = [p for p, _ in s.participants]
+    x = np.stack([s.tracks[p] for p in ids]).astype(np.float32)
+    live_act, live = _run(x, ids, 320, TRACKED)
+    _, offline = _run(x, ids, 16000, TRACKED)
+    assert np.abs(live_act.model.drift).max() > 0.5  # the track moved
+    assert live and live == offline
+
+
+def test_gain_track_survives_a_snapshot():
+    # the driver's state is pickled (analysis/snapshot.py): the track must come back whole
+    import pickle
+
+    s = synthesize_session(3, "en", 42, replace(HARD, agc_db=6.0), 30.0)
+    ids = [p for p, _ in s.participants]
+    x = np.stack([s.tracks[p] for p in ids]).astype(np.float32)
+    _, whole = _run(x, ids, 16000, TRACKED)
+    act = SpeechActivity(ids, TRACKED)
+    events = []
+    half = 15 * 16000
+    for k in range(0, half, 16000):
+        events += act.push(x[:, k : k + 16000])
+    act = pickle.loads(pickle.dumps(act))
+    for k in range(half, x.shape[1], 16000):
+        events += act.push(x[:, k : k + 16000])
+    events += act.flush()
+    assert [e for e in events if isinstance(e, (SpeechStarted, SpeechEnded))] == whole
