@@ -91,12 +91,15 @@ def live_run(session, data_dir: Path) -> dict:
     sent: dict[tuple[str, float], tuple[int, float]] = {}  # (who, start) -> (job, wall)
     back: dict[int, float] = {}  # job id -> wall clock when its result arrived
     decode: dict[int, float] = {}  # job id -> the worker's wall time on it
-    ahead: dict[int, int] = {}  # job id -> jobs unanswered when it was sent
+    ahead: dict[int, str] = {}  # job id -> the jobs unanswered when it was sent
     submit, poll = tr.worker.submit, tr.worker.poll
 
     def timed_submit(job) -> None:
         sent[(job.who, round(job.span[0], 2))] = (job.id, time.perf_counter())
-        ahead[job.id] = len(tr.worker._unanswered)
+        ahead[job.id] = ", ".join(
+            f"{j.who} {'urgent' if j.urgent else 'partial'} {j.span[1] - j.span[0]:.1f} s "
+            f"sent {time.perf_counter() - sent[(j.who, round(j.span[0], 2))][1]:.2f} s before"
+            for j in tr.worker._unanswered.values()) or "none"
         submit(job)
 
     def timed_poll(timeout: float | None = 0.0, **kw):
@@ -108,7 +111,7 @@ def live_run(session, data_dir: Path) -> dict:
 
     tr.worker.submit, tr.worker.poll = timed_submit, timed_poll  # type: ignore[method-assign]
     # (end -> sent, queue, decoding, held, u, jobs ahead)
-    parts: list[tuple[float, float, float, float, Utterance, int]] = []
+    parts: list[tuple[float, float, float, float, Utterance, str]] = []
     stretches: list[SpeechEnded] = []
 
     def on(events, now: float) -> None:
@@ -120,7 +123,7 @@ def live_run(session, data_dir: Path) -> dict:
                     job, at = sent.get((ev.who, ev.start), (-1, np.nan))
                     got, dec = back.get(job, np.nan), decode.get(job, np.nan)
                     parts.append((at - pushed_wall[k], got - at - dec, dec, now - got, ev,
-                                  ahead.get(job, -1)))
+                                  ahead.get(job, "?")))
                 utterances.append(ev)
             elif isinstance(ev, SpeechEnded):
                 stretches.append(ev)
@@ -501,7 +504,7 @@ def live_main(seconds: float, language: str) -> None:
                 u = p[5]
                 print(f"        slow turn end: {u.who} {u.start:.1f}-{u.end:.1f} s, "
                       f"{np.nansum(p[:4]):.2f} s = {p[0]:.2f} + {p[1]:.2f} + {p[2]:.2f} + "
-                      f"{p[3]:.2f}; {p[6]} job(s) unanswered when sent")
+                      f"{p[3]:.2f}; unanswered when sent: {p[6]}")
         print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

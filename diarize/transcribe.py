@@ -92,6 +92,7 @@ class Transcriber:
                       else replace(self.cfg, pack_s=0.0))
         self.worker = AsrWorker(resolve_model_dir(self.cfg.model, Path(data_dir)), worker_cfg,
                                 fill=not live)
+        self.live = live
         self.speculate = live and self.cfg.speculate
         self.jobs: dict[int, AsrJob] = {}  # sent, not decided yet
         self.early: dict[int, AsrResult] = {}  # answers to speculative jobs, hold not over
@@ -101,6 +102,7 @@ class Transcriber:
         self.shown: list[Event] = []  # turns decided, not returned yet
         self.withdrawn = 0  # speculative jobs withdrawn (their speaker went on)
         self.held: list[Utterance] = []  # short lines awaiting their possible sources
+        self.deferred: list[AsrJob] = []  # live: short jobs not sent while sources speak
         self.recent: list[Utterance] = []  # lines given out, for the echo check
         self.next_id = 0
         self.audio_s = 0.0  # audio of the jobs kept (not withdrawn), for the real-time factor
@@ -127,6 +129,8 @@ class Transcriber:
                     sp.pending.append((start, ev.end))
         for pid, sp in self.speakers.items():
             self._schedule(pid, sp)
+        if self.deferred:
+            self._submit_deferred()
         return self._collect(self.worker.poll(ordered=False))
 
     def ordered(self) -> list[Utterance]:
@@ -141,6 +145,9 @@ class Transcriber:
                 sp.pending.append((sp.open_since, self.now))
             sp.open_since = None
             self._send(pid, sp, urgent=True)
+        for job in self.deferred:
+            self.worker.submit(job)
+        self.deferred = []
         out = self._collect(self.worker.wait_all(ordered=False))
         last = self._release(final=True)
         self.to_tag += last
@@ -168,7 +175,10 @@ class Transcriber:
             length += self.now - sp.open_since
         silent = sp.open_since is None and self.now - sp.pending[-1][1] >= c.hold_s
         if silent or length >= c.chunk_s:
-            self._send(pid, sp, urgent=sp.open_since is None)
+            # a turn's end goes before partials, and before short lines: they wait for
+            # their sources anyway, and their full-window decoding is the longest
+            # (benchmarks/asr.py live: a turn end waited 1.5 s behind a 0.3 s one)
+            self._send(pid, sp, urgent=sp.open_since is None and length >= c.short_s)
         elif (self.speculate and sp.spec is None and sp.open_since is None
               and self.now >= sp.pending[-1][1] + c.pad_s and length >= c.short_s):
             # the end is known and its audio is in: decode while the hold runs; the line
@@ -215,8 +225,26 @@ class Transcriber:
         job = AsrJob(self.next_id, pid, offset, audio, self.language, (a, b), urgent)
         self.next_id += 1
         self.jobs[job.id] = job
-        self.worker.submit(job)
+        if self.live and b - a < self.cfg.short_s:
+            # live, a short line goes to the worker once its possible sources have gone:
+            # its line waits for them anyway, and decoded first (on the full window, the
+            # longest job) it held a turn's end back 1.5 s (benchmarks/asr.py live).
+            # Offline, the order of jobs makes the packs: nothing is deferred there.
+            self.deferred.append(job)
+            self._submit_deferred()
+        else:
+            self.worker.submit(job)
         return job
+
+    def _submit_deferred(self) -> None:
+        still = []
+        for job in self.deferred:
+            u = Utterance(job.who, *job.span, "", (), self.language)
+            if self._speaking_around(u):
+                still.append(job)
+            else:
+                self.worker.submit(job)
+        self.deferred = still
 
     def _withdraw(self, sp: _Speaker) -> None:
         assert sp.spec is not None
@@ -282,8 +310,8 @@ class Transcriber:
         the next turn was transcribed, seconds later."""
         return start < u.start + self.cfg.echo_margin_s and end > u.start
 
-    def _busy_around(self, u: Utterance) -> bool:
-        """Whether speech that could be u's source is not transcribed yet."""
+    def _speaking_around(self, u: Utterance) -> bool:
+        """Whether speech that could be u's source is not sent to the worker yet."""
         for pid, sp in self.speakers.items():
             if pid == u.who:
                 continue
@@ -291,7 +319,12 @@ class Transcriber:
                 return True
             if any(self._sources(u, s, e) for s, e in sp.pending):
                 return True
-        return any(j.who != u.who and self._sources(u, *j.span) for j in self.jobs.values())
+        return False
+
+    def _busy_around(self, u: Utterance) -> bool:
+        """Whether speech that could be u's source is not transcribed yet."""
+        return self._speaking_around(u) or any(
+            j.who != u.who and self._sources(u, *j.span) for j in self.jobs.values())
 
     def _release(self, final: bool = False) -> list[Utterance]:
         """The held short lines whose possible sources are known, without their echoes."""

@@ -477,3 +477,36 @@ def test_a_later_turns_end_is_shown_before_an_earlier_partial_but_tagged_after_i
     assert [u.who for u in shown] == ["B", "A"]
     assert [u.who for u in tagged] == ["A", "B"]
     assert "agree" in shown[0].text.lower() and "budget" in shown[1].text.lower()
+
+
+def test_live_a_short_line_goes_to_the_worker_after_its_possible_source(data_dir):
+    """Live, a short line said while another candidate talks (its possible source, as
+    bleed) is not decoded before that speech is sent: it waits for it anyway (the echo
+    check), and decoded first it would hold the turn's end back."""
+    from core.events import SpeechEnded, SpeechStarted
+    from diarize.transcribe import Transcriber
+
+    x, ids, spans = _scripted({"A": [(0.5, "the budget should go to training and to the "
+                                      "new hires this year")],
+                               "B": [(1.5, "yes")]}, 8.0)
+    (_, a0, a1), (_, b0, b1) = spans
+    cfg = AsrConfig(threads=1)
+    assert b1 - b0 < cfg.short_s and b1 + cfg.hold_s < a1
+    events = {_at(a0 + 0.1): [SpeechStarted("A", a0)], _at(a1 + 0.3): [SpeechEnded("A", a0, a1)],
+              _at(b0 + 0.1): [SpeechStarted("B", b0)], _at(b1 + 0.3): [SpeechEnded("B", b0, b1)]}
+    seen = []
+
+    def watch(tr, k: int) -> None:
+        seen.append((tr.now, [j.who for j in tr.deferred],
+                     [j.who for j in tr.worker._unanswered.values()]))
+
+    tr = Transcriber(ids, "en", cfg, data_dir, live=True)
+    try:
+        lines = _transcribe(tr, x, events, watch)
+    finally:
+        tr.close()
+    waiting = [t for t, deferred, _ in seen if deferred == ["B"]]
+    assert waiting and min(waiting) <= b1 + cfg.hold_s + 0.05  # cut at the hold, not sent
+    sent_b = min(t for t, _, sent in seen if "B" in sent)
+    assert sent_b >= a1 + 0.3  # once A's stretch has ended and gone to the worker
+    assert any(u.who == "A" and "budget" in u.text.lower() for _, u in lines)
