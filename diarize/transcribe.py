@@ -15,8 +15,8 @@ Live, a stretch is sent as soon as its end is known (`speculate`) and withdrawn 
 speaker goes on within the hold; its line goes out only once the hold has passed.
 A short line (under `short_s`: a backchannel, a cut-off interjection) waits until the other
 candidates' speech that was already going when it began (its possible source, as bleed) is
-transcribed too, and is dropped when it echoes a longer such line (`asr_guard.drop_echo`).
-Turns go out at once.
+transcribed too, and is dropped when it echoes a longer such line (`asr_guard.drop_echo`);
+live, its job goes to the worker only once that speech has been sent. Turns go out at once.
 Every decision is taken on the session clock (samples pushed), never the wall clock.
 """
 
