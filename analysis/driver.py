@@ -166,7 +166,7 @@ class Analysis:
             voice = self.prosody.push(block, speech) if self.prosody is not None else []
             out = voice + self._chain(speech)
             if self.transcriber is not None:
-                out += self._content(self.transcriber.push(block, speech))
+                out += self._transcript(self.transcriber.push(block, speech))
             if self.face is not None:
                 out += self.face.check_silence(self.duration_s)
             out = self._portraits(out + self._react(out))
@@ -287,8 +287,8 @@ class Analysis:
         out = voice + self._chain(speech) + self._content(self.turns.flush())
         if self.transcriber is not None:
             tail = np.zeros((len(self.ids), 0), np.float32)
-            out += self._content(self.transcriber.push(tail, speech))
-            out += self._content(self.transcriber.flush())
+            out += self._transcript(self.transcriber.push(tail, speech))
+            out += self._transcript(self.transcriber.flush())
             self.transcriber.close()
         if self.face is not None:
             out += self.face.flush()
@@ -313,6 +313,16 @@ class Analysis:
             out.append(ev)
             out += self.acts.push(ev)
         return out
+
+    def _transcript(self, shown: list[Event]) -> list[Event]:
+        """The lines the transcriber gives out now (as they are decoded), then the acts of
+        the lines whose turn to be tagged has come (job order: the tagger's novelty reads
+        the lines in order, so live and offline tag alike whatever the decoding order)."""
+        assert self.transcriber is not None
+        ready = self.transcriber.ordered()
+        if self.acts is None:
+            return shown
+        return shown + [a for u in ready for a in self.acts.push(u)]
 
     def _react(self, events: list[Event]) -> list[Event]:
         """Feed every event to the reaction stage (voice pieces before the horizons that

@@ -25,8 +25,13 @@ thread, as a live room does. Printed per size:
 - CPU s/job: the worker's CPU seconds per job (the robust figure on a shared machine);
 - the latency of turn ends (the speaker then silent for `hold_s`: the issue's "turn end ->
   final transcript"), partials (the speaker went on) and short lines, each split into end
-  -> job sent (session clock: end-of-speech detection and the hold), queue and decoding,
-  and a short line's wait for the speech that could be its source (the echo check);
+  -> job sent (session clock: end-of-speech detection, and the hold unless the job was sent
+  speculatively), waiting in the worker's queue, decoding (the worker's wall time on it),
+  and held after its answer came (a speculative job until its hold is over; a short line
+  for the speech that could be its source, the echo check); then the slowest turn ends,
+  with the jobs that were unanswered when theirs was sent;
+- speculative jobs withdrawn (their speaker went on within the hold) and the CPU wasted on
+  those decoded before the withdrawal came;
 - act tagging: wall time per utterance of `ActTagger` (rules + novelty).
 Run it as the issue's setup gives the server one core: `taskset -c 0` (the worker inherits
 the affinity and then uses one thread).
@@ -85,20 +90,28 @@ def live_run(session, data_dir: Path) -> dict:
     assert tr is not None
     sent: dict[tuple[str, float], tuple[int, float]] = {}  # (who, start) -> (job, wall)
     back: dict[int, float] = {}  # job id -> wall clock when its result arrived
+    decode: dict[int, float] = {}  # job id -> the worker's wall time on it
+    ahead: dict[int, str] = {}  # job id -> the jobs unanswered when it was sent
     submit, poll = tr.worker.submit, tr.worker.poll
 
     def timed_submit(job) -> None:
         sent[(job.who, round(job.span[0], 2))] = (job.id, time.perf_counter())
+        ahead[job.id] = ", ".join(
+            f"{j.who} {'urgent' if j.urgent else 'partial'} {j.span[1] - j.span[0]:.1f} s "
+            f"sent {time.perf_counter() - sent[(j.who, round(j.span[0], 2))][1]:.2f} s before"
+            for j in tr.worker._unanswered.values()) or "none"
         submit(job)
 
-    def timed_poll(timeout: float | None = 0.0):
-        got = poll(timeout)
+    def timed_poll(timeout: float | None = 0.0, **kw):
+        got = poll(timeout, **kw)
         for r in got:
             back[r.id] = time.perf_counter()
+            decode[r.id] = r.compute_s
         return got
 
     tr.worker.submit, tr.worker.poll = timed_submit, timed_poll  # type: ignore[method-assign]
-    parts: list[tuple[float, float, float, Utterance]] = []  # (to job, job, release, u)
+    # (end -> sent, queue, decoding, held, u, jobs ahead)
+    parts: list[tuple[float, float, float, float, Utterance, str]] = []
     stretches: list[SpeechEnded] = []
 
     def on(events, now: float) -> None:
@@ -108,8 +121,9 @@ def live_run(session, data_dir: Path) -> dict:
                 if k < len(pushed_wall):
                     latencies.append(now - pushed_wall[k])
                     job, at = sent.get((ev.who, ev.start), (-1, np.nan))
-                    got = back.get(job, np.nan)
-                    parts.append((at - pushed_wall[k], got - at, now - got, ev))
+                    got, dec = back.get(job, np.nan), decode.get(job, np.nan)
+                    parts.append((at - pushed_wall[k], got - at - dec, dec, now - got, ev,
+                                  ahead.get(job, "?")))
                 utterances.append(ev)
             elif isinstance(ev, SpeechEnded):
                 stretches.append(ev)
@@ -145,12 +159,16 @@ def live_run(session, data_dir: Path) -> dict:
                        for s in stretches)
         return "partials" if going_on else "turn ends"
 
-    return {"latencies": latencies, "parts": [(*p[:3], kind(p[3])) for p in parts],
+    kept = tr.next_id - tr.withdrawn
+    cpu = tr.cpu_s + tr.worker.wasted_cpu_s  # the withdrawn jobs decoded are a cost too
+    return {"latencies": latencies,
+            "parts": [(*p[:4], kind(p[4]), p[4], p[5]) for p in parts],
             "utterances": utterances, "acts": acts,
             "rtf": tr.compute_s / max(tr.audio_s, 1e-9), "audio_s": tr.audio_s,
-            "cpu_rtf": tr.cpu_s / max(tr.audio_s, 1e-9),
-            "cpu_per_job": tr.cpu_s / max(tr.next_id, 1), "jobs": tr.next_id,
-            "errors": tr.errors}
+            "cpu_rtf": cpu / max(tr.audio_s, 1e-9),
+            "cpu_per_job": cpu / max(kept, 1), "jobs": kept,
+            "withdrawn": tr.withdrawn, "wasted": tr.worker.wasted_jobs,
+            "wasted_cpu_s": tr.worker.wasted_cpu_s, "errors": tr.errors}
 
 
 def tagging_cost(session, utterances) -> float:
@@ -449,7 +467,8 @@ def live_main(seconds: float, language: str) -> None:
 
     asr = Settings.from_env().asr
     print(f"language {language}, beam {asr.beam_size}, {asr.threads} ASR threads, encoder "
-          f"window margin {asr.window_margin_s} s, hold {asr.hold_s} s, on "
+          f"window margin {asr.window_margin_s} s, hold {asr.hold_s} s, speculative "
+          f"sends {'on' if asr.speculate else 'off'}, on "
           f"{len(os.sched_getaffinity(0))} core(s); load average before: "
           f"{os.getloadavg()[0]:.1f} (other jobs share these 2 cores)")
     print(f"{'cands':>5}{'audio s':>9}{'ASR s':>7}{'ASR RTF':>9}{'CPU RTF':>9}{'jobs':>6}"
@@ -467,16 +486,25 @@ def live_main(seconds: float, language: str) -> None:
                   f"{np.percentile(lat, 95):>9.2f}{lat.max():>9.2f}{tag:>12.2f}")
             for e in r["errors"]:
                 print(f"  ASR error: {e}")
+            print(f"      speculative jobs withdrawn: {r['withdrawn']} ({r['wasted']} decoded "
+                  f"in vain, {r['wasted_cpu_s']:.2f} CPU-s)")
             for name in ("turn ends", "partials", "short lines"):
-                rows = [p for p in r["parts"] if p[3] == name]
+                rows = [p for p in r["parts"] if p[4] == name]
                 if rows:
-                    a = np.array([p[:3] for p in rows])  # (n, 3)
+                    a = np.array([p[:4] for p in rows])  # (n, 4)
                     p50, p95 = np.nanpercentile(a, 50, axis=0), np.nanpercentile(a, 95, axis=0)
                     tot = np.nanpercentile(a.sum(axis=1), [50, 95])
                     print(f"      {name} ({len(rows)}): p50 {tot[0]:.2f} / p95 {tot[1]:.2f} s"
-                          " = end -> job sent + queue and decoding + held for sources: "
-                          f"p50 {p50[0]:.2f} + {p50[1]:.2f} + {p50[2]:.2f}, "
-                          f"p95 {p95[0]:.2f} + {p95[1]:.2f} + {p95[2]:.2f}")
+                          " = end -> sent + queue + decoding + held: "
+                          f"p50 {p50[0]:.2f} + {p50[1]:.2f} + {p50[2]:.2f} + {p50[3]:.2f}, "
+                          f"p95 {p95[0]:.2f} + {p95[1]:.2f} + {p95[2]:.2f} + {p95[3]:.2f}")
+            ends = sorted((p for p in r["parts"] if p[4] == "turn ends"),
+                          key=lambda p: -np.nansum(p[:4]))
+            for p in ends[:3]:
+                u = p[5]
+                print(f"        slow turn end: {u.who} {u.start:.1f}-{u.end:.1f} s, "
+                      f"{np.nansum(p[:4]):.2f} s = {p[0]:.2f} + {p[1]:.2f} + {p[2]:.2f} + "
+                      f"{p[3]:.2f}; unanswered when sent: {p[6]}")
         print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

@@ -9,7 +9,10 @@ For 4 and 6 simulated candidates (headless Chromium, audio + video), prints:
   script time); the event time is when a dashboard WebSocket client received the
   matching SpeechStarted;
 - with --asr: utterance end → transcript on the dashboard p50/p95 (ASR worker running next
-  to the SFU and the browsers).
+  to the SFU and the browsers), over every utterance and split as `benchmarks/asr.py live`
+  splits it: turn ends (the speaker silent for the hold after it: the issue's "turn end →
+  final transcript"), partials (the speaker went on) and short lines (under `short_s`),
+  judged on the SpeechEnded stretches the dashboard received.
 
 First, without browsers: the analysis's own decision delay, in audio time, from each scripted
 onset to the SpeechStarted the driver emits for it, fed 20 ms blocks as the media thread
@@ -88,8 +91,9 @@ async def watch_dashboard(url: str, sid: str, token: str, seen: list, stop: asyn
             if msg.type != aiohttp.WSMsgType.TEXT:
                 break
             ev = json.loads(msg.data)
-            if ev["type"] in ("SpeechStarted", "Utterance"):
-                seen.append((time.time(), ev["who"], ev.get("at", ev.get("end")), ev["type"]))
+            if ev["type"] in ("SpeechStarted", "SpeechEnded", "Utterance"):
+                seen.append((time.time(), ev["who"], ev.get("at", ev.get("end")), ev["type"],
+                             ev.get("start")))
 
 
 async def one(n: int, duration: float, seed: int, asr: bool, pin: bool) -> dict:
@@ -146,16 +150,30 @@ async def one(n: int, duration: float, seed: int, asr: bool, pin: bool) -> dict:
             onset_wall = capture[pid] + LEAD_IN_S + s
             got = [
                 t
-                for t, who, _at, kind in seen
+                for t, who, _at, kind, _ in seen
                 if kind == "SpeechStarted" and who == pid and 0 <= t - onset_wall < 2.0
             ]
             if got:
                 lat.append(min(got) - onset_wall)
     # the server's share: from where the analysis placed the onset on the session clock
     # to the dashboard (analysis decision delay + queues + WebSocket)
-    server_lat = [t - (started + at) for t, _who, at, kind in seen if kind == "SpeechStarted"]
-    # turn end → transcript: when the dashboard got an Utterance, after its end
-    asr_lat = [t - (started + end) for t, _who, end, kind in seen if kind == "Utterance"]
+    server_lat = [t - (started + at) for t, _who, at, kind, _ in seen if kind == "SpeechStarted"]
+    # utterance end → transcript: when the dashboard got an Utterance, after its end
+    asr_lat = [t - (started + end) for t, _who, end, kind, _ in seen if kind == "Utterance"]
+    stretches = [(who, start, end) for _, who, end, kind, start in seen if kind == "SpeechEnded"]
+    asr = settings.asr
+
+    def line_kind(who: str, start: float, end: float) -> str:  # as benchmarks/asr.py live
+        if end - start < asr.short_s:
+            return "short"
+        going_on = any(w == who and end + 0.05 < e and s < end + asr.hold_s
+                       for w, s, e in stretches)
+        return "partial" if going_on else "turn_end"
+
+    by_kind: dict[str, list[float]] = {"turn_end": [], "partial": [], "short": []}
+    for t, who, end, kind, start in seen:
+        if kind == "Utterance":
+            by_kind[line_kind(who, start, end)].append(t - (started + end))
     lost = sum(stats["analysis_frames_lost"].values())
     return {
         "candidates": n,
@@ -190,6 +208,11 @@ async def one(n: int, duration: float, seed: int, asr: bool, pin: bool) -> dict:
                 "utterances": len(asr_lat),
                 "utterance_end_to_dashboard_s_p50": round(float(np.percentile(asr_lat, 50)), 2),
                 "utterance_end_to_dashboard_s_p95": round(float(np.percentile(asr_lat, 95)), 2),
+                **{
+                    f"{k}_to_dashboard_s_n_p50_p95": [len(v), *(
+                        round(float(q), 2) for q in np.percentile(v, [50, 95]))]
+                    for k, v in by_kind.items() if v
+                },
             }
             if asr_lat
             else {}

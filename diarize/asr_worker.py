@@ -1,7 +1,8 @@
 """The ASR worker process: faster-whisper runs here, never on the audio path or event loop.
 
 One process per pipeline (ctranslate2 already uses both cores for one chunk; two models
-would only contend). Jobs go in over a queue and results come back in submission order.
+would only contend). Jobs go in over a queue; offline they are decoded in submission order,
+live an urgent job (a turn's last text) goes before the partials waiting with it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class AsrJob:
     audio: np.ndarray  #: (n_samples,) float32 16 kHz, the candidate's own mic
     language: str
     span: tuple[float, float]  #: the speech the job stands for (session seconds)
+    #: a turn's last text (its speaker fell silent): live, decoded before waiting partials
+    urgent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +194,25 @@ def _transcribe_packed(model: Any, cfg: AsrConfig, jobs: list[AsrJob]) -> list[A
 FLUSH = "flush"  #: from the client: decode what waits now, full pack or not (session end)
 
 
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """From the client: the job is no longer wanted (a speculative job whose speaker went
+    on); dropped if it still waits, its answer ignored if it was decoded already."""
+
+    id: int
+
+
+def urgent_first(waiting: deque[AsrJob]) -> None:
+    """Live: the oldest urgent job (a turn's last text) to the front, so a turn end does not
+    wait behind other candidates' partials (their text is shown as it comes; acts are
+    tagged in job order by the Transcriber whatever the decoding order)."""
+    k = next((i for i, j in enumerate(waiting) if j.urgent), 0)
+    if k:
+        job = waiting[k]
+        del waiting[k]
+        waiting.appendleft(job)
+
+
 def take_pack(waiting: deque[AsrJob], cfg: AsrConfig, full: bool) -> list[AsrJob] | None:
     """The next jobs to decode together, oldest first, up to `pack_s` of audio with the gaps;
     None when nothing waits, or while `full` is asked for and the waiting jobs do not fill a
@@ -253,8 +275,8 @@ def serve(model_dir: str, cfg_fields: dict, fill: bool, jobs: mp.Queue, results:
                 if item is None:
                     closing = True
                     break
-                if item != FLUSH:
-                    waiting.append(item)
+                _take(item, waiting)
+            urgent_first(waiting)
         pack = take_pack(waiting, cfg, full=fill and not (flushing or closing))
         if pack is None:
             flushing = False  # a flush is done once nothing waits
@@ -266,7 +288,7 @@ def serve(model_dir: str, cfg_fields: dict, fill: bool, jobs: mp.Queue, results:
             elif item == FLUSH:
                 flushing = True
             else:
-                waiting.append(item)
+                _take(item, waiting)
             continue
         try:
             answers = _transcribe_packed(model, cfg, pack)
@@ -279,6 +301,17 @@ def serve(model_dir: str, cfg_fields: dict, fill: bool, jobs: mp.Queue, results:
 _EMPTY = object()
 
 
+def _take(item: Any, waiting: deque[AsrJob]) -> None:
+    """A job, or a cancellation of one, from the client (FLUSH is handled by the caller)."""
+    if isinstance(item, Cancel):
+        for job in waiting:
+            if job.id == item.id:
+                waiting.remove(job)
+                break
+    elif isinstance(item, AsrJob):
+        waiting.append(item)
+
+
 def _get_nowait(q: mp.Queue) -> Any:
     try:
         return q.get_nowait()
@@ -287,7 +320,8 @@ def _get_nowait(q: mp.Queue) -> Any:
 
 
 class AsrWorker:
-    """Client side: `submit` never blocks; `poll` returns finished results in job order.
+    """Client side: `submit` never blocks; `poll` returns finished results in job order
+    (`ordered=False`: as they are answered); `cancel` withdraws a job.
 
     A worker that dies (killed, out of memory, a crash inside the model) is started again
     and given back the jobs it had not answered, at most `MAX_RESTARTS` times per session;
@@ -306,6 +340,9 @@ class AsrWorker:
         self._done: dict[int, AsrResult] = {}
         self._order: list[int] = []
         self._unanswered: dict[int, AsrJob] = {}  # submitted, no result yet: resent on restart
+        self._cancelled: set[int] = set()  # withdrawn; an answer still on its way is dropped
+        self.wasted_cpu_s = 0.0  # CPU the worker spent on jobs withdrawn too late
+        self.wasted_jobs = 0
         self.restarts = 0
         self.failure: str | None = None  # why the worker is given up on
         self._start()
@@ -347,16 +384,32 @@ class AsrWorker:
         self._unanswered[job.id] = job
         self._jobs.put(job)
 
-    def poll(self, timeout: float | None = 0.0) -> list[AsrResult]:
-        """Finished results, oldest job first; with a timeout, wait that long for the next."""
+    def cancel(self, job_id: int) -> None:
+        """Withdraw a submitted job that has not been given out: it is not decoded if it
+        still waits, and its result, if one comes, is dropped."""
+        if job_id in self._order:
+            self._order.remove(job_id)
+        self._done.pop(job_id, None)
+        if self._unanswered.pop(job_id, None) is not None and self.failure is None:
+            self._cancelled.add(job_id)
+            self._jobs.put(Cancel(job_id))
+
+    def poll(self, timeout: float | None = 0.0, ordered: bool = True) -> list[AsrResult]:
+        """Finished results, oldest job first; with a timeout, wait that long for the next.
+        `ordered=False`: every finished result, a later job's before an earlier one's."""
         self._drain(timeout)
         self._check_alive()
         out = []
+        if not ordered:
+            for k in sorted(self._done):
+                self._order.remove(k)
+                out.append(self._done.pop(k))
+            return out
         while self._order and self._order[0] in self._done:
             out.append(self._done.pop(self._order.pop(0)))
         return out
 
-    def wait_all(self, timeout_s: float = 600.0) -> list[AsrResult]:
+    def wait_all(self, timeout_s: float = 600.0, ordered: bool = True) -> list[AsrResult]:
         """Every result still owed (the session ends: the last pack goes partly filled)."""
         if self.failure is None and self._unanswered:
             self._jobs.put(FLUSH)
@@ -366,7 +419,7 @@ class AsrWorker:
         while self._order:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"ASR worker: {len(self._order)} job(s) unfinished")
-            out += self.poll(timeout=0.5)
+            out += self.poll(timeout=0.5, ordered=ordered)
         self._flushing = False
         return out
 
@@ -409,8 +462,14 @@ class AsrWorker:
             except (queue.Empty, EOFError, OSError):
                 return
             block = False
-            if item != "ready" and self._unanswered.pop(item.id, None) is not None:
+            if item == "ready":
+                continue
+            if self._unanswered.pop(item.id, None) is not None:
                 self._done[item.id] = item
+            elif item.id in self._cancelled:  # decoded before the cancellation arrived
+                self._cancelled.discard(item.id)
+                self.wasted_cpu_s += item.cpu_s
+                self.wasted_jobs += 1
 
     def _discard_queues(self) -> None:
         # a dead reader must not keep this process from exiting: the feeder thread of a

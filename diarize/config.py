@@ -230,6 +230,12 @@ class AsrConfig:
     #: a stretch is sent once its speaker has been silent this long (stretches closer than
     #: this are transcribed together: more context, fewer words cut in two).
     hold_s: float = 0.6
+    #: live: a stretch is sent to the worker as soon as its end is known, before the hold
+    #: runs out, and withdrawn if its speaker goes on within the hold (then it was not the
+    #: turn's end; a decode already done is wasted). The line still goes out only once the
+    #: hold has passed, so the cutting and the text are as without it; the decoding just
+    #: starts ~0.3 s sooner (benchmarks/asr.py live). Offline runs never speculate.
+    speculate: bool = True
     #: pending speech is sent once it is this long, so text shows while the candidate talks.
     chunk_s: float = 6.0
     #: a stretch with no pause is cut at its quietest 20 ms in the last second past this.

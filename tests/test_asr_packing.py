@@ -65,3 +65,30 @@ def test_the_encoder_window_fits_the_job_and_short_jobs_keep_the_full_one():
     assert encoder_frames(cfg, 27 * 16000) == 3000  # never past Whisper's 30 s
     assert encoder_frames(cfg, int(0.7 * 16000), short=True) == 3000
     assert encoder_frames(AsrConfig(window_margin_s=0.0), 3 * 16000) == 3000  # switched off
+
+
+def test_live_a_turns_last_text_goes_before_waiting_partials():
+    from dataclasses import replace
+
+    from diarize.asr_worker import urgent_first
+
+    waiting = deque([_job(0, 6.0), _job(1, 7.0), replace(_job(2, 2.0), urgent=True),
+                     replace(_job(3, 3.0), urgent=True)])
+    urgent_first(waiting)
+    assert [j.id for j in waiting] == [2, 0, 1, 3]  # the oldest urgent one; the rest in order
+    urgent_first(waiting)
+    assert [j.id for j in waiting] == [2, 0, 1, 3]
+    partials = deque([_job(0, 6.0), _job(1, 7.0)])
+    urgent_first(partials)
+    assert [j.id for j in partials] == [0, 1]
+
+
+def test_a_withdrawn_job_is_not_decoded_if_it_still_waits():
+    from diarize.asr_worker import Cancel, _take
+
+    waiting: deque[AsrJob] = deque()
+    for k in range(3):
+        _take(_job(k, 2.0), waiting)
+    _take(Cancel(1), waiting)
+    _take(Cancel(7), waiting)  # answered already, or never sent: nothing to do
+    assert [j.id for j in waiting] == [0, 2]

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -342,3 +343,170 @@ def test_a_pack_whose_turns_whisper_skips_decodes_them_again(data_dir):
     print("\n".join(f"  {s} -> {h}" for s, h in zip(said, heard, strict=True)))
     assert all(heard), heard
     assert error_rate(said, heard, "zh") <= 0.25
+
+
+def _scripted(tracks: dict[str, list[tuple[float | str, str]]], seconds: float):
+    """espeak-ng lines placed on each candidate's track, at a time or ("+0.3") that long
+    after the track's previous line: (n, samples) audio, ids and the stretches
+    [(who, start, end)] they fill."""
+    from testkit.synth.voices import Voice, render
+
+    voice = Voice("en-us+m3", 50, 160, "m")
+    ids = list(tracks)
+    x = np.zeros((len(ids), int(seconds * 16000)), np.float32)
+    stretches = []
+    for k, who in enumerate(ids):
+        end = 0.0
+        for at, text in tracks[who]:
+            y = np.asarray(render(voice, text), np.float32)
+            start = round(end + float(at), 2) if isinstance(at, str) else at
+            a = int(start * 16000)
+            x[k, a : a + len(y)] = y
+            end = round(start + len(y) / 16000, 2)
+            stretches.append((who, start, end))
+    return x, ids, stretches
+
+
+def _transcribe(tr, x, events: dict[int, list], on_block=None) -> list[tuple[float, object]]:
+    """Feed `x` in 20 ms blocks with the speech events due at each block (block index ->
+    events); (session time, Utterance) for every line given out, then the flush's."""
+    out = []
+    for k in range(0, x.shape[1], 320):
+        if on_block is not None:
+            on_block(tr, k)
+        out += [(tr.now, u) for u in tr.push(x[:, k : k + 320], events.get(k // 320, []))]
+    out += [(tr.now, u) for u in tr.flush()]
+    return out
+
+
+def _at(t: float) -> int:
+    return int(round(t / 0.02))
+
+
+def test_a_turns_end_is_decoded_during_its_hold_and_shown_once_the_hold_is_over(data_dir):
+    """Live, a stretch is sent when its end is known, not when the hold is over; its line
+    comes out once the hold has passed, the same line as without speculation. When the
+    speaker goes on within the hold, the job is withdrawn and both stretches are one line,
+    as without speculation."""
+    import time
+
+    from core.events import SpeechEnded, SpeechStarted
+    from diarize.transcribe import Transcriber
+
+    x, ids, spans = _scripted({"A": [(0.5, "the budget should go to training"),
+                                     (6.0, "we need more people"),
+                                     ("+0.4", "in the sales team")], "B": []}, 14.0)
+    (_, a0, a1), (_, b0, b1), (_, c0, c1) = spans
+    cfg = AsrConfig(threads=1)
+    # events as the activity stage gives them: an onset 0.1 s late, an end 0.3 s late; the
+    # third stretch starts 0.4 s after the second ends, within the hold (0.6 s), and its
+    # onset is known 0.5 s after that end
+    events = {_at(a0 + 0.1): [SpeechStarted("A", a0)], _at(a1 + 0.3): [SpeechEnded("A", a0, a1)],
+              _at(b0 + 0.1): [SpeechStarted("A", b0)], _at(b1 + 0.3): [SpeechEnded("A", b0, b1)],
+              _at(b1 + 0.5): [SpeechStarted("A", c0)], _at(c1 + 0.3): [SpeechEnded("A", c0, c1)]}
+    assert c0 - b1 < cfg.hold_s
+
+    def decoded_in_the_hold(tr, k: int) -> None:
+        # wait for the worker to answer a speculative job before the next block comes, so
+        # the answer is there before the hold is over (as on a machine that keeps up)
+        if any(sp.spec is not None for sp in tr.speakers.values()):
+            deadline = time.monotonic() + 120
+            while not tr.early and time.monotonic() < deadline:
+                tr.push(np.zeros((len(ids), 0), np.float32), [])
+                time.sleep(0.05)
+
+    runs = {}
+    for speculate in (False, True):
+        tr = Transcriber(ids, "en", replace(cfg, speculate=speculate), data_dir, live=True)
+        try:
+            runs[speculate] = (_transcribe(tr, x, events, decoded_in_the_hold), tr.withdrawn)
+        finally:
+            tr.close()
+    plain, (lines, withdrawn) = runs[False], runs[True]
+    assert [u for _, u in lines] == [u for _, u in plain[0]]  # the same lines
+    (t1, first), (t2, second) = lines
+    assert "budget" in first.text.lower() and "people" in second.text.lower()
+    assert "team" in second.text.lower()
+    assert (first.start, first.end) == (a0, a1) and (second.start, second.end) == (b0, c1)
+    assert a1 + cfg.hold_s <= t1 < a1 + cfg.hold_s + 0.03  # out as the hold ends, not before
+    assert withdrawn == 1  # the second stretch's job: its speaker went on
+    assert plain[1] == 0
+
+
+def test_a_later_turns_end_is_shown_before_an_earlier_partial_but_tagged_after_it(data_dir):
+    """Live, the worker decodes a turn's last text before another candidate's partial that
+    waits with it: the turn's line is shown first, and `ordered()` (what the act tagger
+    reads) still gives the lines in job order."""
+    import signal
+    import time
+
+    from core.events import SpeechEnded, SpeechStarted
+    from diarize.transcribe import Transcriber
+
+    x, ids, spans = _scripted({"A": [(0.5, "the budget should go to training"),
+                                     ("+0.3", "and to the new hires this year, as well as the "
+                                      "people who joined us last spring")],
+                               "B": [(3.0, "I think we all agree on that point")]}, 10.0)
+    (_, a0, a1), (_, a2, a3), (_, b0, b1) = spans
+    # A's first stretch goes as a partial once A goes on (its speculative job withdrawn)
+    cfg = AsrConfig(threads=1, chunk_s=3.0)
+    assert a1 - a0 < cfg.chunk_s
+    events = {_at(a0 + 0.1): [SpeechStarted("A", a0)], _at(a1 + 0.3): [SpeechEnded("A", a0, a1)],
+              _at(a2 + 0.1): [SpeechStarted("A", a2)], _at(b0 + 0.1): [SpeechStarted("B", b0)],
+              _at(b1 + 0.3): [SpeechEnded("B", b0, b1)]}
+    assert a2 - a1 < cfg.hold_s and a3 > b1 + cfg.hold_s  # A still talks when B's turn ends
+    tr = Transcriber(ids, "en", cfg, data_dir, live=True)
+    try:
+        pid = tr.worker._proc.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)  # busy: both jobs wait for it
+        try:
+            for k in range(0, _at(b1 + cfg.hold_s + 0.1) * 320, 320):
+                assert not tr.push(x[:, k : k + 320], events.get(k // 320, []))
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert [(j.who, j.urgent) for j in tr.jobs.values()] == [("A", False), ("B", True)]
+        shown, tagged = [], []
+        deadline = time.monotonic() + 120
+        while len(tagged) < 2 and time.monotonic() < deadline:
+            shown += tr.push(np.zeros((len(ids), 0), np.float32), [])
+            tagged += tr.ordered()
+            time.sleep(0.05)
+    finally:
+        tr.close()
+    assert [u.who for u in shown] == ["B", "A"]
+    assert [u.who for u in tagged] == ["A", "B"]
+    assert "agree" in shown[0].text.lower() and "budget" in shown[1].text.lower()
+
+
+def test_live_a_short_line_goes_to_the_worker_after_its_possible_source(data_dir):
+    """Live, a short line said while another candidate talks (its possible source, as
+    bleed) is not decoded before that speech is sent: it waits for it anyway (the echo
+    check), and decoded first it would hold the turn's end back."""
+    from core.events import SpeechEnded, SpeechStarted
+    from diarize.transcribe import Transcriber
+
+    x, ids, spans = _scripted({"A": [(0.5, "the budget should go to training and to the "
+                                      "new hires this year")],
+                               "B": [(1.5, "yes")]}, 8.0)
+    (_, a0, a1), (_, b0, b1) = spans
+    cfg = AsrConfig(threads=1)
+    assert b1 - b0 < cfg.short_s and b1 + cfg.hold_s < a1
+    events = {_at(a0 + 0.1): [SpeechStarted("A", a0)], _at(a1 + 0.3): [SpeechEnded("A", a0, a1)],
+              _at(b0 + 0.1): [SpeechStarted("B", b0)], _at(b1 + 0.3): [SpeechEnded("B", b0, b1)]}
+    seen = []
+
+    def watch(tr, k: int) -> None:
+        seen.append((tr.now, [j.who for j in tr.deferred],
+                     [j.who for j in tr.worker._unanswered.values()]))
+
+    tr = Transcriber(ids, "en", cfg, data_dir, live=True)
+    try:
+        lines = _transcribe(tr, x, events, watch)
+    finally:
+        tr.close()
+    waiting = [t for t, deferred, _ in seen if deferred == ["B"]]
+    assert waiting and min(waiting) <= b1 + cfg.hold_s + 0.05  # cut at the hold, not sent
+    sent_b = min(t for t, _, sent in seen if "B" in sent)
+    assert sent_b >= a1 + 0.3  # once A's stretch has ended and gone to the worker
+    assert any(u.who == "A" and "budget" in u.text.lower() for _, u in lines)
