@@ -270,8 +270,8 @@ def serve(model_dir: str, cfg_fields: dict, fill: bool, jobs: mp.Queue, results:
     waiting: deque[AsrJob] = deque()
     closing = flushing = False
     while True:
-        if not fill and not closing:  # gather what is already queued
-            while (item := _get_nowait(jobs)) is not _EMPTY:
+        if not fill and not closing:  # gather what is queued, or on its way
+            while (item := _get_soon(jobs)) is not _EMPTY:
                 if item is None:
                     closing = True
                     break
@@ -312,9 +312,16 @@ def _take(item: Any, waiting: deque[AsrJob]) -> None:
         waiting.append(item)
 
 
-def _get_nowait(q: mp.Queue) -> Any:
+#: Live, jobs queued together are gathered until none has come for this long: a job of a
+#: few seconds of audio is hundreds of kB, more than a pipe holds, so the client's feeder
+#: thread is still writing the next one when the worker has read the first, and a turn's
+#: end queued behind a partial would otherwise not be seen before the partial is decoded.
+GATHER_S = 0.03
+
+
+def _get_soon(q: mp.Queue) -> Any:
     try:
-        return q.get_nowait()
+        return q.get(timeout=GATHER_S)
     except queue.Empty:
         return _EMPTY
 
