@@ -16,6 +16,7 @@ from diarize.activity import SpeechActivity
 from diarize.config import ActivityConfig, AsrConfig
 from testkit.evaluate import score_session
 from testkit.synth import RoomConfig, realspeech_session, synthesize_session
+from tests.activityutil import run_activity
 
 OFFSETS = replace(HARD, capture_offset_s=(0.0, 0.2), drift_ppm=0.0)
 
@@ -27,18 +28,9 @@ def misaligned():
     return s, ids, np.stack([s.tracks[p] for p in ids]).astype(np.float32)
 
 
-def _run(x: np.ndarray, ids: list[str], block: int, config: ActivityConfig | None = None):
-    act = SpeechActivity(ids, config)
-    events = []
-    for k in range(0, x.shape[1], block):
-        events += act.push(x[:, k : k + block])
-    events += act.flush()
-    return act, [e for e in events if isinstance(e, (SpeechStarted, SpeechEnded))]
-
-
 def test_bleed_that_leads_its_owner_is_measured_as_a_lead(misaligned):
     s, ids, x = misaligned
-    act, _ = _run(x, ids, 16000)
+    act, _ = run_activity(x, ids, 16000)
     m, room = act.model, s.truth["room"]
     leads = 0
     for i, p in enumerate(ids):
@@ -57,15 +49,15 @@ def test_bleed_that_leads_its_owner_is_measured_as_a_lead(misaligned):
 
 def test_a_measured_lead_keeps_live_and_file_blocks_identical(misaligned):
     _, ids, x = misaligned
-    _, live = _run(x, ids, 320)
-    _, offline = _run(x, ids, 16000)
+    _, live = run_activity(x, ids, 320)
+    _, offline = run_activity(x, ids, 16000)
     assert live and live == offline
 
 
 def test_gains_are_recovered_when_noise_does_not_follow_them():
     s = synthesize_session(4, "en", 32, replace(HARD, noise_after_gain=True), 40.0)
     ids = [p for p, _ in s.participants]
-    act, _ = _run(np.stack([s.tracks[p] for p in ids]).astype(np.float32), ids, 16000)
+    act, _ = run_activity(np.stack([s.tracks[p] for p in ids]).astype(np.float32), ids, 16000)
     g = np.array([s.truth["room"]["gains_db"][p] for p in ids])
     est = act.model.gain_db
     err = (est - est.mean()) - (g - g.mean())
@@ -107,7 +99,7 @@ TRACKED = ActivityConfig(gain_track=True)
 
 
 def _final_drift(x: np.ndarray, ids: list[str]) -> tuple[np.ndarray, int]:
-    act, _ = _run(x, ids, 16000, TRACKED)
+    act, _ = run_activity(x, ids, 16000, TRACKED)
     return act.model.drift, act.model.drift_origin
 
 
@@ -167,8 +159,8 @@ def test_gain_track_keeps_live_and_file_blocks_identical():
     s = synthesize_session(3, "en", 42, replace(HARD, agc_db=6.0), 30.0)
     ids = [p for p, _ in s.participants]
     x = np.stack([s.tracks[p] for p in ids]).astype(np.float32)
-    live_act, live = _run(x, ids, 320, TRACKED)
-    _, offline = _run(x, ids, 16000, TRACKED)
+    live_act, live = run_activity(x, ids, 320, TRACKED)
+    _, offline = run_activity(x, ids, 16000, TRACKED)
     assert np.abs(live_act.model.drift).max() > 0.5  # the track moved
     assert live and live == offline
 
@@ -180,7 +172,7 @@ def test_gain_track_survives_a_snapshot():
     s = synthesize_session(3, "en", 42, replace(HARD, agc_db=6.0), 30.0)
     ids = [p for p, _ in s.participants]
     x = np.stack([s.tracks[p] for p in ids]).astype(np.float32)
-    _, whole = _run(x, ids, 16000, TRACKED)
+    _, whole = run_activity(x, ids, 16000, TRACKED)
     act = SpeechActivity(ids, TRACKED)
     events = []
     half = 15 * 16000

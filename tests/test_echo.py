@@ -13,22 +13,12 @@ import pytest
 
 from analysis.settings import Settings
 from benchmarks.sessions import CONDITIONS, HARD, NO_ASR, make, run_offline
-from core.events import SpeechEnded, SpeechStarted
-from diarize.activity import SpeechActivity
 from diarize.config import ActivityConfig
 from testkit.evaluate import score_session
 from testkit.synth import synthesize_session
+from tests.activityutil import run_activity
 
 ECHO = CONDITIONS["relayed echo"]
-
-
-def _run(x: np.ndarray, ids: list[str], block: int, config: ActivityConfig | None = None):
-    act = SpeechActivity(ids, config)
-    events = []
-    for k in range(0, x.shape[1], block):
-        events += act.push(x[:, k : k + block])
-    events += act.flush()
-    return act, [e for e in events if isinstance(e, (SpeechStarted, SpeechEnded))]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +30,7 @@ def echoed():
 
 def test_each_mics_echo_delay_is_found(echoed):
     s, ids, x = echoed
-    act, _ = _run(x, ids, 16000)
+    act, _ = run_activity(x, ids, 16000)
     m, room = act.model, s.truth["room"]
     found = 0
     for i, p in enumerate(ids):
@@ -67,8 +57,8 @@ def test_each_mics_echo_delay_is_found(echoed):
 
 def test_live_and_file_blocks_decide_alike_with_an_echo(echoed):
     _, ids, x = echoed
-    _, live = _run(x, ids, 320)
-    _, offline = _run(x, ids, 16000)
+    _, live = run_activity(x, ids, 320)
+    _, offline = run_activity(x, ids, 16000)
     assert live and live == offline
 
 
@@ -78,8 +68,8 @@ def test_no_echo_no_second_path():
     s = synthesize_session(4, "en", 32, HARD, 40.0)
     ids = [p for p, _ in s.participants]
     x = np.stack([s.tracks[p] for p in ids]).astype(np.float32)
-    act, on = _run(x, ids, 16000)
-    _, off = _run(x, ids, 16000, ActivityConfig(echo=False))
+    act, on = run_activity(x, ids, 16000)
+    _, off = run_activity(x, ids, 16000, ActivityConfig(echo=False))
     assert not act.model.has_echo
     assert on == off
 

@@ -280,7 +280,17 @@ def test_a_sender_clock_a_little_behind_is_judged_against_the_others():
     assert on["c"] == pytest.approx(3.3265, abs=0.004)  # by arrival
 
 
-@pytest.mark.parametrize("reports", [False, True], ids=["arrival", "sender-clock"])
+#: the sender-clock case's bound (4 ms, as first set) is missed since the clock cross-check
+#: (53d0040) by where the moves fall: `a` is left up to 3 ms (moves under that are not made)
+#: plus 2.5 ms of drift between 5 s reports behind its capture time. Fixing it needs the
+#: drift rate followed between reports, not a wider bound.
+DRIFT_MISS = ("issue 12: a 500 ppm fast clock, followed by its sender reports, lands 4.5 ms "
+              "from where it was captured at 59 s (a - b = -25.0 ms, want -29.5 +- 4 ms)")
+
+
+@pytest.mark.parametrize("reports", [
+    False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=DRIFT_MISS))],
+    ids=["arrival", "sender-clock"])
 def test_a_drifting_audio_clock_is_followed(reports):
     """`a`'s sound card runs 500 ppm fast: over 60 s its RTP clock gains 30 ms on the wall
     clock, so by arrival its speech at 59 s lands 30 ms late against `b`'s."""
@@ -303,11 +313,10 @@ def test_a_drifting_audio_clock_is_followed(reports):
           f"dropped ms {tl.realign_dropped_ms}; lost {tl.frames_lost}")
     assert tl.frames_lost == {"a": 0, "b": 0}
     if reports:
-        # where captured, within the moves left alone (< 3 ms) and the 2.5 ms onset window
-        assert a - b == pytest.approx(-59.0 * 0.0005 / 1.0005, abs=0.0055)
         # the first report moves each 20 ms earlier (its send delay); then `a` in 2 ms steps
         assert tl.realigns["b"] == 1 and tl.realigned_ms["b"] == -20.0
         assert 5 <= tl.realigns["a"] <= 15
+        assert a - b == pytest.approx(-59.0 * 0.0005 / 1.0005, abs=0.004)  # where captured
     else:
         assert a - b == pytest.approx(0.0, abs=0.003)
 
